@@ -1,0 +1,1 @@
+"""The lessons: numbered bug hunts that train small models."""

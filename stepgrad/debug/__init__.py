@@ -1,0 +1,1 @@
+"""The debugger core: sessions, history, breakpoints and the command language."""

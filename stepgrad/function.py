@@ -1,0 +1,152 @@
+"""Function and Context: the forward funnel every op goes through.
+
+An op is a subclass of `Function` with two static methods side by side:
+
+    forward(ctx, *arrays, **attrs) -> array      the value, from numpy arrays
+    backward(ctx, grad) -> tuple of arrays        the gradient sent to each input
+
+`Function.apply(*inputs, **attrs)` is the one place where a node is made: it unwraps
+the input tensors, calls `forward`, wraps the output, remembers how to go back (when a
+gradient is wanted), and emits a `ForwardStep` event when someone listens.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from typing import Any, ClassVar
+
+import numpy as np
+
+from stepgrad import events
+from stepgrad.tensor import Tensor, _new_id, default_dtype
+
+
+class ShapeError(ValueError):
+    """Raised when an op's inputs have shapes it cannot combine."""
+
+
+class Context:
+    """A scratchpad an op's forward fills for its backward (`ctx.x = x`).
+
+    `ctx.needs_input_grad[i]` tells whether input i wants a gradient, so a backward
+    may skip work (PyTorch: `ctx.needs_input_grad`).
+    """
+
+    needs_input_grad: tuple[bool, ...]
+
+
+class _GradMode(threading.local):
+    enabled = True
+
+
+grad_mode = _GradMode()
+
+#: How many nodes of each op were made since the last iteration or backward; gives the
+#: readable names `relu_1`, `relu_2`, ... that stay the same from one iteration to the next.
+_name_counts: dict[str, int] = {}
+
+
+def reset_names() -> None:
+    """Start numbering node names afresh (called at the end of backward and per iteration)."""
+    _name_counts.clear()
+
+
+class Function:
+    """Base class of every op. Subclasses set `name` and define forward and backward."""
+
+    name: ClassVar[str] = "function"
+    #: Inputs after these positions never receive a gradient (targets, masks, statistics).
+    differentiable: ClassVar[int | None] = None
+
+    @staticmethod
+    def forward(ctx: Context, *arrays: np.ndarray, **attrs: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs: Any, **attrs: Any) -> Tensor:
+        """Run the op on tensors (or numbers and arrays, taken as constants)."""
+        tensors = _as_tensors(inputs)
+        ctx = Context()
+        needs = tuple(t.requires_grad for t in tensors)
+        if cls.differentiable is not None:
+            needs = needs[: cls.differentiable] + (False,) * (len(needs) - cls.differentiable)
+        ctx.needs_input_grad = needs
+        try:
+            data = cls.forward(ctx, *[t.data for t in tensors], **attrs)
+        except ShapeError as error:
+            raise ShapeError(f"{cls.name}: {error}, at {user_location()}") from None
+        except ValueError as error:
+            if "broadcast" not in str(error) and "shape" not in str(error):
+                raise
+            shapes = " and ".join(str(t.data.shape) for t in tensors)
+            raise ShapeError(f"{cls.name}: shapes {shapes} do not fit together ({error}), "
+                             f"at {user_location()}") from None
+        out = Tensor.__new__(Tensor)
+        out.data = data
+        out.grad = None
+        out._name = None
+        out._id = _new_id()
+        out._fn = cls
+        out._index = _name_counts[cls.name] = _name_counts.get(cls.name, 0) + 1
+        out._where = None
+        if grad_mode.enabled and any(needs):
+            out.requires_grad = True
+            out._ctx = ctx
+            out._parents = tensors
+        else:
+            out.requires_grad = False
+            out._ctx = None
+            out._parents = ()
+        if events.listeners:
+            _emit_forward(cls, tensors, out, attrs)
+        return out
+
+
+def _as_tensors(inputs: tuple[Any, ...]) -> tuple[Tensor, ...]:
+    like = next((x.data.dtype for x in inputs if isinstance(x, Tensor)
+                 and x.data.dtype.kind == "f"), default_dtype())
+    return tuple(x if isinstance(x, Tensor) else Tensor._constant(x, like) for x in inputs)
+
+
+def _emit_forward(cls: type[Function], tensors: tuple[Tensor, ...], out: Tensor,
+                  attrs: dict[str, Any]) -> None:
+    file, line = user_frame()
+    out._where = (events.module_path(), file, line, len(events.module_stack))
+    events.emit(events.ForwardStep(
+        seq=events.next_seq(), node_id=out._id, op=cls.name, name=out.name,
+        inputs=tuple(np.array(t.data, copy=True) for t in tensors),
+        input_ids=tuple(t._id for t in tensors),
+        input_names=tuple(t.name for t in tensors),
+        input_requires_grad=tuple(t.requires_grad for t in tensors),
+        output=np.array(out.data, copy=True), attrs=dict(attrs),
+        module_path=out._where[0], depth=out._where[3], file=file, line=line,
+        requires_grad=out.requires_grad))
+
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))
+_NOT_ENGINE = tuple(os.path.join(_PACKAGE, sub) + os.sep for sub in ("lessons", "tui", "debug"))
+
+
+def _in_engine(filename: str) -> bool:
+    return filename.startswith(_PACKAGE) and not filename.startswith(_NOT_ENGINE)
+
+
+def user_frame() -> tuple[str, int]:
+    """The file and line of the innermost caller outside the engine (the user's code)."""
+    frame = sys._getframe(1)
+    while frame is not None and _in_engine(frame.f_code.co_filename):
+        frame = frame.f_back
+    if frame is None:
+        return "", 0
+    return frame.f_code.co_filename, frame.f_lineno
+
+
+def user_location() -> str:
+    file, line = user_frame()
+    return f"{os.path.basename(file)}:{line}" if file else "<unknown>"

@@ -1,0 +1,23 @@
+"""Every op of stepgrad, one small class each, registered by name (see registry.py).
+
+    sg.ops.names()          # ['abs', 'add', ...]
+    sg.ops.get("relu")      # the ReLU class: read its forward and backward
+"""
+
+from stepgrad.ops.conv import AvgPool2d, Conv2d, MaxPool2d, col2im, im2col
+from stepgrad.ops.elementwise import (Abs, Add, Div, Exp, LeakyReLU, Log, Mul, Neg, Pow,
+                                      ReLU, Sigmoid, Sqrt, Sub, Tanh)
+from stepgrad.ops.matmul import Linear, MatMul
+from stepgrad.ops.movement import Concat, GetItem, Pad, Reshape, Stack, Transpose
+from stepgrad.ops.nn import (BatchNorm, BCEWithLogits, CrossEntropy, Dropout, LogSoftmax,
+                             MSELoss, Softmax)
+from stepgrad.ops.reduce import Max, Mean, Min, Sum
+from stepgrad.ops.registry import get, names, original, patch, register, registry
+
+__all__ = [
+    "Abs", "Add", "AvgPool2d", "BatchNorm", "BCEWithLogits", "Concat", "Conv2d", "CrossEntropy",
+    "Div", "Dropout", "Exp", "GetItem", "LeakyReLU", "Linear", "Log", "LogSoftmax", "MSELoss",
+    "MatMul", "Max", "MaxPool2d", "Mean", "Min", "Mul", "Neg", "Pad", "Pow", "ReLU", "Reshape",
+    "Sigmoid", "Softmax", "Sqrt", "Stack", "Sub", "Sum", "Tanh", "Transpose", "col2im", "get",
+    "im2col", "names", "original", "patch", "register", "registry",
+]

@@ -1,0 +1,1 @@
+"""The terminal front ends: the full-screen Textual app and the line REPL."""

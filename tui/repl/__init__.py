@@ -1,0 +1,1 @@
+"""The line-oriented REPL (prompt_toolkit), in the spirit of pdb."""
