@@ -1,0 +1,145 @@
+"""The line REPL: read a command, let `Commands` run it, show the answer. Like pdb.
+
+    (sg iter 3 backward relu_2 #412) step
+
+Two ways in, one command language:
+
+* **At a terminal** (or with a prompt_toolkit input, as in the tests): a prompt_toolkit
+  prompt with the position, history across sessions, tab completion, a bottom toolbar and
+  coloured answers. Ctrl-C at the prompt clears the line; Ctrl-C while a command runs (a
+  long `continue`) asks the program to pause at its next event; Ctrl-D or `quit` ends.
+* **Piped** (`stepgrad debug train.py --repl < commands.txt`, stdin not a tty): lines are
+  read plainly, without any prompt_toolkit UI, until EOF or `quit`. Each command is echoed
+  after the prompt it was typed at, then its answer, so the output reads as a transcript of
+  the session at a terminal (pdb echoes only the prompt, which runs into the answer):
+
+        (sg iter 0 forward linear_1 #3) step
+        #4 forward relu_1 = relu((4, 8)) -> (4, 8)
+
+A command that fails answers with one line starting with `***`, never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, TextIO
+
+from prompt_toolkit import PromptSession, print_formatted_text
+from prompt_toolkit.formatted_text import FormattedText
+from prompt_toolkit.input import Input
+from prompt_toolkit.output import Output
+from stepgrad.tui.repl.completion import CommandCompleter
+from stepgrad.tui.repl.history import open_history
+from stepgrad.tui.repl.style import STYLE, colorize, wants_color
+from stepgrad.tui.repl.toolbar import toolbar
+
+BANNER = "stepgrad debugger: `help` lists the commands, Tab completes, Ctrl-D quits."
+
+
+def run_repl(session: Any, commands: Any, *, input: Input | TextIO | None = None,
+             output: Output | TextIO | None = None) -> int:
+    """Run the REPL on `session` until `quit` or end of input; returns the exit status.
+
+    With no `input`, a terminal on stdin gets the prompt_toolkit REPL and anything else
+    the plain piped one. `input` may be a prompt_toolkit Input (pipe input in tests) or a
+    text stream, which selects the piped REPL; `output` goes with it.
+    """
+    if input is None and not _isatty(sys.stdin):
+        input = sys.stdin
+    if input is not None and not isinstance(input, Input):
+        return _run_piped(session, commands, input, output if output is not None else sys.stdout)
+    return _run_interactive(session, commands, input, output)  # type: ignore[arg-type]
+
+
+def _run_interactive(session: Any, commands: Any, input: Input | None,
+                     output: Output | None) -> int:
+    color = not os.environ.get("NO_COLOR") and (output is not None or wants_color(sys.stdout))
+    prompt = PromptSession(
+        message=lambda: FormattedText([("class:prompt", f"({commands.prompt()})"), ("", " ")]),
+        history=open_history(), completer=CommandCompleter(commands),
+        complete_while_typing=False, bottom_toolbar=lambda: toolbar(session.state),
+        style=STYLE, include_default_pygments_style=False, input=input, output=output)
+
+    def show(text: str) -> None:
+        if text:
+            print_formatted_text(colorize(text) if color else text, style=STYLE,
+                                 include_default_pygments_style=False, output=output)
+
+    show(BANNER)
+    show(where(commands))
+    while not commands.finished:
+        try:
+            line = prompt.prompt()
+        except KeyboardInterrupt:
+            continue  # Ctrl-C at the prompt clears the line, as in a shell
+        except EOFError:
+            break
+        show(run_command(session, commands, line))
+    return 0
+
+
+def _run_piped(session: Any, commands: Any, input: TextIO, output: TextIO) -> int:
+    color = wants_color(output)
+
+    def show(text: str) -> None:
+        if not text:
+            return
+        if color:
+            print_formatted_text(colorize(text), style=STYLE, file=output,
+                                 include_default_pygments_style=False)
+        else:
+            output.write(text if text.endswith("\n") else text + "\n")
+        output.flush()
+
+    show(where(commands))
+    while not commands.finished:
+        raw = input.readline()
+        if not raw:
+            break
+        line = raw.rstrip("\r\n")
+        show(f"({commands.prompt()}) {line}")
+        show(run_command(session, commands, line))
+    return 0
+
+
+def where(commands: Any) -> str:
+    """Where the program stands, shown when the REPL starts (pdb shows the current line)."""
+    return run_command(None, commands, "where")
+
+
+def run_command(session: Any, commands: Any, line: str) -> str:
+    """Run one command line; any failure becomes a single `***` line."""
+    with _ctrl_c_pauses(session):
+        try:
+            return commands.run(line)
+        except Exception as error:  # a bad command must never end the session
+            return f"*** {type(error).__name__}: {error}"
+
+
+@contextmanager
+def _ctrl_c_pauses(session: Any) -> Iterator[None]:
+    """While a command runs, Ctrl-C asks the program to pause instead of killing the REPL.
+
+    The program stops at its next event, which ends the running `continue` with the
+    session paused there. Signals are only delivered to the main thread.
+    """
+    if session is None or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: session.interrupt())
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
