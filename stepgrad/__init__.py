@@ -71,14 +71,14 @@ def randn(*shape: int, requires_grad: bool = False, dtype: Any = None) -> Tensor
 
 def debug(fn: Any, *args: Any, **kwargs: Any) -> Any:
     """Run `fn(*args, **kwargs)` under the debugger, stopping at its first event."""
-    from stepgrad.debug.entry import debug as _debug
+    from stepgrad.launch import debug as _debug
 
     return _debug(fn, *args, **kwargs)
 
 
 def set_trace() -> None:
     """Pause at the next event of this program in the debugger (like `breakpoint()`)."""
-    from stepgrad.debug.entry import set_trace as _set_trace
+    from stepgrad.launch import set_trace as _set_trace
 
     _set_trace()
 

@@ -130,7 +130,7 @@ def _emit_forward(cls: type[Function], tensors: tuple[Tensor, ...], out: Tensor,
 
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
-_NOT_ENGINE = tuple(os.path.join(_PACKAGE, sub) + os.sep for sub in ("lessons", "tui", "debug"))
+_NOT_ENGINE = tuple(os.path.join(_PACKAGE, sub) + os.sep for sub in ("lessons", "tui"))
 
 
 def _in_engine(filename: str) -> bool:

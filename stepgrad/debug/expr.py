@@ -1,0 +1,98 @@
+"""Expressions over a node's tensors: what `print`, `display` and `break if` evaluate.
+
+Names available (all numpy arrays, as the user sees them):
+    out     the node's output            ins    its inputs (a list)
+    grad    the upstream gradient at a backward step
+    grads   the gradients it sends to its inputs (a list; None for an input that needs none)
+    node    facts about the node: node.op, node.name, node.id, node.module, node.phase
+    np      numpy
+plus the program's own variables where it is paused. Statistics may be written without
+parentheses: `grad.norm > 1e3`, `out.std < 1e-6`, `ins[0].absmax`, `out.zeros > 0.5`
+(fraction of exact zeros).
+"""
+
+from __future__ import annotations
+
+import builtins
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+_SAFE_BUILTINS = {name: getattr(builtins, name) for name in (
+    "abs", "all", "any", "bool", "dict", "enumerate", "float", "int", "isinstance", "len",
+    "list", "max", "min", "range", "repr", "round", "sorted", "str", "sum", "tuple", "type", "zip",
+    "True", "False", "None")}
+
+_STAT = re.compile(r"\b([A-Za-z_]\w*(?:\[[^\]]*\])?)\.(norm|absmax|zeros|std|mean|min|max|sum)\b(?!\s*\()")
+
+
+def _norm(x: Any) -> float | None:
+    if x is None:
+        return None  # no such tensor at this step (grad at a forward step): conditions are false
+    return float(np.linalg.norm(np.asarray(x, dtype=np.float64).ravel()))
+
+
+def _absmax(x: Any) -> float | None:
+    if x is None:
+        return None
+    array = np.asarray(x)
+    return float(np.abs(array).max()) if array.size else 0.0
+
+
+def _zeros(x: Any) -> float | None:
+    if x is None:
+        return None
+    array = np.asarray(x)
+    return float((array == 0).mean()) if array.size else 0.0
+
+
+_HELPERS = {"_norm": _norm, "_absmax": _absmax, "_zeros": _zeros}
+
+
+def translate(text: str) -> str:
+    """Turn the short statistics forms into calls: `grad.norm` -> `_norm(grad)`."""
+    def replace(match: re.Match[str]) -> str:
+        target, stat = match.group(1), match.group(2)
+        if stat in ("norm", "absmax", "zeros"):
+            return f"_{stat}({target})"
+        return f"{target}.{stat}()"
+
+    return _STAT.sub(replace, text)
+
+
+class ExpressionError(ValueError):
+    """An expression that cannot be compiled or evaluated (the message is one clear line)."""
+
+
+def compile_expression(text: str) -> Any:
+    source = translate(text.strip())
+    if not source:
+        raise ExpressionError("an expression is needed, for example: out.mean() or grad.norm")
+    try:
+        return compile(source, "<expression>", "eval")
+    except SyntaxError as error:
+        raise ExpressionError(f"cannot read {text.strip()!r}: {error.msg}") from None
+
+
+def evaluate(code: Any, namespace: dict[str, Any]) -> Any:
+    """Evaluate compiled `code` in `namespace`; any error becomes one ExpressionError line."""
+    scope = {"__builtins__": _SAFE_BUILTINS, **_HELPERS, **namespace}
+    try:
+        with np.errstate(all="ignore"):
+            return eval(code, scope)  # noqa: S307 (a debugger evaluates the user's expressions)
+    except Exception as error:  # noqa: BLE001 (any error in the user's expression is reported)
+        raise ExpressionError(f"{type(error).__name__}: {error}") from None
+
+
+@dataclass(frozen=True)
+class NodeInfo:
+    """What `node` means in an expression."""
+
+    op: str
+    name: str
+    id: int
+    module: str
+    phase: str
+    shape: tuple[int, ...]

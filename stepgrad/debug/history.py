@@ -1,0 +1,151 @@
+"""History: every event the debugger saw, in order, within a memory limit.
+
+Events are numbered from 0 in the order they happened (the `#K` the debugger shows);
+the numbers never change, even when the oldest events are dropped to stay under the
+limit (`first` is then the oldest number still kept).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from typing import Iterator
+
+import numpy as np
+
+from stepgrad import events as ev
+
+DEFAULT_LIMIT = 256 * 2**20
+
+_UNITS = {"": 1, "b": 1, "k": 2**10, "kb": 2**10, "m": 2**20, "mb": 2**20, "g": 2**30, "gb": 2**30}
+
+
+def parse_size(text: str) -> int:
+    """'256MB', '1GB', '500k' or a byte count -> bytes; ValueError with a clear message."""
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([a-zA-Z]*)\s*", text)
+    if not match or match.group(2).lower() not in _UNITS:
+        raise ValueError(f"cannot read {text!r} as a size; write it like 256MB, 1GB or 500KB")
+    return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+
+
+def format_size(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"
+
+
+def event_bytes(event: ev.Event) -> int:
+    """The memory an event's arrays take."""
+    total = 200
+    if isinstance(event, ev.ForwardStep):
+        total += sum(a.nbytes for a in event.inputs) + event.output.nbytes
+    elif isinstance(event, ev.BackwardStep):
+        total += event.upstream.nbytes + sum(g.nbytes for g in event.grads if g is not None)
+    elif isinstance(event, ev.OptimizerStep):
+        total += sum(p.update.nbytes + (0 if p.grad is None else p.grad.nbytes) for p in event.params)
+    return total
+
+
+class History:
+    """The recorded events, indexed by their number; bounded by `limit` bytes."""
+
+    def __init__(self, limit: int = DEFAULT_LIMIT) -> None:
+        self.limit = limit
+        self.first = 0
+        self.nbytes = 0
+        self.dropped = 0
+        self._events: deque[ev.Event] = deque()
+        self._sizes: deque[int] = deque()
+        self._forward: dict[int, int] = {}   # node id -> number of its latest ForwardStep
+        self._backward: dict[int, int] = {}  # node id -> number of its latest BackwardStep
+
+    def __len__(self) -> int:
+        """The number the next event will get (events 0 .. len-1 happened)."""
+        return self.first + len(self._events)
+
+    @property
+    def last(self) -> int:
+        return len(self) - 1
+
+    def __contains__(self, number: int) -> bool:
+        return self.first <= number < len(self)
+
+    def __getitem__(self, number: int) -> ev.Event:
+        if number < self.first:
+            raise IndexError(f"event #{number} was dropped to keep the history under "
+                             f"{format_size(self.limit)}; the oldest kept is #{self.first}")
+        if number >= len(self):
+            raise IndexError(f"event #{number} has not happened yet (the newest is #{self.last})")
+        return self._events[number - self.first]
+
+    def __iter__(self) -> Iterator[ev.Event]:
+        return iter(self._events)
+
+    def numbered(self, start: int | None = None, stop: int | None = None) -> Iterator[tuple[int, ev.Event]]:
+        start = self.first if start is None else max(start, self.first)
+        stop = len(self) if stop is None else min(stop, len(self))
+        for number in range(start, stop):
+            yield number, self._events[number - self.first]
+
+    def append(self, event: ev.Event) -> int:
+        """Record `event`; returns its number. Drops the oldest events past the limit."""
+        number = len(self)
+        size = event_bytes(event)
+        self._events.append(event)
+        self._sizes.append(size)
+        self.nbytes += size
+        if isinstance(event, ev.ForwardStep):
+            self._forward[event.node_id] = number
+        elif isinstance(event, ev.BackwardStep):
+            self._backward[event.node_id] = number
+        while self.nbytes > self.limit and len(self._events) > 1:
+            self._drop_oldest()
+        return number
+
+    def set_limit(self, limit: int) -> None:
+        self.limit = limit
+        while self.nbytes > self.limit and len(self._events) > 1:
+            self._drop_oldest()
+
+    def _drop_oldest(self) -> None:
+        old = self._events.popleft()
+        self.nbytes -= self._sizes.popleft()
+        if isinstance(old, ev.ForwardStep) and self._forward.get(old.node_id) == self.first:
+            del self._forward[old.node_id]
+        elif isinstance(old, ev.BackwardStep) and self._backward.get(old.node_id) == self.first:
+            del self._backward[old.node_id]
+        self.first += 1
+        self.dropped += 1
+
+    def forward_of(self, node_id: int) -> ev.ForwardStep | None:
+        """The ForwardStep that made node `node_id`, if still recorded."""
+        number = self._forward.get(node_id)
+        return None if number is None or number < self.first else self[number]  # type: ignore[return-value]
+
+    def forward_number(self, node_id: int) -> int | None:
+        number = self._forward.get(node_id)
+        return None if number is None or number < self.first else number
+
+    def backward_of(self, node_id: int) -> ev.BackwardStep | None:
+        """The latest BackwardStep of node `node_id`, if recorded."""
+        number = self._backward.get(node_id)
+        return None if number is None or number < self.first else self[number]  # type: ignore[return-value]
+
+    def tensors(self, number: int) -> dict[str, np.ndarray]:
+        """The arrays of event `number` by the names expressions use (out, ins[i], grad, grads[i])."""
+        event = self[number]
+        found: dict[str, np.ndarray] = {}
+        forward = event if isinstance(event, ev.ForwardStep) else None
+        if isinstance(event, ev.BackwardStep):
+            forward = self.forward_of(event.node_id)
+            found["grad"] = event.upstream
+            for i, grad in enumerate(event.grads):
+                if grad is not None:
+                    found[f"grads[{i}]"] = grad
+        if forward is not None:
+            for i, array in enumerate(forward.inputs):
+                found[f"ins[{i}]"] = array
+            found["out"] = forward.output
+        return found
