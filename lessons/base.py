@@ -194,12 +194,28 @@ class RunResult:
 
 # -- bugs and lessons ---------------------------------------------------------------------
 
+_PHRASES = {"learning rate": "lr", "zero grad": "zero_grad", "zerograd": "zero_grad",
+            "log softmax": "log_softmax", "cross entropy": "cross_entropy",
+            "initialization": "init", "initialisation": "init", "initialize": "init",
+            "initialise": "init"}
+_WORDS = {"multiply": "mul", "multiplication": "mul", "times": "mul", "product": "mul",
+          "addition": "add", "plus": "add", "sum": "sum", "backwards": "backward",
+          "backprop": "backward", "gradient": "grad", "gradients": "grad", "grads": "grad",
+          "derivative": "grad", "fwd": "forward", "bwd": "backward", "zeroed": "zero",
+          "zeroing": "zero", "weights": "weight", "biases": "bias", "inputs": "input"}
+
+
 def normalise(answer: str) -> str:
     """The canonical form of a diagnosis: lowercase words separated by single spaces.
 
-    "ReLU-Backward", "relu_backward " and "relu  backward" all become "relu backward".
+    "ReLU-Backward", "relu_backward " and "relu  backward" all become "relu backward";
+    a few synonyms are folded ("multiply" -> "mul", "gradients" -> "grad",
+    "learning rate" -> "lr", "zero_grad" -> "zero_grad").
     """
-    return " ".join(re.sub(r"[^a-z0-9.*/+]+", " ", answer.lower()).split())
+    text = " ".join(re.sub(r"[^a-z0-9]+", " ", answer.lower()).split())
+    for phrase, canonical in _PHRASES.items():
+        text = re.sub(rf"\b{phrase}\b", canonical.replace("_", " "), text)
+    return " ".join(_WORDS.get(word, word) for word in text.split())
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,191 @@
+"""Lesson 2: a value used twice (fan-out) and gradient accumulation."""
+
+from __future__ import annotations
+
+import numpy as np
+from stepgrad.lessons import datasets
+from stepgrad.lessons.base import Bug, Hooks, Lesson, RunResult, patch_op, with_hooks
+
+import stepgrad as sg
+
+TEXT = """\
+# Lesson 2: a value used twice
+
+When a value feeds two places, a change in it changes the loss along *both* paths, so
+the chain rule *adds* the two gradients (the multivariable chain rule sums over paths):
+
+    e = pred - y
+    loss = sum(e * e) / n        # e is used twice, by the same multiplication
+    dloss/de = (e + e) / n = 2e / n
+
+In the debugger the multiplication's backward step sends one gradient to each of its two
+inputs, and both go into `e`: the second arrival is marked *accumulated*. autograd adds
+them; assigning instead of adding would lose a path.
+
+The same rule holds for parameters: `loss.backward()` *adds* into `w.grad`. That is why
+this lesson's loop can split each batch in two **micro-batches** and call backward twice
+before one update (gradient accumulation, how large batches fit in small memory):
+
+    for part in (first_half, second_half):
+        loss = ((part.x * w + b - part.y) ** 2).sum() / n
+        loss.backward()                      # w.grad += this part's gradient
+    optimizer.step()
+    optimizer.zero_grad()                    # forget them before the next iteration
+
+**In PyTorch** accumulation works the same: `.grad` is summed across backward calls until
+`optimizer.zero_grad()` (or `w.grad = None`) clears it.
+
+**Your task.** Fit a line to 51 noisy points with full-batch gradient descent. A fault was
+injected; find where gradients should have been added (or forgotten) and `diagnose` it.
+"""
+
+LR, ITERATIONS, TARGET_MSE = 0.3, 40, 0.03
+
+
+def load() -> datasets.Dataset:
+    return datasets.line(n=64, slope=2.0, intercept=-1.0, noise=0.1, seed=0)
+
+
+def train(hooks: Hooks, seed: int) -> RunResult:
+    """Full-batch gradient descent on a line, each batch in two micro-batches."""
+    data = load() if hooks.data is None else hooks.data(load())
+    w = sg.tensor(np.array([0.5], dtype=np.float32), requires_grad=True, name="w")
+    b = sg.tensor(np.array([0.0], dtype=np.float32), requires_grad=True, name="b")
+    if hooks.init is not None:
+        hooks.init((w, b))
+    optimizer = sg.optim.SGD([w, b], lr=hooks.lr(LR))
+    n, half = len(data.x), len(data.x) // 2
+    result = RunResult()
+    for iteration in range(ITERATIONS):
+        total = 0.0
+        for part in (slice(0, half), slice(half, n)):
+            x, y = sg.tensor(data.x[part], name="x"), sg.tensor(data.y[part], name="y")
+            e = x * w + b - y
+            loss = (e * e).sum() / n
+            loss.backward()
+            total += float(loss.item())
+        if iteration == 0:
+            _record_first_grads(result, data, w, b)
+        norm = float(np.sqrt(sum(float(np.sum(t.grad ** 2)) for t in (w, b)
+                                 if t.grad is not None)))
+        optimizer.step()
+        if hooks.zero_grad:
+            optimizer.zero_grad()
+        result.losses.append(total)
+        result.grad_norms.append(norm)
+        sg.mark_iteration(iteration, epoch=0, loss=total, grad_norm=norm)
+        if not np.isfinite(total):
+            result.stopped = f"the loss became {total} at iteration {iteration}"
+            break
+    test_mse = _mse(data.x_test, data.y_test, w.data, b.data)
+    result.history.append({"epoch": 0.0, "test_mse": test_mse})
+    sg.mark_epoch(0, test_mse=test_mse)
+    result.metrics = {"test_mse": test_mse, "final_loss": result.final_loss,
+                      "w": float(w.data[0]), "b": float(b.data[0])}
+    return result
+
+
+def _mse(x: np.ndarray, y: np.ndarray, w: np.ndarray, b: np.ndarray) -> float:
+    with np.errstate(all="ignore"):
+        return float(np.mean((x * w + b - y) ** 2))
+
+
+def _record_first_grads(result: RunResult, data: datasets.Dataset, w: sg.Tensor,
+                        b: sg.Tensor) -> None:
+    """Backward's first gradients next to the exact ones (numpy, float64)."""
+    x, y = data.x.astype(np.float64), data.y.astype(np.float64)
+    e = x * 0.5 + 0.0 - y
+    result.extra["expected_grads"] = {"w": float(np.mean(2 * e * x)), "b": float(np.mean(2 * e))}
+    result.extra["grads"] = {name: None if t.grad is None else float(t.grad[0])
+                             for name, t in (("w", w), ("b", b))}
+
+
+def grad_ratio(result: RunResult) -> float:
+    """Backward's first gradient for b divided by the exact one (1.0 when right)."""
+    got, want = result.extra["grads"]["b"], result.extra["expected_grads"]["b"]
+    return (got or 0.0) / want
+
+
+def rises(result: RunResult) -> int:
+    """How many iterations made the loss go up (0 for a healthy descent)."""
+    return sum(after > before for before, after in zip(result.losses, result.losses[1:]))
+
+
+def reached(result: RunResult) -> bool:
+    return result.metric("test_mse") < TARGET_MSE
+
+
+# -- the bugs -------------------------------------------------------------------------------
+
+def mul_backward_one_path(ctx: sg.Context, grad: np.ndarray) -> tuple:
+    """BUG: for a value multiplied by itself, only one of its two paths gets a gradient
+    (as if the second arrival overwrote the first instead of adding to it)."""
+    if ctx.a.shape == ctx.b.shape and np.array_equal(ctx.a, ctx.b):
+        return grad * ctx.b, np.zeros_like(grad)
+    return grad * ctx.b, grad * ctx.a
+
+
+ONE_PATH = Bug(
+    id="fan-out-assigned",
+    title="a value used twice receives one path's gradient instead of the sum of both",
+    kind="op", op="mul",
+    inject=patch_op("mul", backward=mul_backward_one_path),
+    symptom="Every gradient is exactly half of what finite differences say: e * e sends "
+            "e's second path nothing, so d(e*e)/de comes out as e instead of 2e.",
+    hints=(
+        "Compare backward's gradient with a gradient check (`check` at the backward steps).",
+        "The gradients are too small by the same factor everywhere: exactly one half.",
+        "The halving starts at e * e. How many contributions should e receive there, "
+        "and how many arrive?",
+        "At the mul node both inputs are e: the first gets grad * e, the second gets 0. "
+        "The two paths must add up to 2 * grad * e.",
+    ),
+    answers=("accumulation", "fan out", "fan out assigned", "assign instead of add",
+             "assigned instead of added", "grad assigned not added", "value used twice",
+             "mul backward", "second path dropped"),
+    explanation="For a value used twice the chain rule sums the gradients of both paths. "
+                "Here the backward of e * e sent e's second path nothing (as if the second "
+                "gradient overwrote the first), so e got grad * e instead of 2 * grad * e. "
+                "The fix: send `grad * b, grad * a` to the two inputs and let autograd add "
+                "them (`pending[id] = previous + grad`, never `= grad`).",
+    shows=lambda r: abs(grad_ratio(r) - 0.5) < 1e-3,
+)
+
+NOT_ZEROED = Bug(
+    id="not-zeroed",
+    title="gradients are not zeroed between iterations: every backward adds onto all the "
+          "old ones",
+    kind="loop",
+    inject=with_hooks(zero_grad=False),
+    symptom="The loss drops at first, then swings up and down and never settles (it rises "
+            "in about half of the iterations); the gradient norm does not shrink.",
+    hints=(
+        "Watch the loss and `grad_norm` at the iteration markers: both should shrink as "
+        "the fit improves.",
+        "At the start of an iteration, before any backward, what does w.grad hold?",
+        "Two backward calls per iteration are meant to add up. Are the sums ever cleared?",
+        "optimizer.zero_grad() is never called, so .grad accumulates across iterations.",
+    ),
+    answers=("zero grad", "no zero grad", "missing zero grad", "grad not zero",
+             "grad not reset", "grad accumulate across iterations", "not zeroed"),
+    explanation="backward adds into .grad, which is what makes the two micro-batches add "
+                "up; but the sums must be cleared before the next iteration. Without "
+                "`optimizer.zero_grad()` each step uses the sum of every gradient so far, "
+                "steps keep growing and the loss diverges. The fix: zero the gradients once "
+                "per iteration, after the update (or before the first backward).",
+    shows=lambda r: not reached(r) and rises(r) >= len(r.losses) // 4,
+)
+
+LESSON = Lesson(
+    number=2, slug="fan_out", title="A value used twice: fan-out and accumulation",
+    text=TEXT,
+    goals=("Explain why the gradients of a value used twice are added",
+           "Spot an accumulated gradient in a backward step",
+           "Know when .grad must be zeroed, and when accumulating it is what you want"),
+    data="51 noisy points on y = 2x - 1 (13 more for testing), x uniform in [-1, 1]",
+    model=f"loss = sum((x*w + b - y)**2) / n in two micro-batches; SGD lr {LR}, "
+          f"{ITERATIONS} iterations",
+    target=f"test mean squared error below {TARGET_MSE:g}",
+    bugs=(ONE_PATH, NOT_ZEROED),
+    train=train, reached=reached,
+)
