@@ -752,6 +752,8 @@ def _is_number(word: str) -> bool:
 
 
 def _short(value: Any) -> str:
+    if isinstance(value, np.generic):
+        return str(value)
     if isinstance(value, np.ndarray):
         if value.size > 12:
             return f"{fmt.stats_line(value)}\n{fmt.array_text(value)}"

@@ -20,11 +20,6 @@ from typing import Any
 
 import numpy as np
 
-_SAFE_BUILTINS = {name: getattr(builtins, name) for name in (
-    "abs", "all", "any", "bool", "dict", "enumerate", "float", "int", "isinstance", "len",
-    "list", "max", "min", "range", "repr", "round", "sorted", "str", "sum", "tuple", "type", "zip",
-    "True", "False", "None")}
-
 _STAT = re.compile(r"\b([A-Za-z_]\w*(?:\[[^\]]*\])?)\.(norm|absmax|zeros|std|mean|min|max|sum)\b(?!\s*\()")
 
 
@@ -77,8 +72,11 @@ def compile_expression(text: str) -> Any:
 
 
 def evaluate(code: Any, namespace: dict[str, Any]) -> Any:
-    """Evaluate compiled `code` in `namespace`; any error becomes one ExpressionError line."""
-    scope = {"__builtins__": _SAFE_BUILTINS, **_HELPERS, **namespace}
+    """Evaluate compiled `code` in `namespace`; any error becomes one ExpressionError line.
+
+    As in pdb, expressions are the user's own Python with the normal builtins: "safe" here
+    means an error never escapes into the program, not a sandbox."""
+    scope = {"__builtins__": builtins, **_HELPERS, **namespace}
     try:
         with np.errstate(all="ignore"):
             return eval(code, scope)  # noqa: S307 (a debugger evaluates the user's expressions)

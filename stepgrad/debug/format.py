@@ -133,7 +133,7 @@ def backprop(event: ev.BackwardStep, forward: ev.ForwardStep | None, local: list
             continue
         derivative = local[i] if i < len(local) else None
         if derivative is not None and np.shape(derivative) == np.shape(event.upstream):
-            k = _example_index(event.upstream)
+            k = _example_index(np.asarray(event.upstream) * derivative)
             up, loc = np.asarray(event.upstream)[k], np.asarray(derivative)[k]
             product = up * loc
             lines.append(f"  input {i} {name}: upstream {up:.4g} x local derivative {loc:.4g} = "

@@ -29,7 +29,7 @@ from stepgrad.debug import rules
 from stepgrad.debug.breakpoints import Breakpoint, BreakpointInfo, ExpressionError, matches, parse, should_stop
 from stepgrad.debug.expr import NodeInfo, evaluate
 from stepgrad.debug.history import DEFAULT_LIMIT, History, format_size
-from stepgrad.function import _in_engine
+from stepgrad.function import _in_engine, reset_names
 
 Listener = Callable[["State"], None]
 
@@ -223,6 +223,7 @@ class Session:
         ident = threading.get_ident()
         unsubscribe = ev.subscribe(lambda e: self._on_event(e) if threading.get_ident() == ident else None)
         status, reason, error = "finished", "the program finished", None
+        reset_names()
         try:
             self.result = self.program()  # type: ignore[misc]
         except _Abort:
