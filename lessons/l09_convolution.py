@@ -1,0 +1,263 @@
+"""Lesson 9: convolution. The small digits CNN, and two bugs in conv2d's backward.
+
+Also home of the op probes the lessons 9 to 12 share: fixed small inputs for each op of the
+CNNs, so a run can finish by checking every op's backward against finite differences
+(`gradcheck_ops`), while a bug is still injected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+from stepgrad.lessons import datasets, models, training
+from stepgrad.lessons.base import Bug, Hooks, Lesson, RunResult, patch_op
+
+import stepgrad as sg
+from stepgrad.ops.conv import col2im
+
+LR, EPOCHS, BATCH = 0.01, 8, 64
+TARGET = 0.95
+
+TEXT = """\
+# Convolution
+
+A convolution slides a small kernel over the image and takes a dot product at every
+position. `Conv2d(1, 8, 3, padding=1)` holds 8 kernels of 1 x 3 x 3 weights: each one
+becomes one *output channel*, a feature map as large as the image.
+
+    out[n, o, y, x] = b[o] + sum over c, i, j of w[o, c, i, j] * x_pad[n, c, y + i, x + j]
+
+## im2col: a convolution is a matrix product
+
+stepgrad computes it the way most libraries do (`stepgrad/ops/conv.py`):
+
+1. `im2col` cuts every 3 x 3 window (over all input channels) out of the padded input and
+   lays it out as one row: (N, C, H, W) -> (N*H*W rows, C*3*3 columns).
+2. One matrix product with the weight viewed as (O, C*3*3) gives every output pixel of
+   every channel: `rows = cols @ W.T + b`, shape (N*H*W, O).
+
+## Backward, the same path in reverse
+
+With `G` the upstream gradient laid out as rows (N*H*W, O):
+
+* `dL/dW = G.T @ cols`, shape (O, C*3*3), viewed back as (O, C, 3, 3).
+  Out-channels first, in-channels second: the layout of the weight.
+* `dL/db = G` summed over the rows.
+* `dL/dcols = G @ W`, then `col2im` puts each window's gradient back on the image.
+  Windows overlap (with a 3 x 3 kernel and stride 1 each pixel is in up to 9 windows), and a
+  pixel used by several windows must receive **the sum** of their gradients: the chain rule
+  adds over every path (the same reason a tensor used twice accumulates its `.grad`).
+
+The model is two of these, each followed by ReLU and 2 x 2 max-pooling, then a linear layer:
+
+    conv1 (1->8) relu pool -> conv2 (8->16) relu pool -> flatten (64) -> linear (10)
+
+Only conv2's input gradient goes through col2im (nothing upstream of conv1 needs one).
+
+## How to catch a wrong backward
+
+A network often *still learns* with a wrong gradient, just worse, because the other layers
+make up for it. So do not trust the loss curve alone: in the debugger, check a node against
+finite differences (`sg.check_node("conv2d", inputs, attrs, upstream)`, which the debugger's
+gradient check runs for you). At the end of a run this lesson checks each op of the model
+the same way, on small fixed inputs (`result.extra["gradcheck"]`).
+
+## PyTorch equivalent
+
+    model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Flatten(), nn.Linear(64, 10))
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    torch.autograd.gradcheck(F.conv2d, (x, w, b))       # double-precision inputs
+"""
+
+GOALS = (
+    "Write a convolution as im2col plus one matrix product, and its backward as the reverse",
+    "Explain why col2im must add where windows overlap",
+    "Check one node's backward with finite differences instead of trusting the loss curve",
+)
+
+
+# -- op probes: small fixed inputs to gradcheck each op of the CNN lessons ---------------------
+
+def _probe_inputs() -> dict[str, tuple[list[Any], dict[str, Any], np.ndarray]]:
+    """op -> (inputs, attrs, upstream), drawn from a fixed seed; float64 for finite differences.
+    Upstream gradients are random, not ones, so a backward that puts the right values in the
+    wrong places is caught too."""
+    rng = np.random.default_rng(1234)
+
+    def normal(*shape: int) -> np.ndarray:
+        return rng.standard_normal(shape)
+
+    labels = np.array([0, 3, 1, 4])
+    return {
+        "conv2d": ([normal(2, 3, 5, 5), normal(4, 3, 3, 3), normal(4)], {"padding": 1},
+                   normal(2, 4, 5, 5)),
+        "max_pool2d": ([normal(2, 3, 4, 4)], {"kernel_size": 2}, normal(2, 3, 2, 2)),
+        "avg_pool2d": ([normal(2, 3, 4, 4)], {"kernel_size": 2}, normal(2, 3, 2, 2)),
+        "reshape": ([normal(2, 3, 2, 2)], {"shape": (2, 12)}, normal(2, 12)),
+        "relu": ([normal(4, 6)], {}, normal(4, 6)),
+        "linear": ([normal(4, 6), normal(3, 6), normal(3)], {}, normal(4, 3)),
+        "cross_entropy": ([normal(4, 5), labels], {}, np.array(1.0)),
+        "batch_norm": ([normal(6, 3, 2, 2), 1 + 0.5 * normal(3), normal(3), np.zeros(3),
+                        np.ones(3)], {"training": True}, normal(6, 3, 2, 2)),
+        "dropout": ([normal(4, 6), rng.random((4, 6)) >= 0.5], {"p": 0.5}, normal(4, 6)),
+    }
+
+
+PROBES = _probe_inputs()
+
+
+def gradcheck_ops(names: Iterable[str]) -> dict[str, tuple[int, ...]]:
+    """For each op, the inputs whose gradient disagrees with finite differences (() when the
+    op's backward is right), checked with `sg.check_node` on the op's probe."""
+    failing = {}
+    for name in names:
+        inputs, attrs, upstream = PROBES[name]
+        check = sg.check_node(name, inputs, attrs, upstream)
+        failing[name] = tuple(m.input for m in check.worst if m is not None)
+    return failing
+
+
+def gradcheck_fails(op: str, input_index: int | None = None) -> Any:
+    """A `Bug.shows` check: the end-of-run gradcheck of `op` failed (on that input)."""
+
+    def shows(r: RunResult) -> bool:
+        bad = r.extra.get("gradcheck", {}).get(op, ())
+        return bool(bad) if input_index is None else input_index in bad
+
+    return shows
+
+
+# -- the bugs ------------------------------------------------------------------------------------
+
+def col2im_overwriting(cols: np.ndarray, shape: tuple[int, ...], kernel: tuple[int, int],
+                       stride: tuple[int, int], out_hw: tuple[int, int]) -> np.ndarray:
+    """col2im that writes each window's gradient over the image instead of adding it."""
+    n, c, h, w = shape
+    (kh, kw), (sh, sw), (oh, ow) = kernel, stride, out_hw
+    patches = cols.reshape(n, oh, ow, c, kh, kw).transpose(0, 3, 4, 5, 1, 2)
+    image = np.zeros(shape, dtype=cols.dtype)
+    for i in range(kh):
+        for j in range(kw):  # BUG: `=` keeps only the last window's gradient; should be `+=`
+            image[:, :, i: i + sh * oh: sh, j: j + sw * ow: sw] = patches[:, :, i, j]
+    return image
+
+
+def conv2d_backward(ctx: Any, grad: np.ndarray, weight_grad_swapped: bool = False,
+                    unfold_back: Any = col2im) -> tuple:
+    """conv2d's backward as in ops/conv.py, with the two places the bugs change."""
+    rows = grad.transpose(0, 2, 3, 1).reshape(-1, grad.shape[1])          # (N*OH*OW, O)
+    if weight_grad_swapped:  # BUG: (C*KH*KW, O) read as if it were (O, C, KH, KW)
+        grad_w = (ctx.cols.T @ rows).reshape(ctx.weight.shape)
+    else:
+        grad_w = (rows.T @ ctx.cols).reshape(ctx.weight.shape)
+    grad_b = rows.sum(axis=0)
+    grad_x = None
+    if ctx.needs_input_grad[0]:
+        cols = rows @ ctx.weight.reshape(ctx.weight.shape[0], -1)
+        padded = unfold_back(cols, ctx.padded_shape, ctx.kernel, ctx.stride, ctx.out_hw)
+        (ph, pw), (h, w) = ctx.pad, ctx.padded_shape[2:]
+        grad_x = padded[:, :, ph: h - ph, pw: w - pw]
+    return grad_x, grad_w, grad_b
+
+
+def conv2d_backward_channels_swapped(ctx: Any, grad: np.ndarray) -> tuple:
+    return conv2d_backward(ctx, grad, weight_grad_swapped=True)
+
+
+def conv2d_backward_col2im_overwrites(ctx: Any, grad: np.ndarray) -> tuple:
+    return conv2d_backward(ctx, grad, unfold_back=col2im_overwriting)
+
+
+WEIGHT_GRAD_SWAPPED = Bug(
+    id="conv-weight-grad-channels-swapped",
+    title="conv2d's weight gradient is laid out (in-channels x kernel, out-channels) and read "
+          "as (out, in, kh, kw)",
+    kind="op", op="conv2d",
+    inject=patch_op("conv2d", backward=conv2d_backward_channels_swapped),
+    symptom="The loss falls, but slowly and not far: after 8 epochs the test accuracy is about "
+            "75-80% (healthy: about 97%). The gradient check of conv2d fails on input 1 (the "
+            "weight): finite differences and backward disagree, even in sign.",
+    hints=(
+        "The loss goes down, but more slowly than a healthy run. Check the backward of each "
+        "kind of node against finite differences.",
+        "conv2d fails the gradient check, on its weight (input 1) only; its input and bias "
+        "gradients are right.",
+        "The weight gradient has the right shape (O, C, KH, KW) but its values are in the wrong "
+        "places. Compare it with grad_rows.T @ cols, laid out (O, C*KH*KW).",
+        "Look at how conv2d's backward forms grad_w: which matrix is transposed, and in which "
+        "order are the out- and in-channels when it is reshaped?",
+    ),
+    answers=("conv2d backward", "conv2d weight gradient", "conv2d weight grad",
+             "conv weight gradient", "conv2d backward weight", "weight gradient",
+             "conv2d grad w", "conv2d channels swapped", "conv backward"),
+    explanation="The weight gradient is G.T @ cols: (O, N*H*W) @ (N*H*W, C*KH*KW) = "
+                "(O, C*KH*KW), which reshapes to the weight's (O, C, KH, KW). The buggy "
+                "backward computes cols.T @ G instead, the transpose, laid out "
+                "(C*KH*KW, O), and reshapes it to (O, C, KH, KW) anyway: the shape fits, so "
+                "nothing complains, but each weight receives another weight's gradient, with "
+                "in- and out-channels swapped. Fix: grad_w = (rows.T @ cols).reshape(w.shape).",
+    shows=gradcheck_fails("conv2d", 1),
+)
+
+COL2IM_OVERWRITES = Bug(
+    id="col2im-overwrites",
+    title="col2im overwrites overlapping windows' gradients instead of adding them",
+    kind="op", op="conv2d",
+    inject=patch_op("conv2d", backward=conv2d_backward_col2im_overwrites),
+    symptom="The run looks almost healthy (test accuracy 95-98%, a point below a healthy run "
+            "or not at all: the first conv layer still learns, from a wrong signal). The "
+            "gradient check of conv2d fails on input 0, the image: backward's values are far "
+            "too small (one window's share instead of the sum over up to nine windows).",
+    hints=(
+        "The loss curve hides this one. Check conv2d's backward against finite differences.",
+        "conv2d's weight and bias gradients pass; the gradient for its input (input 0) fails, "
+        "and backward's values are smaller than the finite differences.",
+        "With a 3 x 3 kernel and stride 1, each input pixel sits in up to 9 windows. How many "
+        "of those windows' gradients reach the pixel?",
+        "Look at col2im, which puts window gradients back on the image: what happens where two "
+        "windows overlap?",
+    ),
+    answers=("col2im", "conv2d col2im", "col2im overwrites", "conv2d input gradient",
+             "conv2d input grad", "conv2d backward input", "conv2d backward", "conv backward"),
+    explanation="A pixel that appears in several windows contributes to several output pixels, "
+                "so by the chain rule its gradient is the sum over those windows. col2im must "
+                "add (`+=`) each window's gradient into the image; with `=` every kernel offset "
+                "overwrites what the previous offsets put there and only one window's share "
+                "survives. Fix: image[...] += patches[...] (PyTorch's fold / col2im sums "
+                "overlapping values for the same reason).",
+    shows=gradcheck_fails("conv2d", 0),
+)
+
+
+# -- the run ---------------------------------------------------------------------------------------
+
+CNN_OPS = ("conv2d", "relu", "max_pool2d", "reshape", "linear", "cross_entropy")
+
+
+def train(hooks: Hooks, seed: int) -> RunResult:
+    data = datasets.load_digits(images=True)
+    model = models.DigitsCNN()
+    optimizer = sg.optim.Adam(model.parameters(), lr=LR)
+    result = training.train(model, optimizer, data, EPOCHS, BATCH, hooks, seed=seed)
+    result.extra["gradcheck"] = gradcheck_ops(CNN_OPS)
+    return result
+
+
+LESSON = Lesson(
+    number=9, slug="convolution", title="Convolution",
+    text=TEXT, goals=GOALS,
+    data="8x8 digits as (1, 8, 8) images: 1438 training and 359 test images",
+    model="CNN conv 1->8, ReLU, max-pool, conv 8->16, ReLU, max-pool, flatten, linear 64->10; "
+          "Adam (lr 0.01)",
+    target="test accuracy >= 95% in 8 epochs",
+    bugs=(WEIGHT_GRAD_SWAPPED, COL2IM_OVERWRITES),
+    train=train,
+    reached=lambda r: r.metric("test_accuracy") >= TARGET,
+)
+
+__all__ = ["CNN_OPS", "COL2IM_OVERWRITES", "LESSON", "PROBES", "WEIGHT_GRAD_SWAPPED",
+           "col2im_overwriting", "conv2d_backward", "gradcheck_fails", "gradcheck_ops"]
