@@ -124,11 +124,12 @@ def _send(node: Tensor, upstream: np.ndarray, sent: tuple[Any, ...],
             pending[parent._id] = grad if previous is None else previous + grad
         grads.append(grad), accumulated.append(already), summed.append(axes)
     if listening:
-        module_path, file, line, depth = node._where or ("", "", 0, 0)
+        module_path, file, line, depth = node._where[:4] if node._where else ("", "", 0, 0)
         events.emit(events.BackwardStep(
             seq=events.next_seq(), node_id=node._id, op=node._fn.name, name=node.name,
-            upstream=np.array(upstream, copy=True),
-            grads=tuple(None if g is None else np.array(g, copy=True) for g in grads),
+            # gradients are never changed in place (accumulation makes new arrays and a
+            # leaf's .grad starts as a copy), so the event can share them
+            upstream=upstream, grads=tuple(grads),
             input_ids=tuple(p._id for p in node._parents),
             input_names=tuple(p.name for p in node._parents),
             accumulated=tuple(accumulated), summed_axes=tuple(summed),
@@ -141,5 +142,5 @@ def _accumulate_leaf(leaf: Tensor, grad: np.ndarray) -> None:
         return
     if leaf.grad is None:
         leaf.grad = np.array(grad, dtype=leaf.data.dtype, copy=True)
-    else:
-        leaf.grad = leaf.grad + grad
+    else:  # keep the leaf's dtype even when a float64 gradient arrives for a float32 leaf
+        leaf.grad = (leaf.grad + grad).astype(leaf.data.dtype, copy=False)

@@ -117,16 +117,30 @@ def _as_tensors(inputs: tuple[Any, ...]) -> tuple[Tensor, ...]:
 def _emit_forward(cls: type[Function], tensors: tuple[Tensor, ...], out: Tensor,
                   attrs: dict[str, Any]) -> None:
     file, line = user_frame()
-    out._where = (events.module_path(), file, line, len(events.module_stack))
+    output = np.array(out.data, copy=True)
+    out._where = (events.module_path(), file, line, len(events.module_stack), output)
     events.emit(events.ForwardStep(
         seq=events.next_seq(), node_id=out._id, op=cls.name, name=out.name,
-        inputs=tuple(np.array(t.data, copy=True) for t in tensors),
+        inputs=tuple(_snapshot(t) for t in tensors),
         input_ids=tuple(t._id for t in tensors),
         input_names=tuple(t.name for t in tensors),
         input_requires_grad=tuple(t.requires_grad for t in tensors),
-        output=np.array(out.data, copy=True), attrs=dict(attrs),
+        output=output, attrs=dict(attrs),
         module_path=out._where[0], depth=out._where[3], file=file, line=line,
         requires_grad=out.requires_grad))
+
+
+def _snapshot(t: Tensor) -> np.ndarray:
+    """A copy of an input's data that later in-place changes cannot reach.
+
+    An input made by an earlier node while someone listened reuses the copy taken of that
+    node's output (one copy per value, not one per use); leaves such as parameters, which
+    optimizers change in place, are copied.
+    """
+    where = t._where
+    if where is not None:
+        return where[4]
+    return np.array(t.data, copy=True)
 
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))

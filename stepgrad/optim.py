@@ -86,7 +86,7 @@ def _param_update(p: Tensor, change: np.ndarray) -> events.ParamUpdate:
     norm = float(np.linalg.norm(p.data))
     ratio = float(np.linalg.norm(change)) / norm if norm > 0 else float("inf")
     return events.ParamUpdate(name=p.name, grad=np.array(p.grad, copy=True),
-                              update=np.array(change, copy=True), ratio=ratio)
+                              update=change, ratio=ratio)
 
 
 class SGD(Optimizer):

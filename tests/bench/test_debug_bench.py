@@ -1,0 +1,98 @@
+"""Debugger speed (run on demand: pytest tests/bench/test_debug_bench.py --benchmark-only).
+
+Targets from the debugger issue:
+- `continue` over a program with no breakpoint hit runs at least half as fast as the
+  program without the debugger (ratio reported as `slowdown`, must be <= 2);
+- one `step` or `back` answers in under 20 ms on a 2,000-node graph.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+
+import numpy as np
+import pytest
+
+import stepgrad as sg
+from stepgrad.debug import Commands, Session
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+def _mlp_training(steps: int = 30) -> float:
+    sg.manual_seed(0)
+    model = sg.nn.Sequential(sg.nn.Linear(64, 128), sg.nn.ReLU(), sg.nn.Linear(128, 64),
+                             sg.nn.ReLU(), sg.nn.Linear(64, 10))
+    optimizer = sg.optim.SGD(model.parameters(), lr=0.05)
+    rng = np.random.default_rng(0)
+    x = sg.tensor(rng.standard_normal((64, 64)).astype(np.float32))
+    y = rng.integers(0, 10, 64)
+    loss = None
+    for i in range(steps):
+        optimizer.zero_grad()
+        loss = sg.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        optimizer.step()
+        sg.mark_iteration(i, loss=loss.item())
+    return loss.item()
+
+
+def _chain(steps: int = 1000) -> None:
+    x = sg.tensor(np.ones(4, dtype=np.float32), requires_grad=True)
+    y = x
+    for i in range(steps):
+        y = y * 1.0001 + 0.0001
+        if i % 10 == 0:
+            y = y.tanh()
+    y.sum().backward()
+
+
+def _time(fn, repeat: int = 5) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def _continue_under_debugger() -> None:
+    session = Session(_mlp_training, stop_at_start=False)
+    session.start()
+    assert session.state.status == "finished"
+    session.close()
+
+
+def test_continue_is_at_least_half_as_fast(benchmark):
+    plain = _time(_mlp_training)
+    debugged = _time(_continue_under_debugger)
+    slowdown = debugged / plain
+    benchmark.extra_info.update(plain_s=plain, debugged_s=debugged, slowdown=slowdown)
+    benchmark.pedantic(_continue_under_debugger, rounds=3, iterations=1)
+    print(f"\ncontinue: plain {plain * 1e3:.1f} ms, under the debugger {debugged * 1e3:.1f} ms, "
+          f"slowdown {slowdown:.2f}x (target <= 2x)")
+    assert slowdown <= 2.0
+
+
+@pytest.mark.parametrize("move", ["step", "back"])
+def test_step_and_back_answer_fast_on_a_2000_node_graph(benchmark, move):
+    session = Session(_chain)
+    session.start()
+    commands = Commands(session)
+    commands.run("goto #2000")  # well inside the graph: ~2,100 forward nodes then backward
+    latencies = []
+
+    def one_move() -> None:
+        start = time.perf_counter()
+        commands.run(move)
+        latencies.append(time.perf_counter() - start)
+
+    benchmark.pedantic(one_move, rounds=200, iterations=1)
+    session.close()
+    median = statistics.median(latencies) * 1e3
+    p95 = sorted(latencies)[int(len(latencies) * 0.95)] * 1e3
+    benchmark.extra_info.update(median_ms=median, p95_ms=p95)
+    print(f"\n{move}: median {median:.3f} ms, p95 {p95:.3f} ms (target < 20 ms)")
+    assert median < 20
