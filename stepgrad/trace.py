@@ -27,6 +27,7 @@ from stepgrad import events
 
 FORMAT = "stepgrad-trace"
 VERSION = 1
+_ZIP_MAGIC = b"PK\x03\x04"
 
 
 class TraceError(ValueError):
@@ -82,29 +83,38 @@ class Trace:
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Trace:
         """Read a trace written by `save`."""
-        try:
-            with np.load(path, allow_pickle=False) as archive:
-                if "__meta__" not in archive.files:
-                    raise TraceError(f"{path}: not a stepgrad trace (no event description "
-                                     f"inside); make one with `with sg.trace() as t: ...; t.save(path)`")
-                meta = json.loads(archive["__meta__"].tobytes().decode())
-                arrays = {key: archive[key] for key in archive.files if key != "__meta__"}
-        except TraceError:
-            raise
-        except FileNotFoundError:
-            raise TraceError(f"{path}: no such file") from None
-        except (OSError, ValueError, zipfile.BadZipFile, EOFError, UnicodeDecodeError) as error:
-            raise TraceError(f"{path}: not a readable stepgrad trace ({error})") from None
+        meta, arrays = _read_archive(path)
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-            raise TraceError(f"{path}: not a stepgrad trace (format {meta.get('format')!r})"
-                             if isinstance(meta, dict) else f"{path}: not a stepgrad trace")
+            found = f" (format {meta.get('format')!r})" if isinstance(meta, dict) else ""
+            raise TraceError(f"{path}: not a stepgrad trace{found}")
         if meta.get("version") != VERSION:
             raise TraceError(f"{path}: trace version {meta.get('version')} is not supported "
                              f"(this stepgrad reads version {VERSION}); upgrade stepgrad")
         try:
             return cls([_decode(document, arrays) for document in meta["events"]])
-        except (KeyError, TypeError, ValueError) as error:
-            raise TraceError(f"{path}: the trace is damaged ({type(error).__name__}: {error})") from None
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise TraceError(f"{path}: the trace is damaged "
+                             f"({type(error).__name__}: {error})") from None
+
+
+def _read_archive(path: str | os.PathLike[str]) -> tuple[Any, dict[str, np.ndarray]]:
+    """The JSON description and the arrays of a trace file, or a TraceError saying why not."""
+    try:
+        with open(path, "rb") as handle:
+            if handle.read(4) != _ZIP_MAGIC:  # np.load would also take .npy and pickles
+                raise TraceError(f"{path}: not a stepgrad trace (not a .npz archive)")
+        with np.load(path, allow_pickle=False) as archive:
+            if "__meta__" not in archive.files:
+                raise TraceError(f"{path}: not a stepgrad trace (no event description inside); "
+                                 f"make one with `with sg.trace() as t: ...` then t.save(path)")
+            meta = json.loads(archive["__meta__"].tobytes().decode())
+            return meta, {key: archive[key] for key in archive.files if key != "__meta__"}
+    except TraceError:
+        raise
+    except FileNotFoundError:
+        raise TraceError(f"{path}: no such file") from None
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, UnicodeDecodeError) as error:
+        raise TraceError(f"{path}: not a readable stepgrad trace ({error})") from None
 
 
 def trace() -> Trace:
