@@ -169,8 +169,8 @@ class Tensor:
         return self.data.tolist()
 
     def detach(self) -> Tensor:
-        """The same data, cut from the graph (no gradient flows through it)."""
-        return Tensor(self.data)
+        """The same data (shared, as in PyTorch), cut from the graph: no gradient flows back."""
+        return Tensor._constant(self.data, self.data.dtype)
 
     def float(self) -> Tensor:
         return self if self.data.dtype == np.float32 else Tensor(self.data.astype(np.float32))

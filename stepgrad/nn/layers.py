@@ -149,12 +149,16 @@ class _BatchNorm(Module):
         self.bias = Parameter(np.zeros(num_features, dtype=default_dtype()))
         self.register_buffer("running_mean", np.zeros(num_features, dtype=default_dtype()))
         self.register_buffer("running_var", np.ones(num_features, dtype=default_dtype()))
+        # counted as in PyTorch, so state dicts load both ways (only momentum=None would use it)
+        self.register_buffer("num_batches_tracked", np.zeros((), dtype=np.int64))
 
     def forward(self, x: Tensor) -> Tensor:
         if x.ndim not in self.expected_dims or x.shape[1] != self.num_features:
             raise ValueError(f"{type(self).__name__}({self.num_features}): expected input with "
                              f"{' or '.join(map(str, self.expected_dims))} dimensions and "
                              f"{self.num_features} channels on axis 1, got shape {x.shape}")
+        if self.training:
+            self.num_batches_tracked += 1
         return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
                             self.training, self.momentum, self.eps)
 

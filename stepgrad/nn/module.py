@@ -157,10 +157,12 @@ class Module:
     def state_dict(self) -> OrderedDict[str, np.ndarray]:
         """Every parameter and buffer by path, as copies of numpy arrays."""
         state: OrderedDict[str, np.ndarray] = OrderedDict()
-        for path, param in self.named_parameters():
-            state[path] = param.data.copy()
-        for path, buffer in self.named_buffers():
-            state[path] = np.array(buffer, copy=True)
+        for path, module in self.named_modules():  # PyTorch's order: module by module
+            prefix = f"{path}." if path else ""
+            for name, param in module._parameters.items():
+                state[prefix + name] = param.data.copy()
+            for name in module._buffers:
+                state[prefix + name] = np.array(getattr(module, name), copy=True)
         return state
 
     def load_state_dict(self, state: dict[str, Any], strict: bool = True) -> None:
