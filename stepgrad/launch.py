@@ -14,7 +14,10 @@ from stepgrad.debug import Commands, Session
 
 
 def full_screen_possible() -> bool:
-    """The full-screen app needs a real terminal on both ends."""
+    """The full-screen app needs a real terminal on both ends, or textual-serve's web
+    driver (`stepgrad serve`), which talks to a browser over pipes."""
+    if "web_driver" in os.environ.get("TEXTUAL_DRIVER", ""):
+        return True
     return (sys.stdin.isatty() and sys.stdout.isatty()
             and os.environ.get("TERM", "") not in ("", "dumb"))
 
