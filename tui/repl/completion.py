@@ -1,8 +1,8 @@
 """Tab completion: a prompt_toolkit Completer that asks the command language.
 
 The REPL knows no command names itself: `Commands.complete(line)` answers with the
-candidates for the word under the cursor, and this class turns them into Completions
-that replace that word.
+candidates for the last word of the line (the one being typed), and this class turns them
+into Completions that replace that word.
 """
 
 from __future__ import annotations
@@ -23,21 +23,10 @@ class CommandCompleter(Completer):
     def get_completions(self, document: Document,
                         complete_event: CompleteEvent) -> Iterable[Completion]:
         line = document.text_before_cursor
-        word = line[len(line) - len(line.split()[-1]):] if line and not line[-1].isspace() else ""
+        word = line.split(" ")[-1]
         try:
             candidates = self.commands.complete(line)
         except Exception:  # completion must never break the prompt
             return
         for candidate in candidates:
-            yield Completion(candidate, start_position=-_replaced(line, word, candidate))
-
-
-def _replaced(line: str, word: str, candidate: str) -> int:
-    """How many characters before the cursor `candidate` replaces.
-
-    Usually the word being typed; when the candidate continues the whole line (some
-    completers answer with full lines, such as `break relu_2`), the whole line.
-    """
-    if " " in line.strip() and candidate.startswith(line.lstrip()):
-        return len(line.lstrip())
-    return len(word)
+            yield Completion(candidate, start_position=-len(word))

@@ -47,8 +47,12 @@ def run_repl(session: Any, commands: Any, *, input: Input | TextIO | None = None
 
     With no `input`, a terminal on stdin gets the prompt_toolkit REPL and anything else
     the plain piped one. `input` may be a prompt_toolkit Input (pipe input in tests) or a
-    text stream, which selects the piped REPL; `output` goes with it.
+    text stream, which selects the piped REPL; `output` goes with it. A session that has
+    not started is started here; closing it is left to the caller, who made it.
     """
+    if session.state.status == "not started":
+        with _ctrl_c_pauses(session):
+            session.start()
     if input is None and not _isatty(sys.stdin):
         input = sys.stdin
     if input is not None and not isinstance(input, Input):
@@ -62,7 +66,7 @@ def _run_interactive(session: Any, commands: Any, input: Input | None,
     prompt = PromptSession(
         message=lambda: FormattedText([("class:prompt", f"({commands.prompt()})"), ("", " ")]),
         history=open_history(), completer=CommandCompleter(commands),
-        complete_while_typing=False, bottom_toolbar=lambda: toolbar(session.state),
+        complete_while_typing=False, bottom_toolbar=lambda: toolbar(session),
         style=STYLE, include_default_pygments_style=False, input=input, output=output)
 
     def show(text: str) -> None:
@@ -109,7 +113,10 @@ def _run_piped(session: Any, commands: Any, input: TextIO, output: TextIO) -> in
 
 def where(commands: Any) -> str:
     """Where the program stands, shown when the REPL starts (pdb shows the current line)."""
-    return run_command(None, commands, "where")
+    try:
+        return commands.position()
+    except Exception as error:  # the REPL must come up even if the first stop is odd
+        return f"*** {type(error).__name__}: {error}"
 
 
 def run_command(session: Any, commands: Any, line: str) -> str:
