@@ -1,10 +1,10 @@
 """The `stepgrad` command.
 
-    stepgrad lesson 3 [--bug ID | --no-bug | --mystery] [--repl] [--seed S]
-    stepgrad lessons [--reset]
-    stepgrad debug train.py [ARGS...] [--repl] [--history 1GB]
-    stepgrad replay run.sgtrace [--repl]
-    stepgrad serve lesson 3 [--host 127.0.0.1] [--port 8000]
+stepgrad lesson 3 [--bug ID | --no-bug | --mystery] [--repl] [--seed S]
+stepgrad lessons [--reset]
+stepgrad debug train.py [ARGS...] [--repl] [--history 1GB]
+stepgrad replay run.sgtrace [--repl]
+stepgrad serve lesson 3 [--host 127.0.0.1] [--port 8000]
 """
 
 from __future__ import annotations
@@ -17,32 +17,45 @@ import stepgrad
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="stepgrad", description="A debugger for backpropagation: watch a small network "
+        prog="stepgrad",
+        description="A debugger for backpropagation: watch a small network "
         "train one autodiff node at a time, and hunt the bugs the lessons hide in it.",
-        epilog="Start with: stepgrad lesson 1")
+        epilog="Start with: stepgrad lesson 1",
+    )
     parser.add_argument("--version", action="version", version=f"stepgrad {stepgrad.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    lesson = sub.add_parser("lesson", help="open lesson N (a bug hunt) in the debugger",
-                            description="Open a numbered lesson in the debugger.")
+    lesson = sub.add_parser(
+        "lesson",
+        help="open lesson N (a bug hunt) in the debugger",
+        description="Open a numbered lesson in the debugger.",
+    )
     lesson.add_argument("number", help="the lesson's number (see `stepgrad lessons`)")
     which = lesson.add_mutually_exclusive_group()
-    which.add_argument("--bug", metavar="ID", help="inject this bug (default: the first one you "
-                       "have not solved)")
+    which.add_argument(
+        "--bug", metavar="ID", help="inject this bug (default: the first one you have not solved)"
+    )
     which.add_argument("--no-bug", action="store_true", help="run the healthy lesson")
-    which.add_argument("--mystery", action="store_true", help="inject one of the lesson's bugs "
-                       "at random without saying which")
-    lesson.add_argument("--repl", action="store_true", help="use the line REPL instead of the "
-                        "full-screen debugger")
+    which.add_argument(
+        "--mystery",
+        action="store_true",
+        help="inject one of the lesson's bugs at random without saying which",
+    )
+    lesson.add_argument(
+        "--repl", action="store_true", help="use the line REPL instead of the full-screen debugger"
+    )
     lesson.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     _history_option(lesson)
 
     lessons = sub.add_parser("lessons", help="list the lessons and your progress")
     lessons.add_argument("--reset", action="store_true", help="forget all progress")
 
-    debug = sub.add_parser("debug", help="run a Python script under the debugger",
-                           description="Run SCRIPT under the debugger, stopping at its first "
-                           "event (like python -m pdb).")
+    debug = sub.add_parser(
+        "debug",
+        help="run a Python script under the debugger",
+        description="Run SCRIPT under the debugger, stopping at its first "
+        "event (like python -m pdb).",
+    )
     debug.add_argument("--repl", action="store_true", help="use the line REPL")
     _history_option(debug)
     debug.add_argument("script", help="the Python script to run")
@@ -52,19 +65,29 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("path", help="a trace file written by Trace.save")
     replay.add_argument("--repl", action="store_true", help="use the line REPL")
 
-    serve = sub.add_parser("serve", help="serve the full-screen debugger in a web browser",
-                           description="Serve `stepgrad lesson N` (or `debug SCRIPT`) to a "
-                           "browser through textual-serve (pip install 'stepgrad[serve]').")
+    serve = sub.add_parser(
+        "serve",
+        help="serve the full-screen debugger in a web browser",
+        description="Serve `stepgrad lesson N` (or `debug SCRIPT`) to a "
+        "browser through textual-serve (pip install 'stepgrad[serve]').",
+    )
     serve.add_argument("what", nargs="+", help="lesson N | debug SCRIPT")
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: "
-                       "127.0.0.1, this machine only)")
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default: 127.0.0.1, this machine only)",
+    )
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     return parser
 
 
 def _history_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--history", metavar="SIZE", default="256MB",
-                        help="memory kept for stepping back (default 256MB)")
+    parser.add_argument(
+        "--history",
+        metavar="SIZE",
+        default="256MB",
+        help="memory kept for stepping back (default 256MB)",
+    )
 
 
 def _history_limit(text: str) -> int:
@@ -93,7 +116,9 @@ def _debug(args: argparse.Namespace) -> int:
     from stepgrad.launch import open_frontend
 
     try:
-        session = Session.for_script(args.script, args.args, history_limit=_history_limit(args.history))
+        session = Session.for_script(
+            args.script, args.args, history_limit=_history_limit(args.history)
+        )
     except FileNotFoundError as error:
         print(f"stepgrad debug: {error}", file=sys.stderr)
         return 2
@@ -137,5 +162,10 @@ def _serve(args: argparse.Namespace) -> int:
     return serve(args)
 
 
-_COMMANDS = {"lesson": _lesson, "lessons": _lessons, "debug": _debug, "replay": _replay,
-             "serve": _serve}
+_COMMANDS = {
+    "lesson": _lesson,
+    "lessons": _lessons,
+    "debug": _debug,
+    "replay": _replay,
+    "serve": _serve,
+}

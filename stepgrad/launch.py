@@ -18,12 +18,16 @@ def full_screen_possible() -> bool:
     driver (`stepgrad serve`), which talks to a browser over pipes."""
     if "web_driver" in os.environ.get("TEXTUAL_DRIVER", ""):
         return True
-    return (sys.stdin.isatty() and sys.stdout.isatty()
-            and os.environ.get("TERM", "") not in ("", "dumb"))
+    return (
+        sys.stdin.isatty()
+        and sys.stdout.isatty()
+        and os.environ.get("TERM", "") not in ("", "dumb")
+    )
 
 
-def open_frontend(session: Session, commands: Commands, *, repl: bool = False,
-                  lesson: Any = None) -> int:
+def open_frontend(
+    session: Session, commands: Commands, *, repl: bool = False, lesson: Any = None
+) -> int:
     """Run the chosen front end until the user quits; returns an exit status."""
     if repl or not full_screen_possible():
         from stepgrad.tui.repl import run_repl

@@ -15,11 +15,13 @@ import sys
 def command_for(what: list[str]) -> str:
     """The stepgrad command each browser session runs, from `lesson N` or `debug SCRIPT`."""
     if len(what) >= 2 and what[0] == "lesson" and what[1].isdigit():
-        return " ".join([shlex.quote(sys.executable), "-m", "stepgrad", "lesson",
-                         *map(shlex.quote, what[1:])])
+        return " ".join(
+            [shlex.quote(sys.executable), "-m", "stepgrad", "lesson", *map(shlex.quote, what[1:])]
+        )
     if len(what) >= 2 and what[0] == "debug":
-        return " ".join([shlex.quote(sys.executable), "-m", "stepgrad", "debug",
-                         *map(shlex.quote, what[1:])])
+        return " ".join(
+            [shlex.quote(sys.executable), "-m", "stepgrad", "debug", *map(shlex.quote, what[1:])]
+        )
     raise ValueError(f"serve what? Expected 'lesson N' or 'debug SCRIPT', got {' '.join(what)!r}")
 
 
@@ -32,8 +34,11 @@ def serve(args: argparse.Namespace) -> int:
     try:
         from textual_serve.server import Server
     except ImportError:
-        print("stepgrad serve: textual-serve is not installed; install it with "
-              "pip install 'stepgrad[serve]'", file=sys.stderr)
+        print(
+            "stepgrad serve: textual-serve is not installed; install it with "
+            "pip install 'stepgrad[serve]'",
+            file=sys.stderr,
+        )
         return 2
     print(f"Serving `{' '.join(args.what)}` at http://{args.host}:{args.port} (Ctrl+C stops)")
     Server(command, host=args.host, port=args.port, title="stepgrad").serve()

@@ -15,5 +15,14 @@ from stepgrad.debug.commands import CommandInfo, Commands
 from stepgrad.debug.history import History
 from stepgrad.debug.session import LineState, NodeView, Session, State
 
-__all__ = ["Breakpoint", "BreakpointInfo", "CommandInfo", "Commands", "History", "LineState",
-           "NodeView", "Session", "State"]
+__all__ = [
+    "Breakpoint",
+    "BreakpointInfo",
+    "CommandInfo",
+    "Commands",
+    "History",
+    "LineState",
+    "NodeView",
+    "Session",
+    "State",
+]

@@ -46,11 +46,11 @@ class BreakpointInfo:
 class Breakpoint:
     number: int
     spec: str
-    kind: str                       # op | name | nan | inf | expr | dead | saturated
+    kind: str  # op | name | nan | inf | expr | dead | saturated
     phase: str | None = None
     target: str | None = None
     threshold: float = 0.0
-    code: Any = None                # compiled tensor expression (kind == "expr")
+    code: Any = None  # compiled tensor expression (kind == "expr")
     condition: str | None = None
     condition_code: Any = None
     temporary: bool = False
@@ -60,8 +60,15 @@ class Breakpoint:
     broken: str | None = field(default=None)
 
     def info(self) -> BreakpointInfo:
-        return BreakpointInfo(self.number, self.spec, self.enabled, self.hits, self.temporary,
-                              self.condition, self.ignore)
+        return BreakpointInfo(
+            self.number,
+            self.spec,
+            self.enabled,
+            self.hits,
+            self.temporary,
+            self.condition,
+            self.ignore,
+        )
 
     def describe(self) -> str:
         flags = [] if self.enabled else ["disabled"]
@@ -78,7 +85,9 @@ class Breakpoint:
 def parse(number: int, text: str, temporary: bool = False) -> Breakpoint:
     """Read a breakpoint spec (see the module docstring); ValueError says what is wrong."""
     spec = " ".join(text.split())
-    head, _, condition = spec.partition(" if ") if not spec.startswith("if ") else ("", "", spec[3:])
+    head, _, condition = (
+        spec.partition(" if ") if not spec.startswith("if ") else ("", "", spec[3:])
+    )
     words = head.split()
     phase = words.pop(0) if words and words[0] in PHASES else None
     bp = Breakpoint(number, spec, kind="expr", phase=phase, temporary=temporary)
@@ -86,8 +95,10 @@ def parse(number: int, text: str, temporary: bool = False) -> Breakpoint:
         bp.code = compile_expression(condition)
         return bp
     if not words:
-        raise ValueError("break what? Give an op (break relu), a node or module name (break fc2),"
-                         " nan, inf, or a condition (break grad.norm > 1e3)")
+        raise ValueError(
+            "break what? Give an op (break relu), a node or module name (break fc2),"
+            " nan, inf, or a condition (break grad.norm > 1e3)"
+        )
     first = words[0]
     if first in ("nan", "inf") and len(words) == 1:
         bp.kind = first
@@ -115,8 +126,10 @@ def _op_threshold(kind: str, words: list[str]) -> tuple[str, float]:
     try:
         threshold = float(text)
     except ValueError:
-        raise ValueError(f"break {kind}: expected a fraction such as '{kind} {op} > 0.5', "
-                         f"got {' '.join(words)!r}") from None
+        raise ValueError(
+            f"break {kind}: expected a fraction such as '{kind} {op} > 0.5', "
+            f"got {' '.join(words)!r}"
+        ) from None
     if op not in registry:
         raise ValueError(f"break {kind}: no op named {op!r}")
     return op, threshold
@@ -140,8 +153,7 @@ def _saturation(op: str, out: np.ndarray) -> float:
     return float((np.abs(out) > 0.99).mean())
 
 
-def matches(bp: Breakpoint, event: ev.Event, previous: ev.Event | None,
-            namespace: Any) -> bool:
+def matches(bp: Breakpoint, event: ev.Event, previous: ev.Event | None, namespace: Any) -> bool:
     """Does `event` meet the breakpoint's place and tensor test (before condition/ignore)?"""
     if not isinstance(event, (ev.ForwardStep, ev.BackwardStep, ev.ModuleEnter)):
         return False
@@ -164,8 +176,11 @@ def matches(bp: Breakpoint, event: ev.Event, previous: ev.Event | None,
     if bp.kind in ("dead", "saturated"):
         if not isinstance(event, ev.ForwardStep) or event.op != bp.target or not event.output.size:
             return False
-        fraction = float((event.output == 0).mean()) if bp.kind == "dead" else \
-            _saturation(bp.target or "", event.output)
+        fraction = (
+            float((event.output == 0).mean())
+            if bp.kind == "dead"
+            else _saturation(bp.target or "", event.output)
+        )
         return fraction > bp.threshold
     if bp.kind == "expr":
         return _truth(_evaluate_test(bp.code, namespace()))
@@ -190,8 +205,7 @@ def _truth(value: Any) -> bool:
     return bool(array.any()) if array.dtype != object else bool(value)
 
 
-def should_stop(bp: Breakpoint, event: ev.Event, previous: ev.Event | None,
-                namespace: Any) -> bool:
+def should_stop(bp: Breakpoint, event: ev.Event, previous: ev.Event | None, namespace: Any) -> bool:
     """Apply place, tensor test, condition and ignore count; count the hit. May raise
     ExpressionError (the caller disables the breakpoint and reports it once)."""
     if not bp.enabled or not matches(bp, event, previous, namespace):
@@ -205,5 +219,12 @@ def should_stop(bp: Breakpoint, event: ev.Event, previous: ev.Event | None,
     return True
 
 
-__all__ = ["Breakpoint", "BreakpointInfo", "ExpressionError", "KEYWORDS", "matches", "parse",
-           "should_stop"]
+__all__ = [
+    "Breakpoint",
+    "BreakpointInfo",
+    "ExpressionError",
+    "KEYWORDS",
+    "matches",
+    "parse",
+    "should_stop",
+]

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import difflib
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -49,7 +50,7 @@ class Commands:
         self.tutor = tutor
         self.finished = False
         self._last_move = ""
-        self._lines: list[Any] = []      # `step into` replay: LineStep list
+        self._lines: list[Any] = []  # `step into` replay: LineStep list
         self._line_op: tuple[str, str] = ("", "")
 
     # -- running a line -----------------------------------------------------------------
@@ -152,7 +153,7 @@ class Commands:
         elif command == "diagnose" and self.tutor is not None:
             done = " ".join(words[1:-1])
             options = [c for c in self.tutor.choices() if c.startswith(done)]
-            choices = [c[len(done):].strip().split(" ")[0] for c in options]
+            choices = [c[len(done) :].strip().split(" ")[0] for c in options]
         return sorted({c for c in choices if c.startswith(prefix)})
 
     def _node_names(self) -> list[str]:
@@ -180,8 +181,10 @@ class Commands:
         if state.status == "crashed" and state.error:
             lines.append(state.error.rstrip())
         elif state.status in ("finished", "closed") and state.cursor == state.head:
-            lines.append(f"The program has ended ({state.total} events recorded). 'back' walks "
-                         f"the history, 'restart' runs it again, 'quit' leaves.")
+            lines.append(
+                f"The program has ended ({state.total} events recorded). 'back' walks "
+                f"the history, 'restart' runs it again, 'quit' leaves."
+            )
         for text in self.session.displays:
             lines.append(self._display_line(text))
         lines.extend(f"note: {m}" for m in session.take_messages())
@@ -258,7 +261,9 @@ class Commands:
         phase = "backward" if event.phase == "backward" else "forward"
         if event.phase not in ("forward", "backward"):
             return self._moved(self.session.move(rules.Finish("forward", 0)))
-        return self._moved(self.session.move(rules.Finish(phase, depth if phase == "forward" else 0)))
+        return self._moved(
+            self.session.move(rules.Finish(phase, depth if phase == "forward" else 0))
+        )
 
     do_f = do_return = do_finish
 
@@ -268,7 +273,11 @@ class Commands:
         words = arg.split()
         if not words:
             return self.do_next("")
-        if len(words) != 2 or words[0] not in ("iter", "iteration", "epoch") or not words[1].lstrip("-").isdigit():
+        if (
+            len(words) != 2
+            or words[0] not in ("iter", "iteration", "epoch")
+            or not words[1].lstrip("-").isdigit()
+        ):
             raise CommandError("until iter N or until epoch N, for example: until iter 10")
         unit = "epoch" if words[0] == "epoch" else "iter"
         return self._moved(self.session.move(rules.Until(unit, int(words[1]))))
@@ -304,7 +313,11 @@ class Commands:
             raise CommandError("goto needs an event number, for example: goto #42")
         self._leave_lines()
         reason = self.session.goto(int(text))
-        return self.position() if reason.startswith(("at #", "arrived")) else f"{reason}\n{self.position()}"
+        return (
+            self.position()
+            if reason.startswith(("at #", "arrived"))
+            else f"{reason}\n{self.position()}"
+        )
 
     do_j = do_jump = do_goto
 
@@ -462,8 +475,12 @@ class Commands:
         names["out"] = getattr(view.event, "name", "")
         text = fmt.info(view.event, view.tensors, names)
         if isinstance(view.event, ev.OptimizerStep):
-            rows = [f"  {p.name:<20} update/weight {p.ratio:.2e}  |grad| "
-                    f"{fmt.stats(p.grad).get('norm', 0):.3g}" for p in view.event.params if p.grad is not None]
+            rows = [
+                f"  {p.name:<20} update/weight {p.ratio:.2e}  |grad| "
+                f"{fmt.stats(p.grad).get('norm', 0):.3g}"
+                for p in view.event.params
+                if p.grad is not None
+            ]
             text += "\n" + "\n".join(rows)
         return text
 
@@ -509,14 +526,20 @@ class Commands:
         for name, input_id, array in zip(forward.input_names, forward.input_ids, forward.inputs):
             producer = history.forward_of(input_id)
             origin = f"made by {producer.op}" if producer is not None else "leaf"
-            lines.append(f"  {name:<18} {fmt.shape_of(array):<14} {origin}{_grad_norm(history, input_id)}")
-        lines.append(f"node:\n  {forward.name:<18} {fmt.shape_of(forward.output):<14} "
-                     f"{forward.op}{_grad_norm(history, node_id)}   <- here")
+            lines.append(
+                f"  {name:<18} {fmt.shape_of(array):<14} {origin}{_grad_norm(history, input_id)}"
+            )
+        lines.append(
+            f"node:\n  {forward.name:<18} {fmt.shape_of(forward.output):<14} "
+            f"{forward.op}{_grad_norm(history, node_id)}   <- here"
+        )
         users = _users(history, node_id, history.forward_number(node_id) or state.cursor)
         lines.append("used by:" if users else "used by: nothing yet (an output, or the loss)")
         for user in users:
-            lines.append(f"  {user.name:<18} {fmt.shape_of(user.output):<14} {user.op}"
-                         f"{_grad_norm(history, user.node_id)}")
+            lines.append(
+                f"  {user.name:<18} {fmt.shape_of(user.output):<14} {user.op}"
+                f"{_grad_norm(history, user.node_id)}"
+            )
         return "\n".join(lines)
 
     def do_backprop(self, arg: str) -> str:
@@ -528,8 +551,12 @@ class Commands:
         if not isinstance(event, ev.BackwardStep):
             return "backprop explains a backward step: step or continue to one first"
         forward = self.session.history.forward_of(event.node_id)
-        return fmt.backprop(event, forward, _local_derivatives(event, forward),
-                            _contributions(self.session, state.cursor, event))
+        return fmt.backprop(
+            event,
+            forward,
+            _local_derivatives(event, forward),
+            _contributions(self.session, state.cursor, event),
+        )
 
     do_why = do_backprop
 
@@ -558,7 +585,9 @@ class Commands:
         if not arg:
             if not self.session.displays:
                 return "No displays. For example: display grad.norm"
-            return "\n".join(f"{i + 1}: {self._display_line(t)}" for i, t in enumerate(self.session.displays))
+            return "\n".join(
+                f"{i + 1}: {self._display_line(t)}" for i, t in enumerate(self.session.displays)
+            )
         compile_expression(arg)
         self.session.displays.append(arg)
         return f"{len(self.session.displays)}: {self._display_line(arg)}"
@@ -621,8 +650,10 @@ class Commands:
             return f"{event.op}.{event.phase} has no Python lines to step through"
         self._lines, self._line_op = steps, (event.op, event.phase)
         self._set_line(0)
-        return f"Stepping into {event.op}.{event.phase} ({len(steps)} lines; 'finish' returns " \
-               f"to nodes)\n" + self._line_position()
+        return (
+            f"Stepping into {event.op}.{event.phase} ({len(steps)} lines; 'finish' returns "
+            f"to nodes)\n" + self._line_position()
+        )
 
     def _position(self) -> int:
         line = self.session.line
@@ -631,8 +662,9 @@ class Commands:
     def _set_line(self, position: int) -> None:
         step = self._lines[position]
         op, phase = self._line_op
-        self.session.line = LineState(op, phase, step.lineno, position, len(self._lines),
-                                      locals_text(step.locals))
+        self.session.line = LineState(
+            op, phase, step.lineno, position, len(self._lines), locals_text(step.locals)
+        )
 
     def _line_move(self, delta: int) -> str:
         position = self._position() + delta
@@ -653,8 +685,10 @@ class Commands:
         lines, first, _ = op_source(line.op, line.phase)
         index = line.lineno - first
         code = lines[index].rstrip() if 0 <= index < len(lines) else ""
-        return (f"{line.op}.{line.phase} line {line.lineno} ({line.position + 1}/{line.steps}): "
-                f"{code.strip()}\n{line.locals_text}")
+        return (
+            f"{line.op}.{line.phase} line {line.lineno} ({line.position + 1}/{line.steps}): "
+            f"{code.strip()}\n{line.locals_text}"
+        )
 
     # == lesson ================================================================================
     def _tutor(self) -> Any:
@@ -698,7 +732,9 @@ class Commands:
         try:
             value = float(arg)
         except ValueError:
-            raise CommandError(f"predict takes a number, for example: predict 0.5 (got {arg!r})") from None
+            raise CommandError(
+                f"predict takes a number, for example: predict 0.5 (got {arg!r})"
+            ) from None
         return tutor.answer(self.session.state.event, value)
 
     # == help and leaving ======================================================================
@@ -796,12 +832,18 @@ def _local_derivatives(event: ev.BackwardStep, forward: ev.ForwardStep | None) -
     from stepgrad.function import Context
     from stepgrad.ops.registry import get
 
-    if forward is None or any(np.shape(a) != np.shape(forward.output) for a in forward.inputs
-                              if np.ndim(a) == np.ndim(forward.output) and np.size(a) > 1):
+    if forward is None or any(
+        np.shape(a) != np.shape(forward.output)
+        for a in forward.inputs
+        if np.ndim(a) == np.ndim(forward.output) and np.size(a) > 1
+    ):
         return []
-    if not all(np.size(a) == 1 or np.shape(a) == np.shape(forward.output) or
-               np.broadcast_shapes(np.shape(a), np.shape(forward.output)) == np.shape(forward.output)
-               for a in forward.inputs):
+    if not all(
+        np.size(a) == 1
+        or np.shape(a) == np.shape(forward.output)
+        or np.broadcast_shapes(np.shape(a), np.shape(forward.output)) == np.shape(forward.output)
+        for a in forward.inputs
+    ):
         return []
     cls = get(forward.op)
     if forward.op not in _ELEMENTWISE:
@@ -815,8 +857,22 @@ def _local_derivatives(event: ev.BackwardStep, forward: ev.ForwardStep | None) -
     return [None if s is None else np.broadcast_to(s, np.shape(forward.output)) for s in sent]
 
 
-_ELEMENTWISE = {"add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "abs", "relu",
-                "leaky_relu", "sigmoid", "tanh"}
+_ELEMENTWISE = {
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "neg",
+    "pow",
+    "exp",
+    "log",
+    "sqrt",
+    "abs",
+    "relu",
+    "leaky_relu",
+    "sigmoid",
+    "tanh",
+}
 
 
 def _contributions(session: Session, cursor: int, event: ev.BackwardStep) -> dict[int, list[str]]:

@@ -20,7 +20,9 @@ from typing import Any
 
 import numpy as np
 
-_STAT = re.compile(r"\b([A-Za-z_]\w*(?:\[[^\]]*\])?)\.(norm|absmax|zeros|std|mean|min|max|sum)\b(?!\s*\()")
+_STAT = re.compile(
+    r"\b([A-Za-z_]\w*(?:\[[^\]]*\])?)\.(norm|absmax|zeros|std|mean|min|max|sum)\b(?!\s*\()"
+)
 
 
 def _norm(x: Any) -> float | None:
@@ -48,6 +50,7 @@ _HELPERS = {"_norm": _norm, "_absmax": _absmax, "_zeros": _zeros}
 
 def translate(text: str) -> str:
     """Turn the short statistics forms into calls: `grad.norm` -> `_norm(grad)`."""
+
     def replace(match: re.Match[str]) -> str:
         target, stat = match.group(1), match.group(2)
         if stat in ("norm", "absmax", "zeros"):

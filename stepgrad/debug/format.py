@@ -31,7 +31,8 @@ def stats(array: Any) -> dict[str, float]:
             "max": float(finite.max()) if finite.size else float("nan"),
             "norm": float(np.linalg.norm(finite)) if finite.size else float("nan"),
             "zeros": float((a64 == 0).mean()),
-            "nan": float(nan), "inf": float(inf),
+            "nan": float(nan),
+            "inf": float(inf),
         }
 
 
@@ -45,15 +46,18 @@ def stats_line(array: Any) -> str:
     bad = ""
     if s["nan"] or s["inf"]:
         bad = f"  NaN {int(s['nan'])}  Inf {int(s['inf'])}"
-    return (f"{head}  mean {s['mean']:.4g}  std {s['std']:.4g}  min {s['min']:.4g}  "
-            f"max {s['max']:.4g}  norm {s['norm']:.4g}  zeros {s['zeros']:.0%}{bad}")
+    return (
+        f"{head}  mean {s['mean']:.4g}  std {s['std']:.4g}  min {s['min']:.4g}  "
+        f"max {s['max']:.4g}  norm {s['norm']:.4g}  zeros {s['zeros']:.0%}{bad}"
+    )
 
 
 def array_text(array: Any, max_line: int = 100, threshold: int = 64) -> str:
     """The values of an array, summarised with ... when large."""
     a = np.asarray(array)
-    with np.printoptions(precision=4, suppress=True, threshold=threshold, linewidth=max_line,
-                         edgeitems=3):
+    with np.printoptions(
+        precision=4, suppress=True, threshold=threshold, linewidth=max_line, edgeitems=3
+    ):
         return np.array2string(a, separator=" ")
 
 
@@ -74,10 +78,13 @@ def describe(event: ev.Event | None, number: int | None = None) -> str:
         args = ", ".join(f"{n} {shape_of(a)}" for n, a in zip(event.input_names, event.inputs))
         return f"{tag}forward  {event.name} = {event.op}({args}) -> {shape_of(event.output)}{where}"
     if isinstance(event, ev.BackwardStep):
-        sent = ", ".join(f"{n} {shape_of(g)}" for n, g in zip(event.input_names, event.grads)
-                         if g is not None)
-        return (f"{tag}backward {event.name} ({event.op}): grad {shape_of(event.upstream)} -> "
-                f"{sent or 'nothing'}{where}")
+        sent = ", ".join(
+            f"{n} {shape_of(g)}" for n, g in zip(event.input_names, event.grads) if g is not None
+        )
+        return (
+            f"{tag}backward {event.name} ({event.op}): grad {shape_of(event.upstream)} -> "
+            f"{sent or 'nothing'}{where}"
+        )
     return f"{tag}{event.summary().split(' ', 1)[1]}"
 
 
@@ -86,15 +93,19 @@ def source_line(file: str, line: int) -> str:
     if not file:
         return "(no source line)"
     text = linecache.getline(file, line).strip()
-    return f"{os.path.basename(file)}:{line}  {text}" if text else f"{os.path.basename(file)}:{line}"
+    return (
+        f"{os.path.basename(file)}:{line}  {text}" if text else f"{os.path.basename(file)}:{line}"
+    )
 
 
 def info(event: ev.Event, tensors: dict[str, np.ndarray], names: dict[str, str]) -> str:
     """`info`: op, shapes, dtype and statistics of every tensor of the node."""
     lines = []
     if isinstance(event, (ev.ForwardStep, ev.BackwardStep)):
-        lines.append(f"{event.name}: op {event.op}, {event.phase} step, module "
-                     f"{event.module_path or '(top level)'}")
+        lines.append(
+            f"{event.name}: op {event.op}, {event.phase} step, module "
+            f"{event.module_path or '(top level)'}"
+        )
     else:
         lines.append(describe(event))
     for key, array in tensors.items():
@@ -123,8 +134,12 @@ def where(event: ev.Event | None, number: int, iteration: int | None, epoch: int
     return "\n".join(lines)
 
 
-def backprop(event: ev.BackwardStep, forward: ev.ForwardStep | None, local: list[Any],
-             contributions: dict[int, list[str]]) -> str:
+def backprop(
+    event: ev.BackwardStep,
+    forward: ev.ForwardStep | None,
+    local: list[Any],
+    contributions: dict[int, list[str]],
+) -> str:
     """upstream grad x local derivative = sent grad, with numbers, for each input."""
     lines = [f"{event.name} ({event.op}) backward: upstream grad {shape_of(event.upstream)}"]
     for i, (name, sent) in enumerate(zip(event.input_names, event.grads)):
@@ -136,18 +151,26 @@ def backprop(event: ev.BackwardStep, forward: ev.ForwardStep | None, local: list
             k = _example_index(np.asarray(event.upstream) * derivative)
             up, loc = np.asarray(event.upstream)[k], np.asarray(derivative)[k]
             product = up * loc
-            lines.append(f"  input {i} {name}: upstream {up:.4g} x local derivative {loc:.4g} = "
-                         f"{product:.4g}   (element {list(k)})")
+            lines.append(
+                f"  input {i} {name}: upstream {up:.4g} x local derivative {loc:.4g} = "
+                f"{product:.4g}   (element {list(k)})"
+            )
         else:
-            lines.append(f"  input {i} {name}: sent grad {shape_of(sent)} (the op mixes elements: "
-                         f"see `list` for its backward formula)")
+            lines.append(
+                f"  input {i} {name}: sent grad {shape_of(sent)} (the op mixes elements: "
+                f"see `list` for its backward formula)"
+            )
         axes = event.summed_axes[i]
         if axes:
-            lines.append(f"      broadcasting undone: summed over axes {axes} to get back to "
-                         f"shape {shape_of(sent)}")
+            lines.append(
+                f"      broadcasting undone: summed over axes {axes} to get back to "
+                f"shape {shape_of(sent)}"
+            )
         if event.accumulated[i]:
-            lines.append(f"      {name} already had a gradient (it is used more than once): "
-                         f"this contribution is added to it")
+            lines.append(
+                f"      {name} already had a gradient (it is used more than once): "
+                f"this contribution is added to it"
+            )
         if i in contributions:
             lines.append(f"      contributions so far: {', '.join(contributions[i])}")
     return "\n".join(lines)

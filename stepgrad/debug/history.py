@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -44,7 +44,9 @@ def event_bytes(event: ev.Event) -> int:
     elif isinstance(event, ev.BackwardStep):
         total += event.upstream.nbytes + sum(g.nbytes for g in event.grads if g is not None)
     elif isinstance(event, ev.OptimizerStep):
-        total += sum(p.update.nbytes + (0 if p.grad is None else p.grad.nbytes) for p in event.params)
+        total += sum(
+            p.update.nbytes + (0 if p.grad is None else p.grad.nbytes) for p in event.params
+        )
     return total
 
 
@@ -58,7 +60,7 @@ class History:
         self.dropped = 0
         self._events: deque[ev.Event] = deque()
         self._sizes: deque[int] = deque()
-        self._forward: dict[int, int] = {}   # node id -> number of its latest ForwardStep
+        self._forward: dict[int, int] = {}  # node id -> number of its latest ForwardStep
         self._backward: dict[int, int] = {}  # node id -> number of its latest BackwardStep
 
     def __len__(self) -> int:
@@ -74,8 +76,10 @@ class History:
 
     def __getitem__(self, number: int) -> ev.Event:
         if number < self.first:
-            raise IndexError(f"event #{number} was dropped to keep the history under "
-                             f"{format_size(self.limit)}; the oldest kept is #{self.first}")
+            raise IndexError(
+                f"event #{number} was dropped to keep the history under "
+                f"{format_size(self.limit)}; the oldest kept is #{self.first}"
+            )
         if number >= len(self):
             raise IndexError(f"event #{number} has not happened yet (the newest is #{self.last})")
         return self._events[number - self.first]
@@ -83,7 +87,9 @@ class History:
     def __iter__(self) -> Iterator[ev.Event]:
         return iter(self._events)
 
-    def numbered(self, start: int | None = None, stop: int | None = None) -> Iterator[tuple[int, ev.Event]]:
+    def numbered(
+        self, start: int | None = None, stop: int | None = None
+    ) -> Iterator[tuple[int, ev.Event]]:
         start = self.first if start is None else max(start, self.first)
         stop = len(self) if stop is None else min(stop, len(self))
         for number in range(start, stop):
@@ -134,7 +140,7 @@ class History:
         return None if number is None or number < self.first else self[number]  # type: ignore[return-value]
 
     def tensors(self, number: int) -> dict[str, np.ndarray]:
-        """The arrays of event `number` by the names expressions use (out, ins[i], grad, grads[i])."""
+        """The arrays of event `number` by the names expressions use (out, ins[i], grads[i])."""
         event = self[number]
         found: dict[str, np.ndarray] = {}
         forward = event if isinstance(event, ev.ForwardStep) else None

@@ -77,7 +77,11 @@ class Until(Rule):
     name = "until"
 
     def __call__(self, number: int, event: ev.Event) -> str | None:
-        if self.unit == "iter" and isinstance(event, ev.Iteration) and event.iteration >= self.target:
+        if (
+            self.unit == "iter"
+            and isinstance(event, ev.Iteration)
+            and event.iteration >= self.target
+        ):
             return f"iteration {event.iteration} finished"
         if self.unit == "epoch" and isinstance(event, ev.Epoch) and event.epoch >= self.target:
             return f"epoch {event.epoch} finished"

@@ -19,14 +19,22 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from stepgrad import events as ev
 from stepgrad.debug import rules
-from stepgrad.debug.breakpoints import Breakpoint, BreakpointInfo, ExpressionError, matches, parse, should_stop
+from stepgrad.debug.breakpoints import (
+    Breakpoint,
+    BreakpointInfo,
+    ExpressionError,
+    matches,
+    parse,
+    should_stop,
+)
 from stepgrad.debug.expr import NodeInfo, evaluate
 from stepgrad.debug.history import DEFAULT_LIMIT, History, format_size
 from stepgrad.function import _in_engine, reset_names
@@ -88,9 +96,15 @@ class NodeView:
 class Session:
     """One program under the debugger. See the module docstring."""
 
-    def __init__(self, program: Callable[[], Any] | None = None, *, name: str = "program",
-                 history_limit: int = DEFAULT_LIMIT, stop_at_start: bool = True,
-                 replay: Any = None) -> None:
+    def __init__(
+        self,
+        program: Callable[[], Any] | None = None,
+        *,
+        name: str = "program",
+        history_limit: int = DEFAULT_LIMIT,
+        stop_at_start: bool = True,
+        replay: Any = None,
+    ) -> None:
         self.program = program
         self.name = name
         self.history = History(history_limit)
@@ -170,13 +184,25 @@ class Session:
         cursor = self._cursor
         event = self.history[cursor] if cursor in self.history else None
         return State(
-            status=self._status, cursor=cursor, head=self.history.last, event=event,
-            total=len(self.history), first=self.history.first, iteration=self.iteration,
-            epoch=self.epoch, losses=tuple(self.losses), metrics=tuple(self.metrics),
-            ratios=dict(self.ratios), reason=self._reason, error=self._error,
+            status=self._status,
+            cursor=cursor,
+            head=self.history.last,
+            event=event,
+            total=len(self.history),
+            first=self.history.first,
+            iteration=self.iteration,
+            epoch=self.epoch,
+            losses=tuple(self.losses),
+            metrics=tuple(self.metrics),
+            ratios=dict(self.ratios),
+            reason=self._reason,
+            error=self._error,
             breakpoints=tuple(bp.info() for bp in self.breakpoints),
-            displays=tuple(self.displays), line=self.line, history_bytes=self.history.nbytes,
-            history_limit=self.history.limit)
+            displays=tuple(self.displays),
+            line=self.line,
+            history_bytes=self.history.nbytes,
+            history_limit=self.history.limit,
+        )
 
     def add_listener(self, listener: Listener) -> Callable[[], None]:
         """Call `listener(state)` at every stop, on progress while running, and at the end
@@ -211,17 +237,24 @@ class Session:
         self._rule = rules.Step(1)
         self._status = "running"
         ident = threading.get_ident()
-        self._unsubscribe = ev.subscribe(lambda e: self._on_event(e) if threading.get_ident() == ident else None)
+        self._unsubscribe = ev.subscribe(
+            lambda e: self._on_event(e) if threading.get_ident() == ident else None
+        )
 
     def detach(self) -> None:
         unsubscribe = getattr(self, "_unsubscribe", None)
         if unsubscribe is not None:
             unsubscribe()
-        self._status, self._reason = "finished", "detached: the program runs on without the debugger"
+        self._status, self._reason = (
+            "finished",
+            "detached: the program runs on without the debugger",
+        )
 
     def _run(self) -> None:
         ident = threading.get_ident()
-        unsubscribe = ev.subscribe(lambda e: self._on_event(e) if threading.get_ident() == ident else None)
+        unsubscribe = ev.subscribe(
+            lambda e: self._on_event(e) if threading.get_ident() == ident else None
+        )
         status, reason, error = "finished", "the program finished", None
         reset_names()
         try:
@@ -252,8 +285,10 @@ class Session:
         self._track(event)
         if self.history.dropped and not getattr(self, "_told_dropped", False):
             self._told_dropped = True
-            self.messages.append(f"history reached its {format_size(self.history.limit)} limit: "
-                                 f"the oldest events are being dropped ('set history 1GB' keeps more)")
+            self.messages.append(
+                f"history reached its {format_size(self.history.limit)} limit: "
+                f"the oldest events are being dropped ('set history 1GB' keeps more)"
+            )
         reason = self._stop_reason(number, event)
         if reason is None:
             if isinstance(event, (ev.Iteration, ev.Epoch)):
@@ -269,7 +304,9 @@ class Session:
         return reason or self._breakpoint_hit(number, event)
 
     def _breakpoint_hit(self, number: int, event: ev.Event, count: bool = True) -> str | None:
-        if not self.breakpoints or not isinstance(event, (ev.ForwardStep, ev.BackwardStep, ev.ModuleEnter)):
+        if not self.breakpoints or not isinstance(
+            event, (ev.ForwardStep, ev.BackwardStep, ev.ModuleEnter)
+        ):
             return None
         previous = self.history[number - 1] if number - 1 in self.history else None
         for bp in list(self.breakpoints):
@@ -277,12 +314,17 @@ class Session:
                 continue
             try:
                 namespace = lambda: self.tensor_namespace(number)  # noqa: E731
-                hit = should_stop(bp, event, previous, namespace) if count else \
-                    matches(bp, event, previous, namespace)
+                hit = (
+                    should_stop(bp, event, previous, namespace)
+                    if count
+                    else matches(bp, event, previous, namespace)
+                )
             except ExpressionError as error:
                 bp.enabled, bp.broken = False, str(error)
-                self.messages.append(f"breakpoint {bp.number} ({bp.spec}) is disabled: its "
-                                     f"condition failed at #{number}: {error}")
+                self.messages.append(
+                    f"breakpoint {bp.number} ({bp.spec}) is disabled: its "
+                    f"condition failed at #{number}: {error}"
+                )
                 continue
             if hit:
                 if bp.temporary and count:
@@ -309,8 +351,9 @@ class Session:
 
     def _capture_frame(self) -> None:
         frame = sys._getframe(1)
-        while frame is not None and (_in_engine(frame.f_code.co_filename)
-                                     or frame.f_code.co_filename == __file__):
+        while frame is not None and (
+            _in_engine(frame.f_code.co_filename) or frame.f_code.co_filename == __file__
+        ):
             frame = frame.f_back
         self._frame = None if frame is None else (frame.f_globals, dict(frame.f_locals))
 
@@ -382,7 +425,9 @@ class Session:
         if self._status == "replay":
             self._reason = "end of the recorded trace"
         elif self._status in ("finished", "crashed", "closed"):
-            self._reason = f"end of history: {getattr(self, '_end_reason', 'the program has ended')}"
+            self._reason = (
+                f"end of history: {getattr(self, '_end_reason', 'the program has ended')}"
+            )
         self._notify()
         return self._reason
 
@@ -392,9 +437,11 @@ class Session:
         if target < self.history.first:
             if self.history.dropped:
                 self._cursor = self.history.first
-                return (f"cannot go back past #{self.history.first}: older events were dropped to "
-                        f"stay under the {format_size(self.history.limit)} history limit "
-                        f"('set history 1GB' keeps more)")
+                return (
+                    f"cannot go back past #{self.history.first}: older events were dropped to "
+                    f"stay under the {format_size(self.history.limit)} history limit "
+                    f"('set history 1GB' keeps more)"
+                )
             self._cursor = max(self.history.first, 0) if len(self.history) else -1
             return "at the first recorded event"
         self._cursor, self._reason = target, "back"
@@ -421,8 +468,10 @@ class Session:
             self._notify()
             return self._reason
         if number < self.history.first:
-            return (f"#{number} was dropped to keep the history under "
-                    f"{format_size(self.history.limit)}; the oldest kept is #{self.history.first}")
+            return (
+                f"#{number} was dropped to keep the history under "
+                f"{format_size(self.history.limit)}; the oldest kept is #{self.history.first}"
+            )
         if self._status != "paused":
             return f"#{number} was never recorded: the newest event is #{self.history.last}"
         return self.move(rules.Goto(number))
@@ -446,17 +495,26 @@ class Session:
         """out, ins, grad, grads and node for event `number` (see expr.py)."""
         event = self.history[number]
         forward = event if isinstance(event, ev.ForwardStep) else None
-        names: dict[str, Any] = {"np": np, "out": None, "ins": [], "grad": None, "grads": [],
-                                 "node": None}
+        names: dict[str, Any] = {
+            "np": np,
+            "out": None,
+            "ins": [],
+            "grad": None,
+            "grads": [],
+            "node": None,
+        }
         if isinstance(event, ev.BackwardStep):
             forward = self.history.forward_of(event.node_id)
             names["grad"], names["grads"] = event.upstream, list(event.grads)
         if forward is not None:
             names["out"], names["ins"] = forward.output, list(forward.inputs)
         if isinstance(event, (ev.ForwardStep, ev.BackwardStep)):
-            shape = tuple(forward.output.shape) if forward is not None else tuple(event.upstream.shape)  # type: ignore[union-attr]
-            names["node"] = NodeInfo(event.op, event.name, event.node_id, event.module_path,
-                                     event.phase, shape)
+            shape = (
+                tuple(forward.output.shape) if forward is not None else tuple(event.upstream.shape)
+            )  # type: ignore[union-attr]
+            names["node"] = NodeInfo(
+                event.op, event.name, event.node_id, event.module_path, event.phase, shape
+            )
         return names
 
     def namespace(self, number: int | None = None) -> dict[str, Any]:
@@ -484,7 +542,9 @@ class Session:
         forward = backward = None
         if node_id is not None:
             forward = self.history.forward_of(node_id)
-            backward = event if isinstance(event, ev.BackwardStep) else self.history.backward_of(node_id)
+            backward = (
+                event if isinstance(event, ev.BackwardStep) else self.history.backward_of(node_id)
+            )
         return NodeView(number, event, forward, backward, self.history.tensors(number))
 
     # -- progress -------------------------------------------------------------------------------
@@ -507,8 +567,15 @@ class Session:
         elif isinstance(event, ev.Epoch):
             self.epoch = event.epoch
             if event.metrics:
-                self.metrics.append((self.iteration or 0, {f"epoch_{k}" if not k.startswith("epoch") else k: v
-                                                           for k, v in event.metrics.items()}))
+                self.metrics.append(
+                    (
+                        self.iteration or 0,
+                        {
+                            f"epoch_{k}" if not k.startswith("epoch") else k: v
+                            for k, v in event.metrics.items()
+                        },
+                    )
+                )
         elif isinstance(event, ev.OptimizerStep):
             self.ratios = {p.name: p.ratio for p in event.params}
 
@@ -531,8 +598,14 @@ class Session:
 
 def _user_traceback(exc: BaseException) -> str:
     """The traceback without the debugger's own frames."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__)
-              if not f.filename.startswith(os.path.dirname(__file__)) and f.filename != runpy.__file__]
+    frames = [
+        f
+        for f in traceback.extract_tb(exc.__traceback__)
+        if not f.filename.startswith(os.path.dirname(__file__)) and f.filename != runpy.__file__
+    ]
     lines = traceback.format_list(frames)
-    return "Traceback (most recent call last):\n" + "".join(lines) + \
-        "".join(traceback.format_exception_only(type(exc), exc))
+    return (
+        "Traceback (most recent call last):\n"
+        + "".join(lines)
+        + "".join(traceback.format_exception_only(type(exc), exc))
+    )

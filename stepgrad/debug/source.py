@@ -48,14 +48,21 @@ def _snapshot(values: dict[str, Any]) -> dict[str, Any]:
         if isinstance(value, np.ndarray):
             out[key] = value.copy()
         elif isinstance(value, Context):
-            out[key] = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in vars(value).items()}
+            out[key] = {
+                k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in vars(value).items()
+            }
         else:
             out[key] = value
     return out
 
 
-def trace_op(op: str, phase: str, inputs: tuple[np.ndarray, ...], attrs: dict[str, Any],
-             upstream: np.ndarray | None = None) -> tuple[list[LineStep], Any]:
+def trace_op(
+    op: str,
+    phase: str,
+    inputs: tuple[np.ndarray, ...],
+    attrs: dict[str, Any],
+    upstream: np.ndarray | None = None,
+) -> tuple[list[LineStep], Any]:
     """Run op's forward (and, for phase "backward", its backward with `upstream`) on copies
     of the inputs, recording every line of the chosen function. Returns (steps, result)."""
     cls = get(op)
@@ -63,7 +70,9 @@ def trace_op(op: str, phase: str, inputs: tuple[np.ndarray, ...], attrs: dict[st
     arrays = [np.array(a, copy=True) for a in inputs]
     ctx.needs_input_grad = tuple(a.dtype.kind == "f" for a in arrays)
     if cls.differentiable is not None:
-        ctx.needs_input_grad = tuple(n and i < cls.differentiable for i, n in enumerate(ctx.needs_input_grad))
+        ctx.needs_input_grad = tuple(
+            n and i < cls.differentiable for i, n in enumerate(ctx.needs_input_grad)
+        )
     target = op_function(op, phase)
     code = getattr(target, "__code__", None)
     steps: list[LineStep] = []

@@ -23,8 +23,13 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 def _mlp_training(steps: int = 30) -> float:
     sg.manual_seed(0)
-    model = sg.nn.Sequential(sg.nn.Linear(64, 128), sg.nn.ReLU(), sg.nn.Linear(128, 64),
-                             sg.nn.ReLU(), sg.nn.Linear(64, 10))
+    model = sg.nn.Sequential(
+        sg.nn.Linear(64, 128),
+        sg.nn.ReLU(),
+        sg.nn.Linear(128, 64),
+        sg.nn.ReLU(),
+        sg.nn.Linear(64, 10),
+    )
     optimizer = sg.optim.SGD(model.parameters(), lr=0.05)
     rng = np.random.default_rng(0)
     x = sg.tensor(rng.standard_normal((64, 64)).astype(np.float32))
@@ -71,8 +76,10 @@ def test_continue_is_at_least_half_as_fast(benchmark):
     slowdown = debugged / plain
     benchmark.extra_info.update(plain_s=plain, debugged_s=debugged, slowdown=slowdown)
     benchmark.pedantic(_continue_under_debugger, rounds=3, iterations=1)
-    print(f"\ncontinue: plain {plain * 1e3:.1f} ms, under the debugger {debugged * 1e3:.1f} ms, "
-          f"slowdown {slowdown:.2f}x (target <= 2x)")
+    print(
+        f"\ncontinue: plain {plain * 1e3:.1f} ms, under the debugger {debugged * 1e3:.1f} ms, "
+        f"slowdown {slowdown:.2f}x (target <= 2x)"
+    )
     assert slowdown <= 2.0
 
 

@@ -12,10 +12,48 @@ from hypothesis import strategies as st
 
 from stepgrad.debug import Commands, Session
 
-_WORDS = st.sampled_from(["out", "ins[0]", "grad", "grads[1]", "node.op", "np.nan", "1e3", "0",
-                          "relu", "nan", "inf", "dead", "saturated", "tanh", "if", ">", "<", "==",
-                          ".norm", ".std()", "(", ")", "[", "]", "and", "or", "not", "'x'", "+",
-                          "/", "backward", "forward", "fc1", "lambda", ":", "**", "None", "#"])
+_WORDS = st.sampled_from(
+    [
+        "out",
+        "ins[0]",
+        "grad",
+        "grads[1]",
+        "node.op",
+        "np.nan",
+        "1e3",
+        "0",
+        "relu",
+        "nan",
+        "inf",
+        "dead",
+        "saturated",
+        "tanh",
+        "if",
+        ">",
+        "<",
+        "==",
+        ".norm",
+        ".std()",
+        "(",
+        ")",
+        "[",
+        "]",
+        "and",
+        "or",
+        "not",
+        "'x'",
+        "+",
+        "/",
+        "backward",
+        "forward",
+        "fc1",
+        "lambda",
+        ":",
+        "**",
+        "None",
+        "#",
+    ]
+)
 _SPEC = st.one_of(st.lists(_WORDS, min_size=0, max_size=7).map(" ".join), st.text(max_size=30))
 
 
@@ -71,14 +109,21 @@ def test_no_command_line_raises(line):
 def _run_python(code: str, stdin: str, tmp_path) -> str:
     script = tmp_path / "prog.py"
     script.write_text(textwrap.dedent(code))
-    done = subprocess.run([sys.executable, str(script)], input=stdin, capture_output=True,
-                          text=True, timeout=60, cwd=tmp_path)
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 
 
 def test_set_trace_pauses_at_the_next_event_like_breakpoint(tmp_path):
-    out = _run_python("""
+    out = _run_python(
+        """
         import stepgrad as sg
         x = sg.tensor([1.0, -2.0, 3.0], requires_grad=True, name="x")
         sg.set_trace()
@@ -86,7 +131,10 @@ def test_set_trace_pauses_at_the_next_event_like_breakpoint(tmp_path):
         z = (y * 2).sum()
         z.backward()
         print("grad", x.grad.tolist())
-    """, "p out\nstep\nwhere\ncontinue\n", tmp_path)
+    """,
+        "p out\nstep\nwhere\ncontinue\n",
+        tmp_path,
+    )
     assert "forward  relu_1 = relu(x (3,)) -> (3,)" in out
     assert "[1. 0. 3.]" in out
     assert "forward  mul_1" in out and "prog.py:6" in out
@@ -94,25 +142,37 @@ def test_set_trace_pauses_at_the_next_event_like_breakpoint(tmp_path):
 
 
 def test_set_trace_quit_lets_the_program_run_on(tmp_path):
-    out = _run_python("""
+    out = _run_python(
+        """
         import stepgrad as sg
         sg.set_trace()
         y = (sg.tensor([1.0, 2.0]) * 3).sum()
         print("result", y.item())
-    """, "quit\n", tmp_path)
+    """,
+        "quit\n",
+        tmp_path,
+    )
     assert "result 9.0" in out
 
 
 def test_replay_refuses_a_foreign_file(tmp_path):
     bad = tmp_path / "notes.sgtrace"
     bad.write_text("not a trace")
-    done = subprocess.run([sys.executable, "-m", "stepgrad", "replay", str(bad), "--repl"],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "stepgrad", "replay", str(bad), "--repl"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2
     assert "not a stepgrad trace" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_debug_refuses_a_missing_script(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "stepgrad", "debug", str(tmp_path / "nope.py")],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "stepgrad", "debug", str(tmp_path / "nope.py")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2 and "no such script" in done.stderr

@@ -104,7 +104,9 @@ def test_breakpoints_by_op_phase_name_and_parameter(make_session):
     assert commands.run("break backward linear") == "Breakpoint 1: backward linear"
     commands.run("continue")
     event = session.state.event
-    assert isinstance(event, ev.BackwardStep) and event.op == "linear" and event.module_path == "fc2"
+    assert (
+        isinstance(event, ev.BackwardStep) and event.op == "linear" and event.module_path == "fc2"
+    )
     commands.run("clear 1")
     commands.run("break fc2")
     commands.run("continue")
@@ -154,7 +156,9 @@ def test_tensor_condition_breakpoints(make_session):
     commands.run("continue")
     assert session.state.status == "paused"
     event = session.state.event
-    forward = event if isinstance(event, ev.ForwardStep) else session.history.forward_of(event.node_id)
+    forward = (
+        event if isinstance(event, ev.ForwardStep) else session.history.forward_of(event.node_id)
+    )
     assert forward.output.std() > 0.5
 
 
@@ -163,8 +167,8 @@ def test_nan_and_inf_breakpoints():
 
     def program():
         x = sg.tensor([1.0, -1.0, 2.0], requires_grad=True, name="x") * 1.0
-        y = x.log()              # NaN at -1
-        z = (x * 1e38) * 1e38    # Inf in float32
+        y = x.log()  # NaN at -1
+        z = (x * 1e38) * 1e38  # Inf in float32
         (y.sum() + z.sum()).backward()
 
     session = Session(program)
@@ -200,7 +204,7 @@ def test_print_inspects_tensors_and_program_variables(make_session):
     assert commands.run("p grads[0].shape") == "(16, 8)"
     assert commands.run("p node.op, node.name") == "('relu', 'relu_1')"
     assert float(commands.run("p grad.norm")) > 0
-    assert commands.run("p i") == "0"                       # the program's loop variable
+    assert commands.run("p i") == "0"  # the program's loop variable
     assert "MLP(" in commands.run("p model")
     assert commands.run("p np.allclose(grads[0], grad * (out > 0))") == "True"
     assert commands.run("p nope").startswith("*** NameError")
@@ -221,7 +225,9 @@ def test_info_where_list_graph(make_session):
     listing = commands.run("list")
     assert "def backward" in listing and "ctx.mask" in listing and "made at conftest.py" in listing
     graph = commands.run("graph")
-    assert "linear_1" in graph and "<- here" in graph and "used by:" in graph and "linear_2" in graph
+    assert (
+        "linear_1" in graph and "<- here" in graph and "used by:" in graph and "linear_2" in graph
+    )
 
 
 def _fan_out_with_bias():
@@ -347,10 +353,37 @@ def test_bad_commands_get_one_clear_line(make_session):
 def test_help_is_generated_from_docstrings(make_session):
     session, commands = make_session()
     text = commands.run("help")
-    for name in ("step", "next", "continue", "finish", "back", "rcontinue", "goto", "until",
-                 "break", "tbreak", "clear", "disable", "enable", "condition", "ignore", "print",
-                 "pp", "info", "where", "list", "graph", "display", "undisplay", "history",
-                 "gradcheck", "backprop", "restart", "set", "quit"):
+    for name in (
+        "step",
+        "next",
+        "continue",
+        "finish",
+        "back",
+        "rcontinue",
+        "goto",
+        "until",
+        "break",
+        "tbreak",
+        "clear",
+        "disable",
+        "enable",
+        "condition",
+        "ignore",
+        "print",
+        "pp",
+        "info",
+        "where",
+        "list",
+        "graph",
+        "display",
+        "undisplay",
+        "history",
+        "gradcheck",
+        "backprop",
+        "restart",
+        "set",
+        "quit",
+    ):
         assert f"  {name} " in text
     assert "aliases: s" in commands.run("help s")
     names = {info.name: info.aliases for info in commands.infos()}
@@ -396,8 +429,10 @@ def test_the_core_imports_no_user_interface():
     import subprocess
     import sys
 
-    code = ("import sys, stepgrad, stepgrad.debug, stepgrad.launch\n"
-            "from stepgrad.debug import Session, Commands\n"
-            "print(sorted(m for m in ('textual', 'prompt_toolkit', 'rich') if m in sys.modules))")
+    code = (
+        "import sys, stepgrad, stepgrad.debug, stepgrad.launch\n"
+        "from stepgrad.debug import Session, Commands\n"
+        "print(sorted(m for m in ('textual', 'prompt_toolkit', 'rich') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -23,7 +23,9 @@ import pytest
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [
-    pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)"),
+    pytest.mark.skipif(
+        CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)"
+    ),
     pytest.mark.slow,
 ]
 aiohttp = pytest.importorskip("aiohttp")
@@ -69,8 +71,14 @@ class DevTools:
 
     async def press(self, key: str) -> None:
         for kind in ("keyDown", "keyUp"):  # keyDown with text types it once ("char" would twice)
-            await self.call("Input.dispatchKeyEvent", type=kind, key=key, text=key,
-                            code=f"Key{key.upper()}", windowsVirtualKeyCode=ord(key.upper()))
+            await self.call(
+                "Input.dispatchKeyEvent",
+                type=kind,
+                key=key,
+                text=key,
+                code=f"Key{key.upper()}",
+                windowsVirtualKeyCode=ord(key.upper()),
+            )
 
 
 async def _settled(tools: DevTools, seconds: float = 20) -> bytes:
@@ -102,14 +110,21 @@ async def _drive(page_ws: str, url: str) -> tuple[bytes, bytes, bytes]:
     async with aiohttp.ClientSession() as client, client.ws_connect(page_ws, max_msg_size=0) as ws:
         tools = DevTools(ws)
         await tools.call("Page.enable")
-        await tools.call("Emulation.setDeviceMetricsOverride", width=1200, height=800,
-                         deviceScaleFactor=1, mobile=False)
+        await tools.call(
+            "Emulation.setDeviceMetricsOverride",
+            width=1200,
+            height=800,
+            deviceScaleFactor=1,
+            mobile=False,
+        )
         await tools.call("Page.navigate", url=url)
         await asyncio.sleep(2)
         blank = await tools.screenshot()
         before = await _app_drawn(tools)
-        await tools.call("Runtime.evaluate",
-                         expression="document.querySelector('textarea.xterm-helper-textarea')?.focus()")
+        await tools.call(
+            "Runtime.evaluate",
+            expression="document.querySelector('textarea.xterm-helper-textarea')?.focus()",
+        )
         await tools.press("s")
         await asyncio.sleep(1.5)
         after = await _settled(tools)
@@ -119,20 +134,36 @@ async def _drive(page_ws: str, url: str) -> tuple[bytes, bytes, bytes]:
 def test_served_lesson_appears_and_steps_on_a_key(tmp_path):
     port, debug_port = _free_port(), _free_port()
     env = {**os.environ, "STEPGRAD_HOME": str(tmp_path / "home")}
-    server = subprocess.Popen([sys.executable, "-m", "stepgrad", "serve", "lesson", "1",
-                               "--port", str(port)], env=env, cwd=tmp_path,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "stepgrad", "serve", "lesson", "1", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     browser = None
     try:
         url = f"http://127.0.0.1:{port}/"
         page = _wait_for(url)
         assert "stepgrad" in page.lower() or "textual" in page.lower()
-        browser = subprocess.Popen([
-            CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-            "--no-first-run", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", f"--user-data-dir={tmp_path / 'chrome'}",
-            f"--remote-debugging-port={debug_port}", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        browser = subprocess.Popen(
+            [
+                CHROMIUM,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                f"--user-data-dir={tmp_path / 'chrome'}",
+                f"--remote-debugging-port={debug_port}",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         targets = json.loads(_wait_for(f"http://127.0.0.1:{debug_port}/json/list"))
         page_ws = next(t["webSocketDebuggerUrl"] for t in targets if t.get("type") == "page")
         blank, before, after = asyncio.run(asyncio.wait_for(_drive(page_ws, url), 90))
@@ -140,7 +171,9 @@ def test_served_lesson_appears_and_steps_on_a_key(tmp_path):
             (tmp_path / f"{name}.png").write_bytes(shot)
         if os.environ.get("STEPGRAD_KEEP_SHOTS"):
             for name in ("blank", "before", "after"):
-                shutil.copy(tmp_path / f"{name}.png", os.environ["STEPGRAD_KEEP_SHOTS"] + f"-{name}.png")
+                shutil.copy(
+                    tmp_path / f"{name}.png", os.environ["STEPGRAD_KEEP_SHOTS"] + f"-{name}.png"
+                )
         assert len(before) > 2 * len(blank) or before != blank, "the app never appeared"
         assert after != before, "pressing s did not change the screen"
     finally:
