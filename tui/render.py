@@ -117,9 +117,10 @@ def _levels(a: np.ndarray, diverging: bool,
         lo = float(finite.min()) if finite.size else 0.0
         hi = float(finite.max()) if finite.size else 0.0
     span = hi - lo
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):
         t = np.full(a.shape, 0.5) if span == 0 else (a - lo) / span
-        levels = np.clip(np.nan_to_num(t, nan=0.5) * (LEVELS - 1), 0, LEVELS - 1).astype(int)
+        t = np.nan_to_num(t, nan=0.5, posinf=1.0, neginf=0.0)
+        levels = np.clip(t * (LEVELS - 1), 0, LEVELS - 1).astype(int)
     return levels, lo, hi
 
 

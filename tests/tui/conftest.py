@@ -1,12 +1,14 @@
-"""Fixtures for the TUI tests: sessions over the seeded programs, and a started app.
+"""Fixtures for the TUI tests: sessions over the seeded programs, and async test support.
 
-`make_app(program)` builds a StepgradApp over a fresh Session for one of programs.py's
-functions; pytest closes every session made here after the test, so no program thread
-outlives its test.
+`make_app(program, *args)` builds a StepgradApp over a fresh, started Session for one of
+tui_programs.py's functions; every session made is closed after the test, so no program
+thread outlives it. `async def` tests run under asyncio.run (no asyncio plugin needed).
 """
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -16,42 +18,34 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-import programs  # noqa: E402
+import tui_programs  # noqa: E402
 from stepgrad.tui.app import StepgradApp  # noqa: E402
 
 from stepgrad.debug import Commands, Session  # noqa: E402
 
-SIZE = (120, 40)
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    if not inspect.iscoroutinefunction(pyfuncitem.obj):
+        return None
+    names = pyfuncitem._fixtureinfo.argnames
+    asyncio.run(pyfuncitem.obj(**{name: pyfuncitem.funcargs[name] for name in names}))
+    return True
 
 
 @pytest.fixture
 def make_app() -> Iterator[Callable[..., StepgradApp]]:
     sessions: list[Session] = []
 
-    def make(program: Callable[..., Any] = programs.tiny_mlp, *args: Any,
-             lesson: Any = None, start: bool = True, **options: Any) -> StepgradApp:
+    def make(program: Callable[..., Any] = tui_programs.tiny_mlp, *args: Any,
+             lesson: Any = None, tutor: Any = None, start: bool = True,
+             **options: Any) -> StepgradApp:
         session = Session(lambda: program(*args), name=program.__name__, **options)
         sessions.append(session)
         if start:
             session.start()
-        return StepgradApp(session, Commands(session), lesson=lesson)
+        return StepgradApp(session, Commands(session, tutor=tutor), lesson=lesson)
 
     yield make
     for session in sessions:
         session.close()
-
-
-async def settle(pilot: Any) -> None:
-    """Wait until queued commands ran and the inspector drew its pictures."""
-    app = pilot.app
-    for _ in range(400):
-        await pilot.pause()
-        inspector = app.query_one("#inspector")
-        if app.busy == 0 and inspector.rendered_token == inspector._token:
-            drawing = [w for w in app.workers if w.group == "inspector"]
-            if drawing:   # (an empty list would wait for every worker, the runner too)
-                await app.workers.wait_for_complete(drawing)
-            await pilot.pause()
-            return
-        await pilot.pause(0.01)
-    raise AssertionError(f"the app did not settle: {app.busy} commands still queued")

@@ -3,9 +3,11 @@
     colorize("loss: nan at #12")   ->  FormattedText with `nan` red and `#12` in the event colour
 
 The rules are few and line-based, so any text the core writes gets them for free:
-a line that opens with `***` is an error; a line that ends with `:` and does not start
-with a space is a heading; inside a line, `nan` and `inf` are red, numbers are coloured,
-and `#412` (an event number) stands out. Colour is only for terminals: `wants_color`
+a line that opens with `***` (or a Python `SomethingError:`) is an error; a line that ends
+with `:` and does not start with a space is a heading, and a leading `label:` is bold; a
+line in parentheses, such as `(breakpoint 1 (relu))`, is why the program stopped; inside
+a line, `nan`, `inf` and `MISMATCH` are red, numbers are coloured, and `#412` (an event
+number) stands out. Colour is only for terminals: `wants_color`
 says no when the output is not a tty or the NO_COLOR convention (no-color.org) is set.
 """
 
@@ -22,6 +24,7 @@ STYLE = Style.from_dict({
     "prompt": "ansiblue bold",
     "heading": "bold",
     "error": "ansired bold",
+    "reason": "ansiyellow",
     "bad": "ansired bold",
     "number": "ansicyan",
     "event": "ansimagenta",
@@ -31,11 +34,13 @@ STYLE = Style.from_dict({
 })
 
 _TOKEN = re.compile(
-    r"(?P<bad>(?<![\w.])[-+]?(?:nan|inf)(?![\w]))"
+    r"(?P<bad>(?<![\w.])[-+]?(?:nan|inf)(?![\w])|\bMISMATCH\b)"
     r"|(?P<event>(?<![\w])#\d+)"
     r"|(?P<number>(?<![\w.])[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:e[-+]?\d+)?(?![\w]))",
     re.IGNORECASE,
 )
+_ERROR = re.compile(r"\*\*\*|[A-Z]\w*(?:Error|Exception):")
+_LABEL = re.compile(r"[\w.\[\]]+:(?= )")
 
 
 def wants_color(stream: Any) -> bool:
@@ -53,10 +58,16 @@ def colorize(text: str) -> FormattedText:
     fragments: list[tuple[str, str]] = []
     for line in text.splitlines(keepends=True):
         body = line.rstrip("\n")
-        if body.startswith("***"):
+        label = _LABEL.match(line)
+        if _ERROR.match(body):
             fragments.append(("class:error", line))
         elif body.endswith(":") and body[:1] not in ("", " ", "\t"):
             fragments.append(("class:heading", line))
+        elif body.startswith("(") and body.endswith(")"):
+            fragments.append(("class:reason", line))
+        elif label:
+            fragments.append(("class:heading", label.group()))
+            fragments.extend(_tokens(line[label.end():]))
         else:
             fragments.extend(_tokens(line))
     return FormattedText(fragments)

@@ -10,8 +10,8 @@ class CommandLog(RichLog, can_focus=True):
     """A scrolling transcript of commands and their output (bounded)."""
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id, max_lines=2000, wrap=True, markup=False, highlight=False, min_width=20,
-                         auto_scroll=True)
+        super().__init__(id=id, max_lines=2000, wrap=True, markup=False, highlight=False,
+                         min_width=20, auto_scroll=True)
 
     def add_command(self, line: str, output: str) -> None:
         self.write(Text(f"(sg) {line}", style="bold"))
