@@ -148,6 +148,36 @@ def combine(*injectors: Injector) -> Injector:
     return inject
 
 
+# -- the ops as stepgrad shipped them ---------------------------------------------------------
+
+_PRISTINE: dict[str, tuple[Any, Any]] = {
+    name: (cls.__dict__.get("forward"), cls.__dict__.get("backward"))
+    for name, cls in sg.ops.registry.items()
+}
+
+
+def pristine(name: str, which: str) -> Callable[..., Any]:
+    """Op `name`'s forward or backward as it was before any lesson patched it."""
+    forward, backward = _PRISTINE.get(name, (None, None))
+    found = forward if which == "forward" else backward
+    if found is None:
+        return getattr(sg.ops.get(name), which)
+    return found.__func__ if isinstance(found, staticmethod) else found
+
+
+def patched_ops() -> list[str]:
+    """The ops whose forward or backward differs from what stepgrad shipped (now)."""
+    return sorted(name for name, (forward, backward) in _PRISTINE.items()
+                  if name in sg.ops.registry
+                  and (sg.ops.registry[name].__dict__.get("forward") is not forward
+                       or sg.ops.registry[name].__dict__.get("backward") is not backward))
+
+
+def injected() -> bool:
+    """True while any op is patched or any hooks block is active (a bug is in place)."""
+    return bool(patched_ops()) or len(_hooks_stack) > 1
+
+
 # -- results ------------------------------------------------------------------------------
 
 @dataclass
@@ -267,7 +297,8 @@ class Lesson:
     """A numbered lesson: what it teaches, a training run, and the bugs to find in it.
 
     number, slug, title   identity ("3", "linear_layer", "One linear layer on a batch")
-    text                  markdown: what it teaches, the math, the PyTorch equivalent
+    text                  markdown: what it teaches, the math, the PyTorch equivalent (no
+                          title heading: front ends show "Lesson N: title" themselves)
     goals                 what the learner will be able to do afterwards
     data, model, target   one-line descriptions (target: "test accuracy >= 95%")
     bugs                  the Bugs; at least two
@@ -361,5 +392,5 @@ def diagnosis_choices(lesson: Lesson | None = None) -> list[str]:
 
 
 __all__ = ["BUG_KINDS", "Bug", "BugKind", "Hooks", "Injector", "Lesson", "RunResult",
-           "TrainFn", "combine", "current_hooks", "diagnosis_choices", "normalise", "patch_op",
-           "use_hooks", "with_hooks"]
+           "TrainFn", "combine", "current_hooks", "diagnosis_choices", "injected", "normalise",
+           "patch_op", "patched_ops", "pristine", "use_hooks", "with_hooks"]

@@ -8,8 +8,6 @@ from stepgrad.lessons.base import Bug, Hooks, Lesson, RunResult, patch_op
 import stepgrad as sg
 
 TEXT = """\
-# Lesson 1: the chain rule, node by node
-
 A model is a composite function, and backpropagation is the chain rule applied one node
 at a time. This lesson fits a line `y = w*x + b` to eight points with a single scalar
 expression per example:
@@ -122,8 +120,8 @@ MUL_SWAPPED = Bug(
     title="mul's backward swaps its inputs: a receives grad * a instead of grad * b",
     kind="op", op="mul",
     inject=patch_op("mul", backward=mul_backward_swapped),
-    symptom="w never settles at the slope 2: the error stays far above the target, while "
-            "the gradients reaching w disagree with the chain rule at the mul node.",
+    symptom="w never settles at the slope 2 (it drifts towards 0) and the error stays far "
+            "above the target.",
     hints=(
         "Play the prediction game at each backward step and note where you disagree.",
         "The gradient that reaches b looks right; the one that reaches w does not.",

@@ -9,8 +9,6 @@ from stepgrad.lessons.base import Bug, Hooks, Lesson, RunResult, patch_op, with_
 import stepgrad as sg
 
 TEXT = """\
-# Lesson 2: a value used twice
-
 When a value feeds two places, a change in it changes the loss along *both* paths, so
 the chain rule *adds* the two gradients (the multivariable chain rule sums over paths):
 

@@ -12,8 +12,6 @@ from stepgrad.lessons.training import train as train_loop
 import stepgrad as sg
 
 TEXT = """\
-# Lesson 3: one linear layer on a batch
-
 A linear layer maps a batch of inputs X (N rows, 4 features) to outputs Y (N rows, 2):
 
     Y = X @ W.T + b          W: (2, 4), as PyTorch stores it;  b: (2,)

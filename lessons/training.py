@@ -72,6 +72,7 @@ def train(model: sg.nn.Module, optimizer: sg.optim.Optimizer, data: Dataset, epo
           seed: int = 0, evaluate_fn: Evaluate | None = None,
           iteration_metrics: Callable[[sg.nn.Module], dict[str, float]] | None = None,
           shuffle: bool = True, stop_on_nonfinite: bool = True,
+          lr_schedule: Callable[[int], float] | None = None,
           result: RunResult | None = None) -> RunResult:
     """Train `model` on `data` with mini-batches and return the losses and metrics.
 
@@ -79,6 +80,8 @@ def train(model: sg.nn.Module, optimizer: sg.optim.Optimizer, data: Dataset, epo
     loss_fn             (output, targets) -> scalar Tensor; default from the data
     evaluate_fn         (model, data) -> metrics after each epoch; default `evaluate`
     iteration_metrics   (model) -> extra metrics per iteration (such as a dead-ReLU share)
+    lr_schedule         epoch -> multiplier of the learning rate for that epoch
+                        (PyTorch's LambdaLR); the hooks' scale and sign apply on top
     stop_on_nonfinite   stop as soon as the loss is NaN or Inf (nothing more to learn)
     """
     hooks = hooks or current_hooks()
@@ -91,12 +94,12 @@ def train(model: sg.nn.Module, optimizer: sg.optim.Optimizer, data: Dataset, epo
     if hooks.init is not None:
         hooks.init(model)
     base_lr = optimizer.lr
-    optimizer.lr = hooks.lr(base_lr)
     rng = np.random.default_rng(seed)
     iteration = 0
     try:
         model.train()
         for epoch in range(epochs):
+            optimizer.lr = hooks.lr(base_lr) * (lr_schedule(epoch) if lr_schedule else 1.0)
             order = rng.permutation(len(data.x)) if shuffle else np.arange(len(data.x))
             epoch_losses = []
             for first in range(0, len(order), batch_size):

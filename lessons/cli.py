@@ -1,0 +1,95 @@
+"""`stepgrad lesson N` and `stepgrad lessons`: the lessons' side of the command line.
+
+stepgrad/cli.py parses the arguments and calls `run_lesson(args)` or `list_lessons(args)`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+
+from stepgrad.lessons.base import Bug, Lesson
+from stepgrad.lessons.progress import Progress
+from stepgrad.lessons.registry import LessonNotFound, all_lessons, get_lesson, problems
+from stepgrad.lessons.tutor import Tutor, next_bug
+
+
+def choose_bug(lesson: Lesson, args: argparse.Namespace, progress: Progress) -> Bug | None:
+    """--no-bug: none; --bug ID: that one; --mystery: one at random; else the next unsolved."""
+    if getattr(args, "no_bug", False):
+        return None
+    if getattr(args, "bug", None):
+        return lesson.bug(args.bug)
+    if getattr(args, "mystery", False):
+        return random.SystemRandom().choice(lesson.bugs)
+    return next_bug(lesson, progress)
+
+
+def make_tutor(number: int | str, args: argparse.Namespace,
+               progress: Progress | None = None) -> Tutor:
+    """The Tutor for `stepgrad lesson N` with the options in `args`."""
+    lesson = get_lesson(number)
+    progress = progress if progress is not None else Progress.load()
+    return Tutor(lesson, choose_bug(lesson, args, progress), progress,
+                 seed=getattr(args, "seed", 0))
+
+
+def run_lesson(args: argparse.Namespace) -> int:
+    """Open lesson `args.number` in the debugger; returns an exit status."""
+    from stepgrad.debug import Commands, Session
+    from stepgrad.launch import open_frontend
+
+    progress = Progress.load()
+    for message in progress.messages:
+        print(f"stepgrad: {message}", file=sys.stderr)
+    try:
+        tutor = make_tutor(args.number, args, progress)
+    except (LessonNotFound, KeyError) as error:
+        print(f"stepgrad lesson: {error.args[0] if error.args else error}", file=sys.stderr)
+        return 2
+    options = {}
+    if getattr(args, "history", None):
+        from stepgrad.debug.history import parse_size
+
+        try:
+            options["history_limit"] = parse_size(args.history)
+        except ValueError as error:
+            print(f"stepgrad lesson: --history: {error}", file=sys.stderr)
+            return 2
+    lesson = tutor.lesson
+    session = Session(tutor.program(), name=f"lesson {lesson.number}", **options)
+    commands = Commands(session, tutor=tutor)
+    session.start()
+    try:
+        return open_frontend(session, commands, repl=getattr(args, "repl", False), lesson=lesson)
+    finally:
+        session.close()
+
+
+def list_lessons(args: argparse.Namespace) -> int:
+    """Print every lesson with the learner's progress (`--reset` forgets it first)."""
+    progress = Progress.load()
+    for message in progress.messages:
+        print(f"stepgrad: {message}", file=sys.stderr)
+    if getattr(args, "reset", False):
+        progress.reset()
+        print(f"Progress forgotten ({progress.path}).")
+    print(lessons_table(progress))
+    for message in problems():
+        print(f"stepgrad: {message}", file=sys.stderr)
+    return 0
+
+
+def lessons_table(progress: Progress) -> str:
+    lines = []
+    for lesson in all_lessons():
+        solved = progress.solved(lesson)
+        marks = "".join("●" if bug.id in solved else "○" for bug in lesson.bugs)
+        lines.append(f"{lesson.number:>3}  {lesson.title:<52} {marks}  "
+                     f"{progress.summary(lesson)}")
+    lines.append("\nStart one with: stepgrad lesson N")
+    return "\n".join(lines)
+
+
+__all__ = ["choose_bug", "lessons_table", "list_lessons", "make_tutor", "run_lesson"]

@@ -1,0 +1,173 @@
+"""Lesson 6: the training loop (zero_grad, backward, step, and the learning rate)."""
+
+from __future__ import annotations
+
+import numpy as np
+from stepgrad.lessons import datasets
+from stepgrad.lessons.base import Bug, Hooks, Lesson, RunResult, with_hooks
+from stepgrad.lessons.models import MLP
+from stepgrad.lessons.training import train as train_loop
+
+import stepgrad as sg
+
+TEXT = """\
+Every training loop, in every framework, is these five lines per mini-batch:
+
+    optimizer.zero_grad()                 # 1. forget the last batch's gradients
+    loss = loss_fn(model(x), y)           # 2. forward
+    loss.backward()                       # 3. backward: .grad += dloss/dparam
+    optimizer.step()                      # 4. w <- w - lr * (momentum-smoothed) grad
+    sg.mark_iteration(i, loss=loss)       # 5. (here) tell the debugger an iteration ended
+
+plus a learning-rate **schedule** between epochs; this lesson decays it exponentially,
+`lr = 0.05 * 0.8 ** epoch` (PyTorch's `ExponentialLR(optimizer, gamma=0.8)`).
+
+Each line can go wrong in its own recognisable way:
+
+- **.grad accumulates** (lesson 2): without `zero_grad` every step uses the sum of all
+  gradients so far, so the steps keep growing.
+- **The sign of the update**: gradient *descent* moves against the gradient. Adding it
+  climbs the loss instead, from the very first step.
+- **The step size**: too large a learning rate makes the loss jump out of its valley;
+  the gradient norm, which shrinks in a healthy run, spikes instead.
+
+The debugger shows all three at the boundaries: an `OptimizerStep` lists, per parameter,
+the gradient, the update and the update-to-weight ratio (healthy: about 1e-3 to 1e-2);
+`ZeroGrad` marks each zero_grad; every iteration marker carries `loss` and `grad_norm`.
+
+**In PyTorch**: the same loop with `torch.optim.SGD(model.parameters(), lr=0.05,
+momentum=0.9)` and `torch.optim.lr_scheduler.ExponentialLR`.
+
+**Your task.** An MLP learns the digits; healthy, it passes 95% test accuracy in 8 epochs.
+One line of the loop is broken. Find which, and `diagnose` it (for example
+`diagnose zero_grad`, `diagnose update sign`, `diagnose learning rate`).
+"""
+
+SIZES, LR, MOMENTUM, GAMMA, EPOCHS, BATCH = (64, 32, 10), 0.05, 0.9, 0.8, 8, 32
+TARGET_ACCURACY = 0.95
+
+
+def train(hooks: Hooks, seed: int) -> RunResult:
+    model = MLP(SIZES)
+    optimizer = sg.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
+    gamma = float(hooks.flag("lr_gamma", GAMMA))
+    return train_loop(model, optimizer, datasets.load_digits(seed=0), EPOCHS, BATCH, hooks,
+                      seed=seed, lr_schedule=lambda epoch: gamma ** epoch)
+
+
+def reached(result: RunResult) -> bool:
+    return result.metric("test_accuracy") >= TARGET_ACCURACY
+
+
+def first_epoch(result: RunResult) -> list[float]:
+    per_epoch = len(result.losses) // max(1, len(result.history)) if result.history else 0
+    return result.losses[: max(per_epoch, 1)]
+
+
+def climbs_at_once(result: RunResult) -> bool:
+    """The loss over iterations 20-29 averages more than twice the first loss."""
+    return len(result.losses) > 30 and not np.mean(result.losses[20:30]) < 2 * result.losses[0]
+
+
+def norms_grow(result: RunResult) -> bool:
+    """The gradient norm after 20 steps is 5x its first value (it should shrink)."""
+    return len(result.grad_norms) > 20 and result.grad_norms[20] > 5 * result.grad_norms[0]
+
+
+def spikes_later(result: RunResult) -> bool:
+    """A good first epoch, then a loss 10x the first epoch's end and a gradient norm above
+    anything the first epoch saw."""
+    first = first_epoch(result)
+    end_of_first = float(np.mean(first[-5:]))
+    later_losses = [h["loss"] for h in result.history[1:]]
+    later_norms = result.grad_norms[len(first):]
+    return bool(end_of_first < 0.5 * result.losses[0] and later_losses
+                and max(later_losses) > 10 * end_of_first
+                and max(later_norms, default=0.0) > 1.5 * max(result.grad_norms[: len(first)]))
+
+
+# -- the bugs -------------------------------------------------------------------------------
+
+NO_ZERO_GRAD = Bug(
+    id="no-zero-grad",
+    title="optimizer.zero_grad() is never called: gradients pile up across iterations",
+    kind="loop",
+    inject=with_hooks(zero_grad=False),
+    symptom="The gradient norm grows iteration after iteration instead of shrinking; the "
+            "loss climbs into the hundreds and accuracy falls to chance.",
+    hints=(
+        "Watch `grad_norm` at the first few iteration markers: should it grow?",
+        "Count the ZeroGrad events between two iterations.",
+        "Without zero_grad, what does w.grad hold after the tenth backward?",
+        "The loop skips optimizer.zero_grad(), so each step uses the sum of every "
+        "gradient so far.",
+    ),
+    answers=("zero_grad", "no zero_grad", "missing zero_grad", "zero_grad missing",
+             "grad not zero", "grad accumulate", "grad not reset"),
+    explanation="backward adds into .grad. Without optimizer.zero_grad() at the start of each "
+                "iteration, the gradient after k steps is the sum of k gradients, the steps "
+                "grow without bound and the loss diverges. The fix: call "
+                "`optimizer.zero_grad()` before every backward.",
+    shows=lambda r: norms_grow(r) and not reached(r),
+)
+
+UPDATE_ADDS = Bug(
+    id="update-adds-grad",
+    title="the update adds the gradient (w += lr * grad): gradient ascent",
+    kind="loop",
+    inject=with_hooks(update_sign=-1.0),
+    symptom="The loss goes up from the very first step and keeps climbing until it is "
+            "infinite.",
+    hints=(
+        "Is the loss ever lower than at the first iteration?",
+        "Step to an OptimizerStep: compare the sign of each update with the sign of its "
+        "gradient.",
+        "Gradient descent moves against the gradient: update = -lr * grad. What does this "
+        "loop do?",
+        "The update has the same sign as the gradient: the loop climbs the loss.",
+    ),
+    answers=("update sign", "update adds grad", "sign", "gradient ascent", "wrong sign",
+             "sign of update", "update plus grad", "ascent", "negative lr"),
+    explanation="The gradient points uphill, so descent subtracts it: w <- w - lr * grad. "
+                "The broken loop added it (equivalently, used a negative learning rate), so "
+                "every step made the loss larger. The fix: subtract the gradient.",
+    shows=lambda r: climbs_at_once(r) and not reached(r),
+)
+
+LR_EXPLODES = Bug(
+    id="lr-explodes",
+    title="the learning-rate schedule multiplies the rate by 2.5 each epoch instead of 0.8",
+    kind="loop",
+    inject=with_hooks(flags={"lr_gamma": 2.5}),
+    symptom="The first epoch looks healthy; then the loss jumps up, the gradient norm spikes "
+            "far above anything in the first epoch, and accuracy collapses.",
+    hints=(
+        "The first epoch is fine. What changes between epochs?",
+        "Look at `lr` in the OptimizerStep events of epoch 0, 1, 2 and 3.",
+        "The learning rate should shrink by 0.8 each epoch. What happens to it instead?",
+        "The schedule's factor is 2.5, not 0.8: the learning rate grows until the steps "
+        "throw the weights out of the valley.",
+    ),
+    answers=("lr", "lr explodes", "lr too high", "lr schedule", "schedule", "lr grows",
+             "lr gamma", "exploding lr", "lr scheduler", "step size"),
+    explanation="A learning rate that grows every epoch eventually makes each step larger "
+                "than the valley the weights sit in: the loss jumps, gradients spike, and the "
+                "network is thrown into a region it cannot learn from. The fix: decay the "
+                "rate (gamma = 0.8 < 1), and watch the update-to-weight ratio (about 1e-3).",
+    shows=lambda r: spikes_later(r) and not reached(r),
+)
+
+LESSON = Lesson(
+    number=6, slug="training_loop", title="The training loop",
+    text=TEXT,
+    goals=("Write the five lines of a training loop and say what each does",
+           "Recognise a missing zero_grad, a wrong update sign and an exploding learning "
+           "rate by their curves",
+           "Read an OptimizerStep: gradient, update and update-to-weight ratio"),
+    data="UCI handwritten digits, 8x8 pixels scaled to [0, 1]: 1,438 train, 359 test",
+    model=f"MLP 64-32-10 with ReLU, cross-entropy, SGD lr {LR} momentum {MOMENTUM}, "
+          f"lr x {GAMMA} per epoch, batch {BATCH}, {EPOCHS} epochs",
+    target=f"test accuracy >= {TARGET_ACCURACY:.0%}",
+    bugs=(NO_ZERO_GRAD, UPDATE_ADDS, LR_EXPLODES),
+    train=train, reached=reached,
+)
