@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 from stepgrad.lessons import datasets, models, training
-from stepgrad.lessons.base import Bug, Hooks, Injector, Lesson, RunResult
+from stepgrad.lessons.base import Bug, Hooks, Injector, Lesson, RunResult, use_hooks
 
 import stepgrad as sg
 
@@ -95,14 +96,27 @@ def swap_attribute(owner: Any, name: str, value: Any) -> Iterator[Any]:
         setattr(owner, name, saved)
 
 
+def patch_attribute(owner: Any, name: str, value: Any) -> Injector:
+    """An injector that swaps `owner.name` (a class's method) for `value`, reversibly.
+
+    It also marks the swap in the hooks in force (flag "patched: Owner.name"), so
+    `base.injected()` knows a bug is in place, as it does for patched ops."""
+    flag = f"patched: {getattr(owner, '__name__', owner)}.{name}"
+
+    def inject() -> contextlib.AbstractContextManager[Any]:
+        stack = contextlib.ExitStack()
+        with stack:
+            stack.enter_context(swap_attribute(owner, name, value))
+            stack.enter_context(use_hooks(flags={flag: True}))
+            return stack.pop_all()
+
+    return inject
+
+
 def patch_update(optimizer_class: type[sg.optim.Optimizer], update: Any) -> Injector:
     """An injector that replaces an optimizer class's update rule `_update(weight, grad,
     state, group) -> change` for every instance, reversibly."""
-
-    def inject() -> contextlib.AbstractContextManager[Any]:
-        return swap_attribute(optimizer_class, "_update", update)
-
-    return inject
+    return patch_attribute(optimizer_class, "_update", update)
 
 
 # -- the bugs ------------------------------------------------------------------------------------
@@ -204,18 +218,30 @@ def build_model() -> models.MLP:
 
 
 class StepWatch:
-    """Per-iteration metric: the largest |update| / lr of the step just taken (Adam phase)."""
+    """Measures each step's largest |update| / lr: `hooks(h)` snapshots the weights after
+    backward (before the step), and calling it with the model after the step gives the
+    iteration metric `step_over_lr` (Adam keeps it near 1 or below)."""
 
-    def __init__(self, model: sg.nn.Module, optimizer: sg.optim.Optimizer) -> None:
-        self.model, self.optimizer = model, optimizer
-        self.before = [p.data.copy() for p in model.parameters()]
+    def __init__(self, optimizer: sg.optim.Optimizer) -> None:
+        self.optimizer = optimizer
+        self.before: list[np.ndarray] = []
         self.ratios: list[float] = []
 
+    def hooks(self, hooks: Hooks) -> Hooks:
+        """`hooks` with an after_backward that also snapshots the weights."""
+        chained = hooks.after_backward
+
+        def after_backward(model: sg.nn.Module) -> None:
+            if chained is not None:
+                chained(model)
+            self.before = [p.data.copy() for p in model.parameters()]
+
+        return replace(hooks, after_backward=after_backward)
+
     def __call__(self, model: sg.nn.Module) -> dict[str, float]:
-        now = [p.data.copy() for p in model.parameters()]
-        largest = max(float(np.abs(a - b).max()) for a, b in zip(now, self.before))
-        self.before = now
-        self.ratios.append(largest / abs(self.optimizer.lr) if self.optimizer.lr else 0.0)
+        moved = [float(np.abs(p.data - b).max()) for p, b in zip(model.parameters(), self.before)]
+        lr = abs(self.optimizer.lr)
+        self.ratios.append(max(moved, default=0.0) / lr if lr else 0.0)
         return {"adam": 1.0, "step_over_lr": self.ratios[-1]}
 
 
@@ -229,9 +255,9 @@ def train(hooks: Hooks, seed: int) -> RunResult:
                          data, EPOCHS, BATCH, hooks, seed=seed)
     adam_model = build_model()
     adam_opt = sg.optim.Adam(adam_model.parameters(), lr=ADAM_LR)
-    watch = StepWatch(adam_model, adam_opt)
-    adam = training.train(adam_model, adam_opt, data, EPOCHS, BATCH, hooks, seed=seed,
-                          iteration_metrics=watch)
+    watch = StepWatch(adam_opt)
+    adam = training.train(adam_model, adam_opt, data, EPOCHS, BATCH, watch.hooks(hooks),
+                          seed=seed, iteration_metrics=watch)
     result.losses = sgd.losses + adam.losses
     result.grad_norms = sgd.grad_norms + adam.grad_norms
     result.history = [{**h, "adam": 0.0} for h in sgd.history] + \
@@ -261,6 +287,6 @@ LESSON = Lesson(
     and r.metric("adam_test_accuracy") >= TARGET,
 )
 
-__all__ = ["ADAM_NO_BIAS_CORRECTION", "LESSON", "MOMENTUM_RESET",
-           "adam_update_without_bias_correction", "patch_update",
+__all__ = ["ADAM_NO_BIAS_CORRECTION", "LESSON", "MOMENTUM_RESET", "StepWatch",
+           "adam_update_without_bias_correction", "patch_attribute", "patch_update",
            "sgd_update_forgetting_momentum", "swap_attribute"]

@@ -80,6 +80,10 @@ def linears(model: nn.Module) -> list[nn.Linear]:
     return [m for m in model.modules() if isinstance(m, nn.Linear)]
 
 
+def weighted_layers(model: nn.Module) -> list[nn.Module]:
+    return [m for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
+
+
 def glorot_init(model: nn.Module) -> None:
     """The healthy start: Xavier-uniform weights with tanh's gain, zero biases."""
     for layer in linears(model):
@@ -95,8 +99,8 @@ def tiny_init(model: nn.Module) -> None:
 
 
 def zero_init(model: nn.Module) -> None:
-    """Every weight and bias set to 0."""
-    for layer in linears(model):
+    """Every weight and bias of the linear (and convolution) layers set to 0."""
+    for layer in weighted_layers(model):
         nn.init.zeros_(layer.weight)  # BUG: every unit of a layer starts (and stays) the same
         nn.init.zeros_(layer.bias)
 

@@ -15,6 +15,7 @@ from stepgrad.lessons import datasets, models, training
 from stepgrad.lessons.base import Bug, Hooks, Lesson, RunResult, patch_op
 
 import stepgrad as sg
+from stepgrad.function import Context
 from stepgrad.ops.conv import col2im
 
 LR, EPOCHS, BATCH = 0.01, 8, 64
@@ -82,28 +83,36 @@ GOALS = (
 
 # -- op probes: small fixed inputs to gradcheck each op of the CNN lessons ---------------------
 
-def _probe_inputs() -> dict[str, tuple[list[Any], dict[str, Any], np.ndarray]]:
-    """op -> (inputs, attrs, upstream), drawn from a fixed seed; float64 for finite differences.
-    Upstream gradients are random, not ones, so a backward that puts the right values in the
-    wrong places is caught too."""
+Probe = tuple[list[Any], dict[str, Any], np.ndarray]
+
+
+def _probe_inputs() -> dict[str, list[Probe]]:
+    """op -> probes (inputs, attrs, upstream), drawn from a fixed seed, float64 for finite
+    differences. Upstream gradients are random, not ones, so a backward that puts the right
+    values in the wrong places is caught too; mul is also probed with both inputs equal (a
+    value used twice, x * x)."""
     rng = np.random.default_rng(1234)
 
     def normal(*shape: int) -> np.ndarray:
         return rng.standard_normal(shape)
 
-    labels = np.array([0, 3, 1, 4])
+    square = normal(3, 4)
     return {
-        "conv2d": ([normal(2, 3, 5, 5), normal(4, 3, 3, 3), normal(4)], {"padding": 1},
-                   normal(2, 4, 5, 5)),
-        "max_pool2d": ([normal(2, 3, 4, 4)], {"kernel_size": 2}, normal(2, 3, 2, 2)),
-        "avg_pool2d": ([normal(2, 3, 4, 4)], {"kernel_size": 2}, normal(2, 3, 2, 2)),
-        "reshape": ([normal(2, 3, 2, 2)], {"shape": (2, 12)}, normal(2, 12)),
-        "relu": ([normal(4, 6)], {}, normal(4, 6)),
-        "linear": ([normal(4, 6), normal(3, 6), normal(3)], {}, normal(4, 3)),
-        "cross_entropy": ([normal(4, 5), labels], {}, np.array(1.0)),
-        "batch_norm": ([normal(6, 3, 2, 2), 1 + 0.5 * normal(3), normal(3), np.zeros(3),
-                        np.ones(3)], {"training": True}, normal(6, 3, 2, 2)),
-        "dropout": ([normal(4, 6), rng.random((4, 6)) >= 0.5], {"p": 0.5}, normal(4, 6)),
+        "conv2d": [([normal(2, 3, 5, 5), normal(4, 3, 3, 3), normal(4)], {"padding": 1},
+                    normal(2, 4, 5, 5))],
+        "max_pool2d": [([normal(2, 3, 4, 4)], {"kernel_size": 2}, normal(2, 3, 2, 2))],
+        "avg_pool2d": [([normal(2, 3, 4, 4)], {"kernel_size": 2}, normal(2, 3, 2, 2))],
+        "reshape": [([normal(2, 3, 2, 2)], {"shape": (2, 12)}, normal(2, 12))],
+        "relu": [([normal(4, 6)], {}, normal(4, 6))],
+        "linear": [([normal(4, 6), normal(3, 6), normal(3)], {}, normal(4, 3))],
+        "cross_entropy": [([normal(4, 5), np.array([0, 3, 1, 4])], {}, np.array(1.0))],
+        "batch_norm": [([normal(6, 3, 2, 2), 1 + 0.5 * normal(3), normal(3), np.zeros(3),
+                         np.ones(3)], {"training": True}, normal(6, 3, 2, 2))],
+        "dropout": [([normal(4, 6), rng.random((4, 6)) >= 0.5], {"p": 0.5}, normal(4, 6))],
+        "mul": [([normal(3, 4), normal(3, 4)], {}, normal(3, 4)),
+                ([square, square.copy()], {}, normal(3, 4))],
+        "add": [([normal(3, 4), normal(3, 4)], {}, normal(3, 4))],
+        "sum": [([normal(3, 4)], {}, np.array(0.7))],
     }
 
 
@@ -112,13 +121,32 @@ PROBES = _probe_inputs()
 
 def gradcheck_ops(names: Iterable[str]) -> dict[str, tuple[int, ...]]:
     """For each op, the inputs whose gradient disagrees with finite differences (() when the
-    op's backward is right), checked with `sg.check_node` on the op's probe."""
+    op's backward is right), checked with `sg.check_node` on the op's probes."""
     failing = {}
     for name in names:
-        inputs, attrs, upstream = PROBES[name]
-        check = sg.check_node(name, inputs, attrs, upstream)
-        failing[name] = tuple(m.input for m in check.worst if m is not None)
+        bad: set[int] = set()
+        for inputs, attrs, upstream in PROBES[name]:
+            check = sg.check_node(name, inputs, attrs, upstream)
+            bad.update(m.input for m in check.worst if m is not None)
+            bad.update(dropped_inputs(name, inputs, attrs, upstream))
+        failing[name] = tuple(sorted(bad))
     return failing
+
+
+def dropped_inputs(name: str, inputs: list[Any], attrs: dict[str, Any],
+                   upstream: np.ndarray) -> list[int]:
+    """The inputs that want a gradient but to which backward sends None (check_node skips
+    those, as if there were nothing to check)."""
+    cls = sg.ops.get(name)
+    ctx = Context()
+    wants = tuple(np.asarray(a).dtype.kind == "f" and (cls.differentiable is None
+                                                       or i < cls.differentiable)
+                  for i, a in enumerate(inputs))
+    ctx.needs_input_grad = wants
+    cls.forward(ctx, *[np.array(a) for a in inputs], **attrs)
+    sent = cls.backward(ctx, np.array(upstream, dtype=np.float64))
+    sent = sent if isinstance(sent, tuple) else (sent,)
+    return [i for i, (want, grad) in enumerate(zip(wants, sent)) if want and grad is None]
 
 
 def gradcheck_fails(op: str, input_index: int | None = None) -> Any:

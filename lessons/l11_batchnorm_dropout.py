@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 from stepgrad.lessons import datasets, training
-from stepgrad.lessons.base import Bug, Hooks, Injector, Lesson, RunResult, patch_op
-from stepgrad.lessons.l07_optimizers import swap_attribute
+from stepgrad.lessons.base import Bug, Hooks, Lesson, RunResult, patch_op
+from stepgrad.lessons.l07_optimizers import patch_attribute
 from stepgrad.lessons.l09_convolution import CNN_OPS, gradcheck_fails, gradcheck_ops
 
 import stepgrad as sg
@@ -126,13 +126,6 @@ def dropout_layer_always_on(self: nn.Dropout, x: sg.Tensor) -> sg.Tensor:
     return F.dropout(x, self.p)  # BUG: F.dropout's training defaults to True; pass self.training
 
 
-def dropout_active_in_eval() -> Injector:
-    def inject() -> Any:
-        return swap_attribute(nn.Dropout, "forward", dropout_layer_always_on)
-
-    return inject
-
-
 BATCHNORM_CONSTANT_STATS = Bug(
     id="batchnorm-backward-constant-stats",
     title="batch_norm's backward treats the batch mean and variance as constants",
@@ -199,7 +192,7 @@ DROPOUT_IN_EVAL = Bug(
     id="dropout-active-in-eval",
     title="nn.Dropout keeps dropping units after model.eval()",
     kind="loop",
-    inject=dropout_active_in_eval(),
+    inject=patch_attribute(nn.Dropout, "forward", dropout_layer_always_on),
     symptom="Evaluating the same test set twice in eval mode gives different predictions "
             "(about 13-15% of them change) and the test accuracy is lower and jumpy (about 91%, "
             "healthy 97%); dropout nodes appear in the forward pass of the evaluation.",
