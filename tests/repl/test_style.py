@@ -28,13 +28,20 @@ def test_nan_and_inf_are_bad_numbers_are_numbers_events_stand_out():
 
 
 def test_words_that_contain_nan_or_inf_are_left_alone():
-    assert styles_of("info: nanmean of Infinity, inference") == {}
+    assert styles_of("see nanmean of Infinity, inference") == {}
 
 
 def test_headings_and_errors_are_whole_lines():
     styles = styles_of("Breakpoints:\n*** Unknown command: 'zz'\n")
     assert styles == {"Breakpoints:\n": "class:heading",
                       "*** Unknown command: 'zz'\n": "class:error"}
+
+
+def test_stop_reasons_python_errors_and_labels():
+    styles = styles_of("(breakpoint 1 (relu))\nValueError: bad\nrelu_1: op relu\n")
+    assert styles == {"(breakpoint 1 (relu))\n": "class:reason", "ValueError: bad\n": "class:error",
+                      "relu_1:": "class:heading"}
+    assert styles_of("gradcheck relu_1 (relu): MISMATCH")["MISMATCH"] == "class:bad"
 
 
 def test_no_color_when_not_a_tty_or_no_color_is_set(monkeypatch):
