@@ -112,7 +112,12 @@ def _probe_inputs() -> dict[str, list[Probe]]:
         "mul": [([normal(3, 4), normal(3, 4)], {}, normal(3, 4)),
                 ([square, square.copy()], {}, normal(3, 4))],
         "add": [([normal(3, 4), normal(3, 4)], {}, normal(3, 4))],
-        "sum": [([normal(3, 4)], {}, np.array(0.7))],
+        "sum": [([normal(3, 4)], {}, np.array(0.7)),
+                ([normal(3, 4)], {"axis": 1}, normal(3))],
+        "mean": [([normal(3, 4)], {}, np.array(0.7)),
+                 ([normal(3, 4)], {"axis": 1}, normal(3))],
+        "neg": [([normal(3, 4)], {}, normal(3, 4))],
+        "log_softmax": [([normal(4, 5)], {"axis": -1}, normal(4, 5))],
     }
 
 
