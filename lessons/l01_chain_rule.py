@@ -111,8 +111,8 @@ def mul_backward_swapped(ctx: sg.Context, grad: np.ndarray) -> tuple:
 
 
 def add_backward_one_input(ctx: sg.Context, grad: np.ndarray) -> tuple:
-    """BUG: only the first input of a + b receives the gradient; b receives nothing."""
-    return grad, None
+    """BUG: only the first input of a + b receives the gradient; b receives zeros."""
+    return grad, np.zeros_like(grad)
 
 
 MUL_SWAPPED = Bug(
@@ -142,21 +142,21 @@ ADD_ONE_INPUT = Bug(
     title="add's backward sends the gradient to its first input only",
     kind="op", op="add",
     inject=patch_op("add", backward=add_backward_one_input),
-    symptom="The slope is learned but the intercept never moves from 0: b.grad stays None "
+    symptom="The slope is learned but the intercept never moves from 0: b.grad is always 0 "
             "and the error stalls near 1.",
     hints=(
         "Watch w and b in the iteration markers: does each of them change?",
-        "b never changes. Look at b.grad after backward: it is None, so b received nothing.",
+        "b never changes. Look at b.grad after backward: it is 0 every time.",
         "b enters the expression through add_1 = mul_1 + b. What does an addition send to "
         "each of its inputs?",
         "`check` the add node: d(a + b)/db = 1, so b should receive the upstream gradient.",
     ),
     answers=("add backward", "add backward one input", "add sends grad to one input",
              "add drops second input", "add"),
-    explanation="Add.backward returned (grad, None): only the first input received its "
+    explanation="Add.backward returned (grad, 0): only the first input received its "
                 "gradient. Both inputs of a + b have local derivative 1, so the fix is "
                 "`return grad, grad`.",
-    shows=lambda r: r.extra["grads"]["b"] is None and not reached(r),
+    shows=lambda r: not r.extra["grads"]["b"] and not reached(r),
 )
 
 LESSON = Lesson(

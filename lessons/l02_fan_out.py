@@ -33,8 +33,9 @@ before one update (gradient accumulation, how large batches fit in small memory)
 **In PyTorch** accumulation works the same: `.grad` is summed across backward calls until
 `optimizer.zero_grad()` (or `w.grad = None`) clears it.
 
-**Your task.** Fit a line to 51 noisy points with full-batch gradient descent. A fault was
-injected; find where gradients should have been added (or forgotten) and `diagnose` it.
+**Your task.** Fit a line to 51 noisy points with full-batch gradient descent; the loop
+also compares its first gradient with the exact one (computed by hand in numpy). A fault
+was injected; find where gradients should have been added (or forgotten) and `diagnose` it.
 """
 
 LR, ITERATIONS, TARGET_MSE = 0.3, 40, 0.03
@@ -79,6 +80,7 @@ def train(hooks: Hooks, seed: int) -> RunResult:
     result.history.append({"epoch": 0.0, "test_mse": test_mse})
     sg.mark_epoch(0, test_mse=test_mse)
     result.metrics = {"test_mse": test_mse, "final_loss": result.final_loss,
+                      "first_grad_ratio": grad_ratio(result),
                       "w": float(w.data[0]), "b": float(b.data[0])}
     return result
 
@@ -110,7 +112,8 @@ def rises(result: RunResult) -> int:
 
 
 def reached(result: RunResult) -> bool:
-    return result.metric("test_mse") < TARGET_MSE
+    """The fit is good and the first gradient is the exact one (this lesson is about it)."""
+    return result.metric("test_mse") < TARGET_MSE and abs(grad_ratio(result) - 1) < 1e-3
 
 
 # -- the bugs -------------------------------------------------------------------------------
@@ -183,7 +186,8 @@ LESSON = Lesson(
     data="51 noisy points on y = 2x - 1 (13 more for testing), x uniform in [-1, 1]",
     model=f"loss = sum((x*w + b - y)**2) / n in two micro-batches; SGD lr {LR}, "
           f"{ITERATIONS} iterations",
-    target=f"test mean squared error below {TARGET_MSE:g}",
+    target=f"test mean squared error below {TARGET_MSE:g}, and the first step's gradient "
+           f"equal to the exact one (to 0.1%)",
     bugs=(ONE_PATH, NOT_ZEROED),
     train=train, reached=reached,
 )

@@ -86,7 +86,7 @@ def plugin_lessons(taken: Iterable[int] = ()) -> tuple[list[Lesson], list[str]]:
                 continue
             numbers.add(lesson.number)
             lessons.append(lesson)
-    return lessons, problems
+    return sorted(lessons, key=lambda lesson: lesson.number), problems
 
 
 def _discover() -> dict[str, Any]:
