@@ -61,10 +61,10 @@ class Terminal:
 def terminal(tmp_path):
     opened: list[Terminal] = []
 
-    def open_(*args: str) -> Terminal:
+    def open_(*args: str, pipe_to: str = "") -> Terminal:
         command = shlex.join(["env", "-u", "NO_COLOR", f"STEPGRAD_HOME={tmp_path / 'home'}",
                               sys.executable, "-m", "stepgrad", "debug", "--repl", *args])
-        term = Terminal(command)
+        term = Terminal(command + (f" | {pipe_to}" if pipe_to else ""))
         opened.append(term)
         return term
 
@@ -125,3 +125,16 @@ def test_ctrl_c_during_continue_pauses_a_long_run(terminal):
     term.send("quit", "Enter")
     screen = term.wait_for("[exited 0]")
     assert "Bye." in screen and "Traceback" not in screen
+
+
+def test_output_into_a_pipe_gets_the_plain_repl(terminal):
+    """A person types, but stdout goes to `tee`: prompts before reading, no UI, no colour."""
+    term = terminal("tiny_train.py", pipe_to="cat")
+    term.wait_for("#0 enter <model> (Sequential)\n(sg forward #0)")
+    term.send("step", "Enter")
+    term.wait_for("(sg forward #0) step\n#1 enter 0 (Linear)\n(sg forward 0 #1)")
+    term.send("C-d")
+    screen = term.wait_for("[exited 0]")
+    assert "(sg forward 0 #1)\n[exited 0]" in screen
+    assert "breakpoints" not in screen  # no toolbar
+    assert "\x1b[" not in term.screen(colors=True).split("[exited")[0]

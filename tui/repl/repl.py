@@ -8,10 +8,11 @@ Two ways in, one command language:
   prompt with the position, history across sessions, tab completion, a bottom toolbar and
   coloured answers. Ctrl-C at the prompt clears the line; Ctrl-C while a command runs (a
   long `continue`) asks the program to pause at its next event; Ctrl-D or `quit` ends.
-* **Piped** (`stepgrad debug train.py --repl < commands.txt`, stdin not a tty): lines are
-  read plainly, without any prompt_toolkit UI, until EOF or `quit`. Each command is echoed
-  after the prompt it was typed at, then its answer, so the output reads as a transcript of
-  the session at a terminal (pdb echoes only the prompt, which runs into the answer):
+* **Plain** (`stepgrad debug train.py --repl < commands.txt`, stdin or stdout not a tty):
+  lines are read plainly, without any prompt_toolkit UI, until EOF or `quit`. From a pipe,
+  each command is echoed after the prompt it was typed at, then its answer, so the output
+  reads as a transcript of the session at a terminal (pdb echoes only the prompt, which
+  then runs into the answer):
 
         (sg iter 0 forward linear_1 #3) step
         #4 forward relu_1 = relu((4, 8)) -> (4, 8)
@@ -45,19 +46,19 @@ def run_repl(session: Any, commands: Any, *, input: Input | TextIO | None = None
              output: Output | TextIO | None = None) -> int:
     """Run the REPL on `session` until `quit` or end of input; returns the exit status.
 
-    With no `input`, a terminal on stdin gets the prompt_toolkit REPL and anything else
-    the plain piped one. `input` may be a prompt_toolkit Input (pipe input in tests) or a
-    text stream, which selects the piped REPL; `output` goes with it. A session that has
-    not started is started here; closing it is left to the caller, who made it.
+    With no `input`, the prompt_toolkit REPL runs when stdin and stdout are both
+    terminals, and the plain one otherwise. `input` may be a prompt_toolkit Input (pipe
+    input in tests), which selects the prompt_toolkit REPL, or a text stream, which selects
+    the plain one; `output` goes with it. A session that has not started is started here;
+    closing it is left to the caller, who made it.
     """
     if session.state.status == "not started":
         with _ctrl_c_pauses(session):
             session.start()
-    if input is None and not _isatty(sys.stdin):
-        input = sys.stdin
-    if input is not None and not isinstance(input, Input):
-        return _run_piped(session, commands, input, output if output is not None else sys.stdout)
-    return _run_interactive(session, commands, input, output)  # type: ignore[arg-type]
+    if isinstance(input, Input) or (input is None and _isatty(sys.stdin) and _isatty(sys.stdout)):
+        return _run_interactive(session, commands, input, output)  # type: ignore[arg-type]
+    return _run_plain(session, commands, input if input is not None else sys.stdin,
+                      output if output is not None else sys.stdout)  # type: ignore[arg-type]
 
 
 def _run_interactive(session: Any, commands: Any, input: Input | None,
@@ -87,27 +88,53 @@ def _run_interactive(session: Any, commands: Any, input: Input | None,
     return 0
 
 
-def _run_piped(session: Any, commands: Any, input: TextIO, output: TextIO) -> int:
-    color = wants_color(output)
+def _run_plain(session: Any, commands: Any, input: TextIO, output: TextIO) -> int:
+    """Lines in, text out, no UI: for pipes, files and terminals that are not both ends.
 
-    def show(text: str) -> None:
-        if not text:
-            return
+    From a pipe, each command is echoed after its prompt, so the output is a transcript.
+    From a person at a terminal (stdout redirected), the prompt is written before the
+    line is read, as pdb does, and the terminal itself echoes what they type.
+    """
+    try:
+        return _plain_loop(session, commands, input, output)
+    except BrokenPipeError:  # the reader of our output went away (`| head`): stop quietly
+        if output is sys.stdout:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+def _plain_loop(session: Any, commands: Any, input: TextIO, output: TextIO) -> int:
+    color = wants_color(output)
+    typing = _isatty(input)
+
+    def show(text: str, end: str = "\n") -> None:
         if color:
-            print_formatted_text(colorize(text), style=STYLE, file=output,
+            print_formatted_text(colorize(text), style=STYLE, file=output, end=end,
                                  include_default_pygments_style=False)
         else:
-            output.write(text if text.endswith("\n") else text + "\n")
+            output.write(text + end)
         output.flush()
 
     show(where(commands))
     while not commands.finished:
-        raw = input.readline()
+        prompt = f"({commands.prompt()}) "
+        if typing:
+            show(prompt, end="")
+        try:
+            raw = input.readline()
+        except KeyboardInterrupt:
+            show("")  # Ctrl-C while reading clears the line
+            continue
         if not raw:
+            if typing:
+                show("")  # end the prompt's line, as a shell does at Ctrl-D
             break
         line = raw.rstrip("\r\n")
-        show(f"({commands.prompt()}) {line}")
-        show(run_command(session, commands, line))
+        if not typing:
+            show(prompt + line)
+        answer = run_command(session, commands, line)
+        if answer:
+            show(answer.rstrip("\n"))
     return 0
 
 
