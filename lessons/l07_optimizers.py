@@ -23,8 +23,6 @@ EPOCHS, BATCH = 60, 32
 TARGET = 0.90
 
 TEXT = """\
-# Optimizers, stepped through
-
 `loss.backward()` fills every `.grad`; `optimizer.step()` decides what to do with them. This
 lesson trains the same small network twice on three interleaved spirals: first with **SGD with
 momentum**, then with **Adam**, and you step through their updates (`OptimizerStep` events show,

@@ -23,8 +23,6 @@ TANH_GAIN = 5 / 3
 CHANCE_LOSS = float(np.log(10))
 
 TEXT = """\
-# Initialisation and depth
-
 A network's weights have to start somewhere, and with depth the choice stops being a detail.
 This lesson trains a **deep** network: seven linear layers with tanh between them, on the
 8x8 digits (64 pixels in, 10 classes out).

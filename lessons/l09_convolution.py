@@ -22,8 +22,6 @@ LR, EPOCHS, BATCH = 0.01, 8, 64
 TARGET = 0.95
 
 TEXT = """\
-# Convolution
-
 A convolution slides a small kernel over the image and takes a dot product at every
 position. `Conv2d(1, 8, 3, padding=1)` holds 8 kernels of 1 x 3 x 3 weights: each one
 becomes one *output channel*, a feature map as large as the image.

@@ -16,8 +16,6 @@ LR, EPOCHS, BATCH = 0.01, 8, 64
 TARGET = 0.95
 
 TEXT = """\
-# Pooling and flatten
-
 Between the convolutions of the digits CNN sit two layers with no weights at all, and yet a
 wrong backward in either of them quietly ruins what the convolutions learn.
 

@@ -21,8 +21,6 @@ TARGET = 0.95
 BN_CNN_OPS = CNN_OPS + ("batch_norm", "dropout")
 
 TEXT = """\
-# Batch normalisation and dropout
-
 Both layers change how the network behaves between `model.train()` and `model.eval()`, and
 both are easy to get subtly wrong. The model is the digits CNN with a `BatchNorm2d` after
 each convolution and a `Dropout(0.5)` before the linear classifier.

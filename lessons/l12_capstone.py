@@ -39,8 +39,6 @@ CAPSTONE_OPS = tuple(op for op in BN_CNN_OPS if op != "cross_entropy") + (
 COMPARE_AFTER_HINTS = 2
 
 TEXT = """\
-# Capstone: a mystery bug
-
 Everything from the lessons, in one network, and one bug hidden somewhere in it. It could
 be in any op's forward or backward, in the training loop, in the optimizer or in the
 initialisation, taken from the catalogue of any lesson from 1 to 11. Nobody tells you which.
@@ -210,10 +208,11 @@ def _effect(bug: Bug) -> tuple[str, ...] | None:
                  if getattr(hooks, name) != getattr(Hooks(), name))
 
 
-def build_pool() -> tuple[Bug, ...]:
-    """The capstone's bugs: every applicable bug of lessons 1 to 11, once per effect (a
-    duplicate's accepted answers are added to the first one's)."""
+def build_pool() -> tuple[tuple[Bug, ...], dict[str, int]]:
+    """The capstone's bugs, and the lesson each comes from: every applicable bug of lessons
+    1 to 11, once per effect (a duplicate's accepted answers join the first one's)."""
     pool: list[Bug] = []
+    origin: dict[str, int] = {}
     by_effect: dict[tuple[str, ...], int] = {}
     for lesson in _other_lessons():
         for bug in lesson.bugs:
@@ -228,7 +227,8 @@ def build_pool() -> tuple[Bug, ...]:
             if effect is not None:
                 by_effect[effect] = len(pool)
             pool.append(as_mystery(bug, lesson, {b.id for b in pool}))
-    return tuple(pool)
+            origin[pool[-1].id] = lesson.number
+    return tuple(pool), origin
 
 
 # -- the run ---------------------------------------------------------------------------------------
@@ -291,6 +291,9 @@ class Capstone(Lesson):
         return hints_used >= self.compare_after_hints
 
 
+#: The mystery bugs, and for each the number of the lesson it comes from.
+POOL, ORIGIN = build_pool()
+
 LESSON = Capstone(
     number=12, slug="capstone", title="Capstone: a mystery bug",
     text=TEXT, goals=GOALS,
@@ -299,10 +302,11 @@ LESSON = Capstone(
           "flatten, dropout 0.5, linear 64->10; log_softmax NLL + L2 penalty; Adam (lr 0.01 "
           "x 0.8 per epoch)",
     target="test accuracy >= 95% in 8 epochs",
-    bugs=build_pool(),
+    bugs=POOL,
     train=train,
     reached=_reached,
 )
 
 __all__ = ["CAPSTONE_OPS", "COMPARE_AFTER_HINTS", "Capstone", "EXCLUDED", "INCLUDED", "LESSON",
+           "ORIGIN", "POOL",
            "applies", "build_pool", "capstone_shows", "penalised_loss"]
