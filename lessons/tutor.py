@@ -16,6 +16,7 @@ import difflib
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -383,7 +384,7 @@ def report(lesson: Lesson, bug: Bug, buggy: RunResult, healthy: RunResult) -> st
     verdict = {True: "reached", False: "not reached"}
     lines.append(f"\nTarget ({lesson.target}): with the bug {verdict[lesson.healthy(buggy)]}; "
                  f"fixed {verdict[lesson.healthy(healthy)]} "
-                 f"(in {healthy.seconds:.2f} s).")
+                 f"(in {healthy.seconds:.2g} s).")
     return "\n".join(lines)
 
 
@@ -419,9 +420,9 @@ def _num(value: float) -> str:
 
 def _expression(step: events.BackwardStep, forward: events.ForwardStep | None) -> str:
     names = list(step.input_names)
-    if forward is not None:
-        names = [f"{n} ({_num(_scalar(a))})" if a.size == 1 else n
-                 for n, a in zip(names, forward.inputs)]
+    if forward is not None:  # constants (auto-named t123) show as their value
+        names = [(_num(_scalar(a)) if re.fullmatch(r"t\d+", n) else f"{n} ({_num(_scalar(a))})")
+                 if a.size == 1 else n for n, a in zip(names, forward.inputs)]
     symbol = _SYMBOLS.get(step.op)
     if symbol and len(names) == 2:
         return f"{names[0]} {symbol} {names[1]}"

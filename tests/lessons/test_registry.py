@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import types
 from dataclasses import replace
@@ -91,3 +92,28 @@ def test_a_plugin_lesson_runs_through_the_cli_helpers(monkeypatch: pytest.Monkey
     tutor = make_tutor(77, args, Progress(autosave=False))
     assert tutor.lesson.number == 77 and tutor.bug.id == "add-one-input"
     assert "Lesson 77: Third-party lesson 77" in tutor.text()
+
+
+def test_a_real_distribution_is_discovered(tmp_path) -> None:
+    """A dist-info folder on sys.path with an entry_points.txt, as pip would install it."""
+    import subprocess
+    import textwrap
+
+    package = tmp_path / "my_lessons_pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text(textwrap.dedent("""
+        from dataclasses import replace
+        from stepgrad.lessons.l01_chain_rule import LESSON as _BASE
+        LESSON = replace(_BASE, number=101, slug="mine", title="My lesson")
+    """))
+    info = tmp_path / "my_lessons_pkg-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: my-lessons-pkg\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[stepgrad.lessons]\nmine = my_lessons_pkg:LESSON\n")
+    code = ("from stepgrad.lessons.registry import all_lessons, get_lesson, problems; "
+            "print(get_lesson(101).title, all_lessons()[-1].number, problems())")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(tmp_path)},
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "My lesson 101 []"
