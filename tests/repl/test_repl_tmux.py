@@ -1,4 +1,5 @@
-"""The REPL in a real terminal: tmux runs `stepgrad debug --repl`, we type and read the screen.
+"""The REPL in a real terminal: tmux runs `stepgrad debug --repl` (and `stepgrad lesson 1
+--repl`), we type and read the screen.
 
 This is the test of what a user sees: the prompt_toolkit prompt with the position, the
 toolbar, colours, Tab, Ctrl-C (at the prompt and during a `continue`) and Ctrl-D.
@@ -41,7 +42,9 @@ class Terminal:
         self.tmux("send-keys", "-t", "t", *keys)
 
     def screen(self, colors: bool = False) -> str:
-        return self.tmux("capture-pane", "-p", "-t", "t", *(["-e"] if colors else []))
+        """The pane's text, with the lines scrolled off the top (up to 200)."""
+        return self.tmux("capture-pane", "-p", "-S", "-200", "-t", "t",
+                         *(["-e"] if colors else []))
 
     def wait_for(self, text: str, timeout: float = 20) -> str:
         deadline = time.monotonic() + timeout
@@ -62,8 +65,10 @@ def terminal(tmp_path):
     opened: list[Terminal] = []
 
     def open_(*args: str, pipe_to: str = "") -> Terminal:
+        """`stepgrad debug --repl ARGS` (or `stepgrad ARGS` when ARGS start with a command)."""
+        stepgrad = list(args) if args[0] == "lesson" else ["debug", "--repl", *args]
         command = shlex.join(["env", "-u", "NO_COLOR", f"STEPGRAD_HOME={tmp_path / 'home'}",
-                              sys.executable, "-m", "stepgrad", "debug", "--repl", *args])
+                              sys.executable, "-m", "stepgrad", *stepgrad])
         term = Terminal(command + (f" | {pipe_to}" if pipe_to else ""))
         opened.append(term)
         return term
@@ -138,3 +143,15 @@ def test_output_into_a_pipe_gets_the_plain_repl(terminal):
     assert "(sg forward 0 #1)\n[exited 0]" in screen
     assert "breakpoints" not in screen  # no toolbar
     assert "\x1b[" not in term.screen(colors=True).split("[exited")[0]
+
+
+def test_a_lesson_in_the_repl(terminal):
+    term = terminal("lesson", "1", "--repl")
+    term.wait_for("# Lesson 1: The chain rule, node by node")
+    term.wait_for("(sg optimizer #0)")
+    term.send("hint", "Enter")
+    term.wait_for("Hint 1/")
+    term.send("diag", "Tab")
+    term.wait_for("(sg optimizer #0) diagnose")
+    term.send("C-u", "quit", "Enter")
+    term.wait_for("[exited 0]")

@@ -76,6 +76,7 @@ def _run_interactive(session: Any, commands: Any, input: Input | None,
                                  include_default_pygments_style=False, output=output)
 
     show(BANNER)
+    show(lesson_text(commands))
     show(where(commands))
     while not commands.finished:
         try:
@@ -115,6 +116,9 @@ def _plain_loop(session: Any, commands: Any, input: TextIO, output: TextIO) -> i
             output.write(text + end)
         output.flush()
 
+    intro = lesson_text(commands) if typing else ""
+    if intro:
+        show(intro)
     show(where(commands))
     while not commands.finished:
         prompt = f"({commands.prompt()}) "
@@ -136,6 +140,13 @@ def _plain_loop(session: Any, commands: Any, input: TextIO, output: TextIO) -> i
         if answer:
             show(answer.rstrip("\n"))
     return 0
+
+
+def lesson_text(commands: Any) -> str:
+    """In a lesson, its text, shown to a person when the REPL starts (not to scripts)."""
+    if getattr(commands, "tutor", None) is None:
+        return ""
+    return run_command(None, commands, "lesson")
 
 
 def where(commands: Any) -> str:

@@ -3,12 +3,16 @@
     colorize("loss: nan at #12")   ->  FormattedText with `nan` red and `#12` in the event colour
 
 The rules are few and line-based, so any text the core writes gets them for free:
-a line that opens with `***` (or a Python `SomethingError:`) is an error; a line that ends
-with `:` and does not start with a space is a heading, and a leading `label:` is bold; a
-line in parentheses, such as `(breakpoint 1 (relu))`, is why the program stopped; inside
-a line, `nan`, `inf` and `MISMATCH` are red, numbers are coloured, and `#412` (an event
-number) stands out. Colour is only for terminals: `wants_color`
-says no when the output is not a tty or the NO_COLOR convention (no-color.org) is set.
+
+* a line that opens with `***` (or a Python `SomethingError:`) is an error;
+* a line ending with `:` that does not start with a space, or a markdown `# title`, is a
+  heading, and a leading `label:` is bold;
+* a line in parentheses, such as `(breakpoint 1 (relu))`, says why the program stopped;
+* inside a line, `nan`, `inf` and `MISMATCH` are red, numbers are coloured, and `#412`
+  (an event number) stands out.
+
+Colour is only for terminals: `wants_color` says no when the output is not a tty or the
+NO_COLOR convention (no-color.org) is set.
 """
 
 from __future__ import annotations
@@ -61,7 +65,8 @@ def colorize(text: str) -> FormattedText:
         label = _LABEL.match(line)
         if _ERROR.match(body):
             fragments.append(("class:error", line))
-        elif body.endswith(":") and body[:1] not in ("", " ", "\t"):
+        elif body.startswith(("# ", "## ")) or (
+                body.endswith(":") and body[:1] not in ("", " ", "\t")):
             fragments.append(("class:heading", line))
         elif body.startswith("(") and body.endswith(")"):
             fragments.append(("class:reason", line))
