@@ -31,7 +31,7 @@ So dloss/dw = 2(wx + b - y) * x and dloss/db = 2(wx + b - y).
 **The prediction game.** At every backward step the debugger asks what gradient an input
 will receive. Work it out from the upstream gradient and the local derivative, type
 `predict <number>`, and compare with what backward actually sent. When your chain rule
-and the engine disagree, one of you is wrong: `check` runs finite differences on the node.
+and the engine disagree, one of you is wrong: `gradcheck` runs finite differences on the node.
 
 **In PyTorch** the same expression is `loss = (w * x + b - y) ** 2; loss.backward()`,
 with `w = torch.tensor(0.5, requires_grad=True)`; `w.grad` then holds dloss/dw.
@@ -126,7 +126,7 @@ MUL_SWAPPED = Bug(
         "Play the prediction game at each backward step and note where you disagree.",
         "The gradient that reaches b looks right; the one that reaches w does not.",
         "At mul_1 = w * x the local derivative with respect to w is x. What did w receive?",
-        "`check` the mul node: its backward multiplies the upstream gradient by the wrong "
+        "`gradcheck` the mul node: its backward multiplies the upstream gradient by the wrong "
         "input.",
     ),
     answers=("mul backward", "mul backward swaps inputs", "mul backward swapped", "mul swapped",
@@ -149,7 +149,7 @@ ADD_ONE_INPUT = Bug(
         "b never changes. Look at b.grad after backward: it is 0 every time.",
         "b enters the expression through add_1 = mul_1 + b. What does an addition send to "
         "each of its inputs?",
-        "`check` the add node: d(a + b)/db = 1, so b should receive the upstream gradient.",
+        "`gradcheck` the add node: d(a + b)/db = 1, so b should receive the upstream gradient.",
     ),
     answers=("add backward", "add backward one input", "add sends grad to one input",
              "add drops second input", "add"),

@@ -134,7 +134,7 @@ ONE_PATH = Bug(
     symptom="Every gradient is exactly half of what finite differences say: e * e sends "
             "e's second path nothing, so d(e*e)/de comes out as e instead of 2e.",
     hints=(
-        "Compare backward's gradient with a gradient check (`check` at the backward steps).",
+        "Compare backward's gradient with a gradient check (`gradcheck` at the backward steps).",
         "The gradients are too small by the same factor everywhere: exactly one half.",
         "The halving starts at e * e. How many contributions should e receive there, "
         "and how many arrive?",

@@ -32,7 +32,7 @@ In TensorFlow, `Dense` keeps the kernel the other way round, (in, out).
 
 **Your task.** The layer learns a noisy linear map with mini-batch SGD and mean squared
 error. Its backward has been broken. Step to the `linear` node's backward, compare each
-gradient's shape and values with the formulas above (`check` the node), and `diagnose`.
+gradient's shape and values with the formulas above (`gradcheck` the node), and `diagnose`.
 """
 
 FEATURES, OUTPUTS = 4, 2
@@ -86,7 +86,7 @@ BIAS_FIRST_ROW = Bug(
             "and wanders with whichever example happens to come first in each batch.",
     hints=(
         "Which parameter is not learning? Compare fc weight and bias from epoch to epoch.",
-        "`check` the linear node: one of its three gradients disagrees with finite "
+        "`gradcheck` the linear node: one of its three gradients disagrees with finite "
         "differences.",
         "The bias was broadcast over the N rows of the batch. How many rows should its "
         "gradient add up?",
@@ -108,7 +108,7 @@ WEIGHT_TRANSPOSED = Bug(
     symptom="The loss goes down for a few steps, then climbs far above where it started: "
             "the weight gradient has W's shape but its numbers are in the wrong places.",
     hints=(
-        "`check` the linear node and see which input's gradient disagrees.",
+        "`gradcheck` the linear node and see which input's gradient disagrees.",
         "The weight gradient has shape (2, 4), as it should. Are its values where they "
         "should be? Compare it with upstream.T @ x by hand.",
         "X.T @ grad has shape (4, 2): the transpose of what W needs. Reshaping it to "

@@ -27,7 +27,9 @@ mask and nothing else, whatever the size of the activation:
 **Dead units.** A unit whose pre-activation is negative for every input outputs 0 and
 passes no gradient back, so its weights never change again: it is *dead*. The training
 loop reports `dead_relu`, the share of hidden units that were 0 for the whole batch, at
-every iteration; a healthy network keeps it small. Try `break dead_relu > 0.5`.
+every iteration; a healthy network keeps it small. The debugger can also stop at a relu
+node whose outputs are almost all zero: `break dead relu > 0.9` (in a healthy network
+about half of them are).
 
 **In PyTorch**: `nn.Sequential(nn.Linear(2, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(),
 nn.Linear(32, 3))`; biases start uniform in ±1/sqrt(fan_in) (`nn.init` changes that).
@@ -94,7 +96,7 @@ RELU_TIMES_ACTIVATION = Bug(
     symptom="The loss hardly moves from ln 3 = 1.0986 and test accuracy stays near one in "
             "three, although the ReLUs start out alive (`dead_relu` is low at first).",
     hints=(
-        "`check` the nodes of one backward pass: which op disagrees with finite differences?",
+        "`gradcheck` the nodes of one backward pass: which op disagrees with finite differences?",
         "The linear nodes pass their checks. Look at the activations' backward steps.",
         "relu's local derivative is 1 or 0. Compare what relu's backward sends with "
         "upstream * (a > 0).",
@@ -118,7 +120,7 @@ DEAD_RELUS = Bug(
     symptom="The loss sits at ln 3 = 1.0986 from the first iteration and never moves; test "
             "accuracy is about one in three.",
     hints=(
-        "Look at `dead_relu` in the iteration markers (or `break dead_relu > 0.5`).",
+        "Look at `dead_relu` in the iteration markers, or `break dead relu > 0.9`.",
         "Step through a forward pass: what do the relu nodes output?",
         "The hidden pre-activations are negative for every example. What makes them so "
         "negative: the weights or the biases?",

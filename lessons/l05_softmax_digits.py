@@ -134,7 +134,7 @@ MEAN_NOT_DIVIDED = Bug(
         "hundred here, because the logits are scaled by 100).",
         "The gradient is too big by exactly the batch size, 32. Which node is the first "
         "one in backward whose output gradient is too big?",
-        "The loss is a mean over the batch: d mean / d x_i = 1/N. `check` the mean node.",
+        "The loss is a mean over the batch: d mean / d x_i = 1/N. `gradcheck` the mean node.",
         "mean's backward broadcasts the upstream gradient without dividing it by N.",
     ),
     answers=("mean backward", "mean backward not divided", "mean not divided",

@@ -242,7 +242,7 @@ class Tutor:
             return (f"Your prediction matches the chain rule: {name} should receive "
                     f"{_num(truth)}{local} (finite differences agree). But backward sent "
                     f"{sent_text}! Here the engine is wrong, not you: {step.op}'s backward is "
-                    f"a suspect (`check` it).")
+                    f"a suspect (`gradcheck` it).")
         if engine_right:
             return (f"Not quite: {name} receives {_num(truth)}{local}; you said "
                     f"{_num(number)}. Backward agrees with the chain rule here.")
