@@ -192,7 +192,7 @@ DROPOUT_IN_EVAL = Bug(
     kind="loop",
     inject=patch_attribute(nn.Dropout, "forward", dropout_layer_always_on),
     symptom="Evaluating the same test set twice in eval mode gives different predictions "
-            "(about 13-15% of them change) and the test accuracy is lower and jumpy (about 91%, "
+            "(about 10-15% of them change) and the test accuracy is lower and jumpy (about 91%, "
             "healthy 97%); dropout nodes appear in the forward pass of the evaluation.",
     hints=(
         "Run the evaluation twice on the same weights: should the answers differ?",

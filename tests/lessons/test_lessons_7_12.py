@@ -69,7 +69,7 @@ def test_healthy_run_reaches_its_target_fast(n: int, healthy_runs: dict) -> None
     result = healthy(n, healthy_runs)
     assert lesson.healthy(result), (lesson.target, result.metrics)
     assert result.bug is None and result.finite
-    assert result.seconds < 10, f"lesson {n} took {result.seconds:.1f} s; keep lessons small"
+    assert result.seconds < 15, f"lesson {n} took {result.seconds:.1f} s; keep lessons small"
     showing = [bug.id for bug in lesson.bugs if bug.shows(result)]
     assert not showing, f"symptoms show without a bug: {showing}"
     assert all(not failing for failing in result.extra.get("gradcheck", {}).values())
