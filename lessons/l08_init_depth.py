@@ -164,9 +164,8 @@ TINY_INIT = Bug(
         "Look at how the weights are initialised (the init hook): compare their standard "
         "deviation with Glorot's sqrt(2 / (fan_in + fan_out)) * 5/3.",
     ),
-    answers=("initialisation", "initialization", "init", "weight init", "weights too small",
-             "init too small", "small init", "small weights", "weight initialisation",
-             "weight initialization", "vanishing gradients", "vanishing gradient"),
+    answers=("initialisation", "weight initialisation", "weights too small", "init too small",
+             "small init", "small weights", "vanishing gradients"),
     explanation="With s = 0.01 and 32 inputs per unit, each layer multiplies the spread of its "
                 "input by about 0.01 * sqrt(32) = 0.057, so after six layers the signal is "
                 "1e-7 of what it was, and backward multiplies by the same small W.T at every "
@@ -193,9 +192,8 @@ ZERO_INIT = Bug(
         "with the same inputs compute the same thing?",
         "Look at the initial weights (the init hook): what breaks the symmetry between units?",
     ),
-    answers=("initialisation", "initialization", "init", "weight init", "zero init",
-             "zero weights", "all zero weights", "weights zero", "symmetry",
-             "weight initialisation", "weight initialization", "init all zero"),
+    answers=("initialisation", "weight initialisation", "zero init", "zero weights",
+             "all zero weights", "weights zero", "symmetry", "init all zero"),
     explanation="With all weights 0, every tanh unit outputs tanh(0) = 0 for every input, and "
                 "the gradient a weight receives is (gradient from above) x (its input); both are "
                 "0 for every hidden weight, and the last layer only learns its biases (the class "

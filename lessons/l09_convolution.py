@@ -222,9 +222,9 @@ WEIGHT_GRAD_SWAPPED = Bug(
         "Look at how conv2d's backward forms grad_w: which matrix is transposed, and in which "
         "order are the out- and in-channels when it is reshaped?",
     ),
-    answers=("conv2d backward", "conv2d weight gradient", "conv2d weight grad",
-             "conv weight gradient", "conv2d backward weight", "weight gradient",
-             "conv2d grad w", "conv2d channels swapped", "conv backward"),
+    answers=("conv2d backward", "conv2d weight gradient", "conv weight gradient",
+             "conv2d backward weight", "weight gradient", "conv2d grad w",
+             "conv2d channels swapped", "conv backward"),
     explanation="The weight gradient is G.T @ cols: (O, N*H*W) @ (N*H*W, C*KH*KW) = "
                 "(O, C*KH*KW), which reshapes to the weight's (O, C, KH, KW). The buggy "
                 "backward computes cols.T @ G instead, the transpose, laid out "
@@ -253,7 +253,7 @@ COL2IM_OVERWRITES = Bug(
         "windows overlap?",
     ),
     answers=("col2im", "conv2d col2im", "col2im overwrites", "conv2d input gradient",
-             "conv2d input grad", "conv2d backward input", "conv2d backward", "conv backward"),
+             "conv2d backward input", "conv2d backward", "conv backward"),
     explanation="A pixel that appears in several windows contributes to several output pixels, "
                 "so by the chain rule its gradient is the sum over those windows. col2im must "
                 "add (`+=`) each window's gradient into the image; with `=` every kernel offset "
