@@ -69,7 +69,7 @@ stay around `lr` or below. That is a property you can check while stepping.
         loss.backward()
         optimizer.step()          # stepgrad: an OptimizerStep event per step
 
-Both phases emit the usual iteration and epoch markers; the iteration counter starts again
+Both phases emit the usual iteration and epoch markers; their counters start again
 at 0 for the Adam phase, whose iteration markers carry `adam=1` and `step_over_lr`, the
 largest `|update| / lr` of that step (Adam keeps it near 1 or below).
 """
