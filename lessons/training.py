@@ -122,9 +122,9 @@ def train(model: sg.nn.Module, optimizer: sg.optim.Optimizer, data: Dataset, epo
                 break
     finally:
         optimizer.lr = base_lr
-    result.metrics = {**result.metrics, **{k: v for k, v in result.history[-1].items()
-                                           if k != "epoch"}} if result.history else result.metrics
-    result.metrics["final_loss"] = result.final_loss
+    last_epoch = {k: v for k, v in result.history[-1].items() if k != "epoch"} \
+        if result.history else {}
+    result.metrics = {**result.metrics, **last_epoch, "final_loss": result.final_loss}
     result.seconds = time.perf_counter() - start
     return result
 

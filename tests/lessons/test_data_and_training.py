@@ -140,3 +140,21 @@ def test_stepgrad_lessons_lists_progress(capsys, monkeypatch, tmp_path) -> None:
     code = run_lesson(argparse.Namespace(number="1", bug="nope", no_bug=False, mystery=False,
                                          repl=True, seed=0, history="256MB"))
     assert code == 2 and "has no bug 'nope'" in capsys.readouterr().err
+
+
+def test_combined_injectors_undo_everything_even_when_one_fails() -> None:
+    from stepgrad.lessons.base import combine, current_hooks, injected, patch_op
+
+    both = combine(patch_op("relu", backward=lambda ctx, grad: (grad,)),
+                   with_hooks(zero_grad=False))
+    with both():
+        assert injected() and current_hooks().zero_grad is False
+    assert not injected()
+
+    def failing():
+        raise RuntimeError("cannot inject")
+
+    with pytest.raises(RuntimeError):
+        with combine(patch_op("relu", backward=lambda ctx, grad: (grad,)), failing)():
+            pass
+    assert not injected()
