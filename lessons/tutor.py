@@ -13,15 +13,11 @@ delegate here. Everything returns plain text; nothing here imports a user interf
 from __future__ import annotations
 
 import difflib
-import json
 import math
-import os
 import re
-import subprocess
-import sys
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -30,16 +26,15 @@ from stepgrad.lessons.base import (
     Lesson,
     RunResult,
     diagnosis_choices,
-    injected,
     normalise,
     pristine,
 )
 from stepgrad.lessons.progress import Progress
+from stepgrad.lessons.report import short_number, compare, report, sparkline
 
 from stepgrad import events
 
 _SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**", "matmul": "@"}
-_BARS = "▁▂▃▄▅▆▇█"
 
 
 def next_bug(lesson: Lesson, progress: Progress | None) -> Bug:
@@ -212,7 +207,7 @@ class Tutor:
         forward = self._forward.get(step.node_id)
         upstream = _scalar(step.upstream)
         where = f"{step.name} = {_expression(step, forward)}"
-        return (f"Predict: {where} receives upstream gradient {_num(upstream)}. "
+        return (f"Predict: {where} receives upstream gradient {short_number(upstream)}. "
                 f"What gradient does {step.input_names[index]} receive? (predict NUMBER)")
 
     def answer(self, event: events.Event | None, number: float) -> str:
@@ -225,29 +220,29 @@ class Tutor:
         sent = None if step.grads[index] is None else _scalar(step.grads[index])
         truth = self._chain_rule(step, index)
         self.predictions["asked"] += 1
-        sent_text = "nothing" if sent is None else _num(sent)
+        sent_text = "nothing" if sent is None else short_number(sent)
         if truth is None:  # the forward step was not recorded: compare with backward only
             ok = sent is not None and _close(number, sent)
             self.predictions["right"] += ok
             return (f"{'Right' if ok else 'Not quite'}: backward sent {sent_text} to {name}; "
-                    f"you said {_num(number)}.")
+                    f"you said {short_number(number)}.")
         upstream = _scalar(step.upstream)
-        local = f" = upstream {_num(upstream)} x local derivative {_num(truth / upstream)}" \
+        local = f" = upstream {short_number(upstream)} x local derivative {short_number(truth / upstream)}" \
             if upstream not in (0.0,) else ""
         right, engine_right = _close(number, truth), sent is not None and _close(sent, truth)
         self.predictions["right"] += right
         if right and engine_right:
-            return f"Right: {name} receives {_num(truth)}{local}. Backward sent {sent_text} too."
+            return f"Right: {name} receives {short_number(truth)}{local}. Backward sent {sent_text} too."
         if right:
             return (f"Your prediction matches the chain rule: {name} should receive "
-                    f"{_num(truth)}{local} (finite differences agree). But backward sent "
+                    f"{short_number(truth)}{local} (finite differences agree). But backward sent "
                     f"{sent_text}! Here the engine is wrong, not you: {step.op}'s backward is "
                     f"a suspect (`gradcheck` it).")
         if engine_right:
-            return (f"Not quite: {name} receives {_num(truth)}{local}; you said "
-                    f"{_num(number)}. Backward agrees with the chain rule here.")
-        return (f"Not quite: the chain rule (finite differences) gives {name} {_num(truth)}"
-                f"{local}; you said {_num(number)}. And backward sent {sent_text}, which is "
+            return (f"Not quite: {name} receives {short_number(truth)}{local}; you said "
+                    f"{short_number(number)}. Backward agrees with the chain rule here.")
+        return (f"Not quite: the chain rule (finite differences) gives {name} {short_number(truth)}"
+                f"{local}; you said {short_number(number)}. And backward sent {sent_text}, which is "
                 f"wrong too: look closely at {step.op}'s backward.")
 
     def _pick(self, event: events.Event | None) -> tuple[events.BackwardStep, int] | None:
@@ -292,102 +287,6 @@ class Tutor:
         return (plus - minus) / (2 * eps)
 
 
-# -- comparing a buggy run with a healthy one --------------------------------------------------
-
-def compare(lesson: Lesson, bug: str, seed: int = 0,
-            buggy: RunResult | None = None) -> dict[str, RunResult]:
-    """Run `lesson` with and without `bug`. When a bug is in place in this process (the
-    debugger paused inside the lesson), both runs happen in a fresh Python process instead,
-    so nothing the paused program holds can leak into the healthy run."""
-    if injected():
-        return _compare_elsewhere(lesson, bug, seed)
-    return {"buggy": buggy or lesson.run(bug, seed), "healthy": lesson.run(None, seed)}
-
-
-def _compare_elsewhere(lesson: Lesson, bug: str, seed: int) -> dict[str, RunResult]:
-    code = ("import sys; from stepgrad.lessons.tutor import _compare_main; "
-            "_compare_main(sys.argv[1:])")
-    args = [sys.executable, "-c", code, str(lesson.number), bug, str(seed)]
-    env = {**os.environ, "STEPGRAD_DEBUG": "0"}
-    try:
-        done = subprocess.run(args, capture_output=True, text=True, timeout=300, env=env)
-    except (OSError, subprocess.TimeoutExpired) as error:
-        raise RuntimeError(str(error)) from None
-    if done.returncode != 0:
-        raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr.strip()
-                           else f"exit status {done.returncode}")
-    data = json.loads(done.stdout.strip().splitlines()[-1])
-    return {key: RunResult(**value) for key, value in data.items()}
-
-
-def _compare_main(argv: Sequence[str]) -> None:
-    """Entry of the helper process: print both runs as one line of JSON."""
-    from stepgrad.lessons.registry import get_lesson
-
-    number, bug, seed = argv
-    lesson = get_lesson(int(number))
-    runs = compare(lesson, bug, int(seed))
-    fields = ("losses", "grad_norms", "metrics", "history", "seconds", "bug", "seed", "stopped")
-    print(json.dumps({key: {name: getattr(run, name) for name in fields}
-                      for key, run in runs.items()}, default=float))
-
-
-def sparkline(values: Sequence[float], width: int = 48, low: float | None = None,
-              high: float | None = None, log: bool = False) -> str:
-    """A one-line chart: ▁ (low) to █ (high); × marks NaN or Inf."""
-    if not values:
-        return ""
-    chunks = np.array_split(np.asarray(values, dtype=np.float64), min(width, len(values)))
-    points = [float(c.mean()) if np.isfinite(c).all() else math.nan for c in chunks]
-    finite = [p for p in points if math.isfinite(p)]
-    if not finite:
-        return "×" * len(points)
-    low = min(finite) if low is None else low
-    high = max(finite) if high is None else high
-
-    def level(v: float) -> float:
-        if log:
-            return math.log10(max(v, 1e-12))
-        return v
-
-    lo, hi = level(low), level(high)
-    out = []
-    for p in points:
-        if not math.isfinite(p):
-            out.append("×")
-            continue
-        share = 0.0 if hi <= lo else (level(min(max(p, low), high)) - lo) / (hi - lo)
-        out.append(_BARS[min(len(_BARS) - 1, int(share * len(_BARS)))])
-    return "".join(out)
-
-
-def report(lesson: Lesson, bug: Bug, buggy: RunResult, healthy: RunResult) -> str:
-    """The `fixed` text: both loss curves on one scale, the final metrics, the target."""
-    both = [v for v in buggy.losses + healthy.losses if math.isfinite(v)]
-    positive = bool(both) and min(both) > 0
-    log = positive and max(both) / min(both) > 100
-    low, high = (min(both), max(both)) if both else (None, None)
-    scale = "log scale" if log else "linear scale"
-    lines = [f"Lesson {lesson.number} without the bug ({bug.title}):", "",
-             f"loss per iteration ({scale}, both curves on the same axis):"]
-    for label, run in (("with the bug", buggy), ("fixed", healthy)):
-        curve = sparkline(run.losses, low=low, high=high, log=log)
-        lines.append(f"  {label:<13}{curve}  {_num(run.final_loss)}")
-    names = [k for k in healthy.metrics if k in buggy.metrics or k in healthy.metrics]
-    if names:
-        lines += ["", f"  {'final':<16}{'with the bug':>14}{'fixed':>14}"]
-        for name in names:
-            lines.append(f"  {name:<16}{_num(buggy.metrics.get(name, math.nan)):>14}"
-                         f"{_num(healthy.metrics.get(name, math.nan)):>14}")
-    if buggy.stopped:
-        lines.append(f"\nWith the bug, training stopped early: {buggy.stopped}.")
-    verdict = {True: "reached", False: "not reached"}
-    lines.append(f"\nTarget ({lesson.target}): with the bug {verdict[lesson.healthy(buggy)]}; "
-                 f"fixed {verdict[lesson.healthy(healthy)]} "
-                 f"(in {healthy.seconds:.2g} s).")
-    return "\n".join(lines)
-
-
 # -- small helpers ------------------------------------------------------------------------------
 
 def _names(bug: Bug, said: str, others: set[str]) -> bool:
@@ -410,18 +309,12 @@ def _close(a: float, b: float) -> bool:
     return math.isfinite(a) and math.isfinite(b) and abs(a - b) <= 1e-2 * max(1.0, abs(b))
 
 
-def _num(value: float) -> str:
-    if value is None:
-        return "none"
-    if not math.isfinite(value):
-        return str(value)
-    return f"{value:.4g}"
 
 
 def _expression(step: events.BackwardStep, forward: events.ForwardStep | None) -> str:
     names = list(step.input_names)
     if forward is not None:  # constants (auto-named t123) show as their value
-        names = [(_num(_scalar(a)) if re.fullmatch(r"t\d+", n) else f"{n} ({_num(_scalar(a))})")
+        names = [(short_number(_scalar(a)) if re.fullmatch(r"t\d+", n) else f"{n} ({short_number(_scalar(a))})")
                  if a.size == 1 else n for n, a in zip(names, forward.inputs)]
     symbol = _SYMBOLS.get(step.op)
     if symbol and len(names) == 2:
