@@ -30,7 +30,7 @@ from stepgrad.lessons.base import (
     pristine,
 )
 from stepgrad.lessons.progress import Progress
-from stepgrad.lessons.report import short_number, compare, report, sparkline
+from stepgrad.lessons.report import compare, report, short_number, sparkline
 
 from stepgrad import events
 
