@@ -30,7 +30,7 @@ from stepgrad.lessons.base import (
     pristine,
 )
 from stepgrad.lessons.progress import Progress
-from stepgrad.lessons.report import compare, report, short_number, sparkline
+from stepgrad.lessons.report import compare, report, _num, sparkline
 
 from stepgrad import events
 
@@ -207,7 +207,7 @@ class Tutor:
         forward = self._forward.get(step.node_id)
         upstream = _scalar(step.upstream)
         where = f"{step.name} = {_expression(step, forward)}"
-        return (f"Predict: {where} receives upstream gradient {short_number(upstream)}. "
+        return (f"Predict: {where} receives upstream gradient {_num(upstream)}. "
                 f"What gradient does {step.input_names[index]} receive? (predict NUMBER)")
 
     def answer(self, event: events.Event | None, number: float) -> str:
@@ -220,29 +220,29 @@ class Tutor:
         sent = None if step.grads[index] is None else _scalar(step.grads[index])
         truth = self._chain_rule(step, index)
         self.predictions["asked"] += 1
-        sent_text = "nothing" if sent is None else short_number(sent)
+        sent_text = "nothing" if sent is None else _num(sent)
         if truth is None:  # the forward step was not recorded: compare with backward only
             ok = sent is not None and _close(number, sent)
             self.predictions["right"] += ok
             return (f"{'Right' if ok else 'Not quite'}: backward sent {sent_text} to {name}; "
-                    f"you said {short_number(number)}.")
+                    f"you said {_num(number)}.")
         upstream = _scalar(step.upstream)
-        local = f" = upstream {short_number(upstream)} x local derivative {short_number(truth / upstream)}" \
+        local = f" = upstream {_num(upstream)} x local derivative {_num(truth / upstream)}" \
             if upstream not in (0.0,) else ""
         right, engine_right = _close(number, truth), sent is not None and _close(sent, truth)
         self.predictions["right"] += right
         if right and engine_right:
-            return f"Right: {name} receives {short_number(truth)}{local}. Backward sent {sent_text} too."
+            return f"Right: {name} receives {_num(truth)}{local}. Backward sent {sent_text} too."
         if right:
             return (f"Your prediction matches the chain rule: {name} should receive "
-                    f"{short_number(truth)}{local} (finite differences agree). But backward sent "
+                    f"{_num(truth)}{local} (finite differences agree). But backward sent "
                     f"{sent_text}! Here the engine is wrong, not you: {step.op}'s backward is "
                     f"a suspect (`gradcheck` it).")
         if engine_right:
-            return (f"Not quite: {name} receives {short_number(truth)}{local}; you said "
-                    f"{short_number(number)}. Backward agrees with the chain rule here.")
-        return (f"Not quite: the chain rule (finite differences) gives {name} {short_number(truth)}"
-                f"{local}; you said {short_number(number)}. And backward sent {sent_text}, which is "
+            return (f"Not quite: {name} receives {_num(truth)}{local}; you said "
+                    f"{_num(number)}. Backward agrees with the chain rule here.")
+        return (f"Not quite: the chain rule (finite differences) gives {name} {_num(truth)}"
+                f"{local}; you said {_num(number)}. And backward sent {sent_text}, which is "
                 f"wrong too: look closely at {step.op}'s backward.")
 
     def _pick(self, event: events.Event | None) -> tuple[events.BackwardStep, int] | None:
@@ -314,7 +314,7 @@ def _close(a: float, b: float) -> bool:
 def _expression(step: events.BackwardStep, forward: events.ForwardStep | None) -> str:
     names = list(step.input_names)
     if forward is not None:  # constants (auto-named t123) show as their value
-        names = [(short_number(_scalar(a)) if re.fullmatch(r"t\d+", n) else f"{n} ({short_number(_scalar(a))})")
+        names = [(_num(_scalar(a)) if re.fullmatch(r"t\d+", n) else f"{n} ({_num(_scalar(a))})")
                  if a.size == 1 else n for n, a in zip(names, forward.inputs)]
     symbol = _SYMBOLS.get(step.op)
     if symbol and len(names) == 2:
