@@ -74,7 +74,8 @@ def backward(root: Tensor, grad: Any = None) -> None:
                                f"it first (.sum() or .mean()) or pass grad= of the same shape")
         grad = np.ones_like(root.data)
     else:
-        grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=root.data.dtype)
+        # a copy: the caller's array may change later, and events share gradient arrays
+        grad = np.array(grad.data if isinstance(grad, Tensor) else grad, dtype=root.data.dtype)
         if grad.shape != root.data.shape:
             raise RuntimeError(f"backward: grad has shape {grad.shape} but {root.name} has shape "
                                f"{root.data.shape}; they must match")
@@ -105,33 +106,37 @@ def backward(root: Tensor, grad: Any = None) -> None:
 def _send(node: Tensor, upstream: np.ndarray, sent: tuple[Any, ...],
           pending: dict[int, np.ndarray], listening: bool) -> None:
     """Hand each input its share of the gradient, reduced to its shape and accumulated."""
-    needs = node._ctx.needs_input_grad
-    if len(sent) != len(node._parents):
+    parents = node._parents
+    if len(sent) != len(parents):
         raise RuntimeError(f"{node._fn.name}.backward returned {len(sent)} gradients for "
-                           f"{len(node._parents)} inputs")
-    grads, accumulated, summed = [], [], []
-    for parent, grad, wanted in zip(node._parents, sent, needs):
+                           f"{len(parents)} inputs")
+    grads, accumulated, summed = [], [], []  # what the BackwardStep event reports
+    for parent, grad, wanted in zip(parents, sent, node._ctx.needs_input_grad):
+        axes, already = (), False
         if grad is None or not wanted:
-            grads.append(None), accumulated.append(False), summed.append(())
-            continue
-        grad, axes = unbroadcast(np.asarray(grad), parent.data.shape)
-        if parent._ctx is None:
-            already = parent.grad is not None
-            _accumulate_leaf(parent, grad)
+            grad = None
         else:
-            previous = pending.get(parent._id)
-            already = previous is not None
-            pending[parent._id] = grad if previous is None else previous + grad
+            if type(grad) is not np.ndarray:
+                grad = np.asarray(grad)
+            if grad.shape != parent.data.shape:
+                grad, axes = unbroadcast(grad, parent.data.shape)
+            if parent._ctx is None:
+                already = parent.grad is not None
+                _accumulate_leaf(parent, grad)
+            else:
+                previous = pending.get(parent._id)
+                already = previous is not None
+                pending[parent._id] = grad if previous is None else previous + grad
         grads.append(grad), accumulated.append(already), summed.append(axes)
     if listening:
-        module_path, file, line, depth = node._where[:4] if node._where else ("", "", 0, 0)
+        module_path, file, line, depth, _ = node._where or ("", "", 0, 0, None)
         events.emit(events.BackwardStep(
             seq=events.next_seq(), node_id=node._id, op=node._fn.name, name=node.name,
             # gradients are never changed in place (accumulation makes new arrays and a
             # leaf's .grad starts as a copy), so the event can share them
             upstream=upstream, grads=tuple(grads),
-            input_ids=tuple(p._id for p in node._parents),
-            input_names=tuple(p.name for p in node._parents),
+            input_ids=tuple([p._id for p in parents]),
+            input_names=tuple([p.name for p in parents]),
             accumulated=tuple(accumulated), summed_axes=tuple(summed),
             module_path=module_path, depth=depth, file=file, line=line))
 

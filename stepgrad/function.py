@@ -73,7 +73,7 @@ class Function:
         """Run the op on tensors (or numbers and arrays, taken as constants)."""
         tensors = _as_tensors(inputs)
         ctx = Context()
-        needs = tuple(t.requires_grad for t in tensors)
+        needs = tuple([t.requires_grad for t in tensors])
         if cls.differentiable is not None:
             needs = needs[: cls.differentiable] + (False,) * (len(needs) - cls.differentiable)
         ctx.needs_input_grad = needs
@@ -87,60 +87,59 @@ class Function:
             shapes = " and ".join(str(t.data.shape) for t in tensors)
             raise ShapeError(f"{cls.name}: shapes {shapes} do not fit together ({error}), "
                              f"at {user_location()}") from None
-        out = Tensor.__new__(Tensor)
-        out.data = data
-        out.grad = None
-        out._name = None
-        out._id = _new_id()
-        out._fn = cls
+        out = _new_tensor(Tensor)
+        out.data, out.grad, out._name, out._id, out._fn = data, None, None, _new_id(), cls
         out._index = _name_counts[cls.name] = _name_counts.get(cls.name, 0) + 1
         out._where = None
-        if grad_mode.enabled and any(needs):
-            out.requires_grad = True
-            out._ctx = ctx
-            out._parents = tensors
+        if True in needs and grad_mode.enabled:
+            out.requires_grad, out._ctx, out._parents = True, ctx, tensors
         else:
-            out.requires_grad = False
-            out._ctx = None
-            out._parents = ()
+            out.requires_grad, out._ctx, out._parents = False, None, ()
         if events.listeners:
             _emit_forward(cls, tensors, out, attrs)
         return out
 
 
+_new_tensor = object.__new__
+
+
 def _as_tensors(inputs: tuple[Any, ...]) -> tuple[Tensor, ...]:
-    like = next((x.data.dtype for x in inputs if isinstance(x, Tensor)
-                 and x.data.dtype.kind == "f"), default_dtype())
-    return tuple(x if isinstance(x, Tensor) else Tensor._constant(x, like) for x in inputs)
+    """The inputs as tensors: numbers and arrays become constants of the tensors' float dtype."""
+    like = None
+    for x in inputs:
+        if not isinstance(x, Tensor):
+            break
+    else:
+        return inputs  # the usual case: nothing to wrap
+    for x in inputs:
+        if isinstance(x, Tensor) and x.data.dtype.kind == "f":
+            like = x.data.dtype
+            break
+    like = like or default_dtype()
+    return tuple([x if isinstance(x, Tensor) else Tensor._constant(x, like) for x in inputs])
 
 
 def _emit_forward(cls: type[Function], tensors: tuple[Tensor, ...], out: Tensor,
                   attrs: dict[str, Any]) -> None:
+    """Emit the node's ForwardStep, its arrays snapshots that later in-place changes cannot reach.
+
+    The output is copied once and the copy kept in `out._where`; a later node that takes
+    this output as an input shares that copy (one copy per value, not one per use). Leaves,
+    such as parameters that optimizers change in place, are copied at each use.
+    """
     file, line = user_frame()
+    path, depth = events.module_path(), len(events.module_stack)
     output = np.array(out.data, copy=True)
-    out._where = (events.module_path(), file, line, len(events.module_stack), output)
+    out._where = (path, file, line, depth, output)
+    inputs, ids, names, flags = [], [], [], []
+    for t in tensors:  # an input made by an earlier node shares the copy of its output
+        inputs.append(np.array(t.data, copy=True) if t._where is None else t._where[4])
+        ids.append(t._id), names.append(t.name), flags.append(t.requires_grad)
     events.emit(events.ForwardStep(
         seq=events.next_seq(), node_id=out._id, op=cls.name, name=out.name,
-        inputs=tuple(_snapshot(t) for t in tensors),
-        input_ids=tuple(t._id for t in tensors),
-        input_names=tuple(t.name for t in tensors),
-        input_requires_grad=tuple(t.requires_grad for t in tensors),
-        output=output, attrs=dict(attrs),
-        module_path=out._where[0], depth=out._where[3], file=file, line=line,
-        requires_grad=out.requires_grad))
-
-
-def _snapshot(t: Tensor) -> np.ndarray:
-    """A copy of an input's data that later in-place changes cannot reach.
-
-    An input made by an earlier node while someone listened reuses the copy taken of that
-    node's output (one copy per value, not one per use); leaves such as parameters, which
-    optimizers change in place, are copied.
-    """
-    where = t._where
-    if where is not None:
-        return where[4]
-    return np.array(t.data, copy=True)
+        inputs=tuple(inputs), input_ids=tuple(ids), input_names=tuple(names),
+        input_requires_grad=tuple(flags), output=output, attrs=attrs,  # attrs: a fresh dict
+        module_path=path, depth=depth, file=file, line=line, requires_grad=out.requires_grad))
 
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
@@ -151,14 +150,21 @@ def _in_engine(filename: str) -> bool:
     return filename.startswith(_PACKAGE) and not filename.startswith(_NOT_ENGINE)
 
 
+_engine_files: dict[str, bool] = {}  # filename -> _in_engine(filename), asked once per file
+
+
 def user_frame() -> tuple[str, int]:
     """The file and line of the innermost caller outside the engine (the user's code)."""
     frame = sys._getframe(1)
-    while frame is not None and _in_engine(frame.f_code.co_filename):
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        inside = _engine_files.get(filename)
+        if inside is None:
+            inside = _engine_files[filename] = _in_engine(filename)
+        if not inside:
+            return filename, frame.f_lineno
         frame = frame.f_back
-    if frame is None:
-        return "", 0
-    return frame.f_code.co_filename, frame.f_lineno
+    return "", 0
 
 
 def user_location() -> str:

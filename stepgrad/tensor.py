@@ -92,10 +92,12 @@ class Tensor:
         """Wrap a number, list or array that an op meets among its inputs (no gradient)."""
         if isinstance(value, np.ndarray):
             array = value
+        elif type(value) is float or type(value) is int:  # the common case, made quickly
+            array = np.array(value, dtype=like)  # a Python 2 next to float32 data stays float32
         else:
             array = np.asarray(value)
             if array.dtype.kind in "fiu":
-                array = array.astype(like)  # a Python 2 next to float32 data stays float32
+                array = array.astype(like)
         const = cls.__new__(cls)
         const.data, const.grad, const.requires_grad, const._name = array, None, False, None
         const._id, const._fn, const._index, const._ctx = _new_id(), None, 0, None
@@ -198,46 +200,46 @@ class Tensor:
 
     # -- operators --------------------------------------------------------------------
     def __add__(self, other: Any) -> Tensor:
-        return _ops().Add.apply(self, other)
+        return _ops.Add.apply(self, other)
 
     def __radd__(self, other: Any) -> Tensor:
-        return _ops().Add.apply(other, self)
+        return _ops.Add.apply(other, self)
 
     def __sub__(self, other: Any) -> Tensor:
-        return _ops().Sub.apply(self, other)
+        return _ops.Sub.apply(self, other)
 
     def __rsub__(self, other: Any) -> Tensor:
-        return _ops().Sub.apply(other, self)
+        return _ops.Sub.apply(other, self)
 
     def __mul__(self, other: Any) -> Tensor:
-        return _ops().Mul.apply(self, other)
+        return _ops.Mul.apply(self, other)
 
     def __rmul__(self, other: Any) -> Tensor:
-        return _ops().Mul.apply(other, self)
+        return _ops.Mul.apply(other, self)
 
     def __truediv__(self, other: Any) -> Tensor:
-        return _ops().Div.apply(self, other)
+        return _ops.Div.apply(self, other)
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        return _ops().Div.apply(other, self)
+        return _ops.Div.apply(other, self)
 
     def __pow__(self, other: Any) -> Tensor:
-        return _ops().Pow.apply(self, other)
+        return _ops.Pow.apply(self, other)
 
     def __rpow__(self, other: Any) -> Tensor:
-        return _ops().Pow.apply(other, self)
+        return _ops.Pow.apply(other, self)
 
     def __matmul__(self, other: Any) -> Tensor:
-        return _ops().MatMul.apply(self, other)
+        return _ops.MatMul.apply(self, other)
 
     def __rmatmul__(self, other: Any) -> Tensor:
-        return _ops().MatMul.apply(other, self)
+        return _ops.MatMul.apply(other, self)
 
     def __neg__(self) -> Tensor:
-        return _ops().Neg.apply(self)
+        return _ops.Neg.apply(self)
 
     def __getitem__(self, index: Any) -> Tensor:
-        return _ops().GetItem.apply(self, index=_plain_index(index))
+        return _ops.GetItem.apply(self, index=_plain_index(index))
 
     # comparisons give plain boolean arrays (no gradient flows through a comparison)
     def __lt__(self, other: Any) -> np.ndarray:
@@ -256,57 +258,57 @@ class Tensor:
 
     # -- elementwise methods ----------------------------------------------------------
     def exp(self) -> Tensor:
-        return _ops().Exp.apply(self)
+        return _ops.Exp.apply(self)
 
     def log(self) -> Tensor:
-        return _ops().Log.apply(self)
+        return _ops.Log.apply(self)
 
     def sqrt(self) -> Tensor:
-        return _ops().Sqrt.apply(self)
+        return _ops.Sqrt.apply(self)
 
     def abs(self) -> Tensor:
-        return _ops().Abs.apply(self)
+        return _ops.Abs.apply(self)
 
     def tanh(self) -> Tensor:
-        return _ops().Tanh.apply(self)
+        return _ops.Tanh.apply(self)
 
     def sigmoid(self) -> Tensor:
-        return _ops().Sigmoid.apply(self)
+        return _ops.Sigmoid.apply(self)
 
     def relu(self) -> Tensor:
-        return _ops().ReLU.apply(self)
+        return _ops.ReLU.apply(self)
 
     def leaky_relu(self, negative_slope: float = 0.01) -> Tensor:
-        return _ops().LeakyReLU.apply(self, negative_slope=negative_slope)
+        return _ops.LeakyReLU.apply(self, negative_slope=negative_slope)
 
     # -- reductions -------------------------------------------------------------------
     def sum(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
             keepdim: bool | None = None) -> Tensor:
-        return _ops().Sum.apply(self, **_reduce_args(axis, keepdims, dim, keepdim))
+        return _ops.Sum.apply(self, **_reduce_args(axis, keepdims, dim, keepdim))
 
     def mean(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
              keepdim: bool | None = None) -> Tensor:
-        return _ops().Mean.apply(self, **_reduce_args(axis, keepdims, dim, keepdim))
+        return _ops.Mean.apply(self, **_reduce_args(axis, keepdims, dim, keepdim))
 
     def max(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
             keepdim: bool | None = None) -> Tensor:
-        return _ops().Max.apply(self, **_reduce_args(axis, keepdims, dim, keepdim))
+        return _ops.Max.apply(self, **_reduce_args(axis, keepdims, dim, keepdim))
 
     def min(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
             keepdim: bool | None = None) -> Tensor:
-        return _ops().Min.apply(self, **_reduce_args(axis, keepdims, dim, keepdim))
+        return _ops.Min.apply(self, **_reduce_args(axis, keepdims, dim, keepdim))
 
     def softmax(self, axis: int = -1, *, dim: int | None = None) -> Tensor:
-        return _ops().Softmax.apply(self, axis=axis if dim is None else dim)
+        return _ops.Softmax.apply(self, axis=axis if dim is None else dim)
 
     def log_softmax(self, axis: int = -1, *, dim: int | None = None) -> Tensor:
-        return _ops().LogSoftmax.apply(self, axis=axis if dim is None else dim)
+        return _ops.LogSoftmax.apply(self, axis=axis if dim is None else dim)
 
     # -- shape ------------------------------------------------------------------------
     def reshape(self, *shape: Any) -> Tensor:
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
-        return _ops().Reshape.apply(self, shape=tuple(int(s) for s in shape))
+        return _ops.Reshape.apply(self, shape=tuple(int(s) for s in shape))
 
     view = reshape
 
@@ -323,16 +325,16 @@ class Tensor:
             a, b = (ax % self.data.ndim for ax in axes)
             order[a], order[b] = order[b], order[a]
             axes = tuple(order)
-        return _ops().Transpose.apply(self, axes=tuple(axes) if axes else None)
+        return _ops.Transpose.apply(self, axes=tuple(axes) if axes else None)
 
     def permute(self, *axes: int) -> Tensor:
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
-        return _ops().Transpose.apply(self, axes=tuple(axes))
+        return _ops.Transpose.apply(self, axes=tuple(axes))
 
     @property
     def T(self) -> Tensor:  # noqa: N802 (numpy and PyTorch name)
-        return _ops().Transpose.apply(self, axes=None)
+        return _ops.Transpose.apply(self, axes=None)
 
 
 def _data(x: Any) -> Any:
@@ -359,12 +361,6 @@ def _reduce_args(axis: Any, keepdims: bool, dim: Any, keepdim: bool | None) -> d
     return {"axis": axis, "keepdims": bool(keepdims)}
 
 
-def _ops() -> Any:
-    from stepgrad import ops
-
-    return ops
-
-
 def tensor(data: Any, requires_grad: bool = False, name: str | None = None,
            dtype: Any = None) -> Tensor:
     """Make a tensor from a number, a (nested) list or a numpy array.
@@ -373,3 +369,8 @@ def tensor(data: Any, requires_grad: bool = False, name: str | None = None,
     their float dtype, so float64 is honoured when given. PyTorch: `torch.tensor`.
     """
     return Tensor(data, requires_grad=requires_grad, name=name, dtype=dtype)
+
+
+# The operators above call the ops through this module reference (a global lookup, not an
+# import per call). It is imported last because the ops themselves need Tensor.
+from stepgrad import ops as _ops  # noqa: E402
