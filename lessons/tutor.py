@@ -30,7 +30,8 @@ from stepgrad.lessons.base import (
     pristine,
 )
 from stepgrad.lessons.progress import Progress
-from stepgrad.lessons.report import compare, report, _num, sparkline
+from stepgrad.lessons.report import compare, report, sparkline
+from stepgrad.lessons.report import short_number as _num
 
 from stepgrad import events
 
