@@ -14,7 +14,6 @@ gets a gradient from each).
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from stepgrad.function import Context, Function, ShapeError
 from stepgrad.ops.registry import register
@@ -24,30 +23,54 @@ def _pair(value: int | tuple[int, int]) -> tuple[int, int]:
     return (value, value) if isinstance(value, int) else (int(value[0]), int(value[1]))
 
 
-def windows(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int]) -> np.ndarray:
-    """Every (kh, kw) window of x, as a view shaped (N, C, OH, OW, KH, KW)."""
-    view = sliding_window_view(x, kernel, axis=(2, 3))
-    return view[:, :, :: stride[0], :: stride[1]]
+def out_size(hw: tuple[int, ...], kernel: tuple[int, int], stride: tuple[int, int]) -> tuple:
+    """How many windows fit along height and width: (H - KH) // stride + 1."""
+    return tuple((n - k) // s + 1 for n, k, s in zip(hw, kernel, stride))
+
+
+def pad2d(x: np.ndarray, ph: int, pw: int) -> np.ndarray:
+    """x with ph rows of zeros above and below, pw columns of zeros left and right."""
+    n, c, h, w = x.shape
+    padded = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
+    padded[:, :, ph: ph + h, pw: pw + w] = x
+    return padded
+
+
+def offset_views(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int],
+                 out_hw: tuple[int, int]) -> list[np.ndarray]:
+    """For each kernel offset (i, j), row by row, the view x[:, :, i + s*y, j + s*x] over
+    every output position (y, x): the (i, j)-th pixel of all windows at once.
+    Writing into a view writes into x. Looping over the KH*KW offsets (not over the many
+    windows) keeps every numpy call large."""
+    (kh, kw), (sh, sw), (oh, ow) = kernel, stride, out_hw
+    return [x[:, :, i: i + sh * (oh - 1) + 1: sh, j: j + sw * (ow - 1) + 1: sw]
+            for i in range(kh) for j in range(kw)]
 
 
 def im2col(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int]) -> np.ndarray:
     """Windows as rows: (N, C, H, W) -> (N * OH * OW, C * KH * KW)."""
-    win = windows(x, kernel, stride)
-    n, c, oh, ow, kh, kw = win.shape
-    return win.transpose(0, 2, 3, 1, 4, 5).reshape(n * oh * ow, c * kh * kw)
+    (n, c), (oh, ow) = x.shape[:2], out_size(x.shape[2:], kernel, stride)
+    cols = np.empty((n, oh, ow, c, kernel[0] * kernel[1]), dtype=x.dtype)
+    for k, view in enumerate(offset_views(x, kernel, stride, (oh, ow))):
+        cols[..., k] = view.transpose(0, 2, 3, 1)
+    return cols.reshape(n * oh * ow, -1)
 
 
 def col2im(cols: np.ndarray, shape: tuple[int, ...], kernel: tuple[int, int],
            stride: tuple[int, int], out_hw: tuple[int, int]) -> np.ndarray:
-    """The inverse path of im2col for gradients: add each window's values back in place."""
+    """The inverse path of im2col for gradients: add each window's values back in place.
+
+    Windows overlap, so a pixel gets the sum of the gradients of every window that saw it.
+    The image is laid out (H, W, N, C) while adding, so each add moves long contiguous runs.
+    """
     n, c, h, w = shape
-    (kh, kw), (sh, sw), (oh, ow) = kernel, stride, out_hw
-    patches = cols.reshape(n, oh, ow, c, kh, kw).transpose(0, 3, 4, 5, 1, 2)  # (N,C,KH,KW,OH,OW)
-    image = np.zeros(shape, dtype=cols.dtype)
-    for i in range(kh):
-        for j in range(kw):  # kernel offset (i, j) touches a strided grid of pixels
-            image[:, :, i: i + sh * oh: sh, j: j + sw * ow: sw] += patches[:, :, i, j]
-    return image
+    patches = cols.reshape(n, out_hw[0], out_hw[1], c, -1).transpose(4, 1, 2, 0, 3)
+    patches = np.ascontiguousarray(patches)                              # (KH*KW, OH, OW, N, C)
+    image = np.zeros((h, w, n, c), dtype=cols.dtype)
+    nchw = image.transpose(2, 3, 0, 1)
+    for view, patch in zip(offset_views(nchw, kernel, stride, out_hw), patches):
+        view += patch.transpose(2, 3, 0, 1)
+    return np.ascontiguousarray(nchw)
 
 
 @register
@@ -66,14 +89,12 @@ class Conv2d(Function):
             raise ShapeError(f"input {x.shape} and weight {weight.shape}: expected input "
                              f"(batch, {weight.shape[1]}, height, width)")
         (ph, pw), ctx.stride = _pair(padding), _pair(stride)
-        xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if ph or pw else x
+        xp = pad2d(x, ph, pw) if ph or pw else x
         ctx.kernel, ctx.padded_shape, ctx.pad = weight.shape[2:], xp.shape, (ph, pw)
         ctx.cols, ctx.weight = im2col(xp, ctx.kernel, ctx.stride), weight
-        oh = (xp.shape[2] - ctx.kernel[0]) // ctx.stride[0] + 1
-        ow = (xp.shape[3] - ctx.kernel[1]) // ctx.stride[1] + 1
-        ctx.out_hw = (oh, ow)
+        ctx.out_hw = oh, ow = out_size(xp.shape[2:], ctx.kernel, ctx.stride)
         rows = ctx.cols @ weight.reshape(weight.shape[0], -1).T + bias        # (N*OH*OW, O)
-        return rows.reshape(x.shape[0], oh, ow, -1).transpose(0, 3, 1, 2)
+        return np.ascontiguousarray(rows.reshape(len(x), oh, ow, -1).transpose(0, 3, 1, 2))
 
     @staticmethod
     def backward(ctx: Context, grad: np.ndarray) -> tuple:
@@ -98,20 +119,20 @@ class MaxPool2d(Function):
     name = "max_pool2d"
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, kernel_size: int = 2, stride: int | None = None) -> np.ndarray:
+    def forward(ctx: Context, x: np.ndarray, kernel_size: int = 2,
+                stride: int | None = None) -> np.ndarray:
         kernel, step = _pair(kernel_size), _pair(stride or kernel_size)
-        win = windows(x, kernel, step)
-        flat = win.reshape(win.shape[:4] + (-1,))                              # (N,C,OH,OW,K*K)
-        ctx.argmax, ctx.shape, ctx.kernel, ctx.stride = flat.argmax(-1), x.shape, kernel, step
-        return flat.max(-1)
+        views = offset_views(x, kernel, step, out_size(x.shape[2:], kernel, step))
+        stacked = np.stack(views)                      # (KH*KW, N, C, OH, OW)
+        ctx.winner = stacked.argmax(axis=0)            # the offset of the first maximum
+        ctx.shape, ctx.kernel, ctx.stride = x.shape, kernel, step
+        return stacked.max(axis=0)
 
     @staticmethod
     def backward(ctx: Context, grad: np.ndarray) -> tuple:
-        (kh, kw), (sh, sw), (oh, ow) = ctx.kernel, ctx.stride, grad.shape[2:]
         grad_x = np.zeros(ctx.shape, dtype=grad.dtype)
-        for i in range(kh):
-            for j in range(kw):  # pixels at window offset (i, j) that were the maximum
-                grad_x[:, :, i: i + sh * oh: sh, j: j + sw * ow: sw] += grad * (ctx.argmax == i * kw + j)
+        for k, view in enumerate(offset_views(grad_x, ctx.kernel, ctx.stride, grad.shape[2:])):
+            view += grad * (ctx.winner == k)      # windows may overlap: add
         return (grad_x,)
 
 
@@ -124,15 +145,17 @@ class AvgPool2d(Function):
     name = "avg_pool2d"
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, kernel_size: int = 2, stride: int | None = None) -> np.ndarray:
-        ctx.kernel, ctx.stride, ctx.shape = _pair(kernel_size), _pair(stride or kernel_size), x.shape
-        return windows(x, ctx.kernel, ctx.stride).mean(axis=(-2, -1))
+    def forward(ctx: Context, x: np.ndarray, kernel_size: int = 2,
+                stride: int | None = None) -> np.ndarray:
+        kernel, step = _pair(kernel_size), _pair(stride or kernel_size)
+        ctx.kernel, ctx.stride, ctx.shape = kernel, step, x.shape
+        views = offset_views(x, kernel, step, out_size(x.shape[2:], kernel, step))
+        return sum(views[1:], views[0].copy()) / len(views)
 
     @staticmethod
     def backward(ctx: Context, grad: np.ndarray) -> tuple:
-        (kh, kw), (sh, sw), (oh, ow) = ctx.kernel, ctx.stride, grad.shape[2:]
         grad_x = np.zeros(ctx.shape, dtype=grad.dtype)
-        for i in range(kh):
-            for j in range(kw):
-                grad_x[:, :, i: i + sh * oh: sh, j: j + sw * ow: sw] += grad / (kh * kw)
+        share = grad / (ctx.kernel[0] * ctx.kernel[1])   # each pixel's share of its window
+        for view in offset_views(grad_x, ctx.kernel, ctx.stride, grad.shape[2:]):
+            view += share
         return (grad_x,)
