@@ -16,7 +16,7 @@ from stepgrad.lessons.base import Bug, Hooks, Lesson, RunResult, patch_op
 
 import stepgrad as sg
 from stepgrad.function import Context
-from stepgrad.ops.conv import col2im
+from stepgrad.ops.conv import col2im, offset_views
 
 LR, EPOCHS, BATCH = 0.01, 8, 64
 TARGET = 0.95
@@ -166,15 +166,16 @@ def gradcheck_fails(op: str, input_index: int | None = None) -> Any:
 
 def col2im_overwriting(cols: np.ndarray, shape: tuple[int, ...], kernel: tuple[int, int],
                        stride: tuple[int, int], out_hw: tuple[int, int]) -> np.ndarray:
-    """col2im that writes each window's gradient over the image instead of adding it."""
+    """col2im (as in ops/conv.py) that writes each window's gradient over the image instead
+    of adding it."""
     n, c, h, w = shape
-    (kh, kw), (sh, sw), (oh, ow) = kernel, stride, out_hw
-    patches = cols.reshape(n, oh, ow, c, kh, kw).transpose(0, 3, 4, 5, 1, 2)
-    image = np.zeros(shape, dtype=cols.dtype)
-    for i in range(kh):
-        for j in range(kw):  # BUG: `=` keeps only the last window's gradient; should be `+=`
-            image[:, :, i: i + sh * oh: sh, j: j + sw * ow: sw] = patches[:, :, i, j]
-    return image
+    patches = cols.reshape(n, out_hw[0], out_hw[1], c, -1).transpose(4, 1, 2, 0, 3)
+    patches = np.ascontiguousarray(patches)                              # (KH*KW, OH, OW, N, C)
+    image = np.zeros((h, w, n, c), dtype=cols.dtype)
+    nchw = image.transpose(2, 3, 0, 1)
+    for view, patch in zip(offset_views(nchw, kernel, stride, out_hw), patches):
+        view[...] = patch.transpose(2, 3, 0, 1)  # BUG: `=` keeps only one window; should be `+=`
+    return np.ascontiguousarray(nchw)
 
 
 def conv2d_backward(ctx: Any, grad: np.ndarray, weight_grad_swapped: bool = False,

@@ -11,6 +11,7 @@ from stepgrad.lessons.base import Bug, Hooks, Lesson, RunResult, patch_op
 from stepgrad.lessons.l09_convolution import CNN_OPS, gradcheck_fails, gradcheck_ops
 
 import stepgrad as sg
+from stepgrad.ops.conv import offset_views
 
 LR, EPOCHS, BATCH = 0.01, 8, 64
 TARGET = 0.95
@@ -29,7 +30,7 @@ the output changes only when the winning element changes, so
 
 Backward sends each window's upstream gradient to **the one element that was the maximum**
 (PyTorch remembers its index, `return_indices=True` shows it) and zero to the other three.
-stepgrad stores the flat index of the maximum inside each window (`ctx.argmax`, 0..3 for a
+stepgrad stores the flat index of the maximum inside each window (`ctx.winner`, 0..3 for a
 2 x 2 window, row by row: index `i * kw + j` is row `i`, column `j`).
 
 Average pooling (`AvgPool2d`) is the contrast: every element counts, so each receives
@@ -67,23 +68,20 @@ GOALS = (
 # -- the bugs ------------------------------------------------------------------------------------
 
 def max_pool2d_backward_to_every_element(ctx: Any, grad: np.ndarray) -> tuple:
-    """max_pool2d's backward that forgets which element was the maximum."""
-    (kh, kw), (sh, sw), (oh, ow) = ctx.kernel, ctx.stride, grad.shape[2:]
+    """max_pool2d's backward (as in ops/conv.py) that forgets which element was the maximum."""
     grad_x = np.zeros(ctx.shape, dtype=grad.dtype)
-    for i in range(kh):
-        for j in range(kw):  # BUG: should be `+= grad * (ctx.argmax == i * kw + j)`
-            grad_x[:, :, i: i + sh * oh: sh, j: j + sw * ow: sw] += grad
+    for view in offset_views(grad_x, ctx.kernel, ctx.stride, grad.shape[2:]):
+        view += grad  # BUG: should be `grad * (ctx.winner == k)` for the view of offset k
     return (grad_x,)
 
 
 def max_pool2d_backward_transposed_index(ctx: Any, grad: np.ndarray) -> tuple:
-    """max_pool2d's backward that decodes the argmax's flat index column by column."""
-    (kh, kw), (sh, sw), (oh, ow) = ctx.kernel, ctx.stride, grad.shape[2:]
+    """max_pool2d's backward that decodes the winner's index column by column."""
+    kh, kw = ctx.kernel
     grad_x = np.zeros(ctx.shape, dtype=grad.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            winner = ctx.argmax == j * kh + i  # BUG: row i, column j has index i * kw + j
-            grad_x[:, :, i: i + sh * oh: sh, j: j + sw * ow: sw] += grad * winner
+    for k, view in enumerate(offset_views(grad_x, ctx.kernel, ctx.stride, grad.shape[2:])):
+        i, j = divmod(k, kw)                         # view k is row i, column j of the window
+        view += grad * (ctx.winner == j * kh + i)    # BUG: that offset's index is i * kw + j
     return (grad_x,)
 
 
@@ -112,7 +110,7 @@ MAXPOOL_TO_EVERY_ELEMENT = Bug(
         "the gradient it sends down, window by window.",
         "How many elements of a 2 x 2 window should receive a gradient, given that only the "
         "maximum made it to the output?",
-        "Look at max-pool's backward: where does it use ctx.argmax?",
+        "Look at max-pool's backward: where does it use ctx.winner?",
     ),
     answers=("max pool2d backward", "max pool backward", "maxpool backward",
              "max pooling backward", "pooling backward", "max pool2d", "max pool gradient",
@@ -122,13 +120,14 @@ MAXPOOL_TO_EVERY_ELEMENT = Bug(
                 "Sending the gradient to every element tells the conv layer below that all four "
                 "inputs mattered (that is average pooling's rule, and without its 1/4: four "
                 "times the gradient in total). Fix: multiply by the mask "
-                "(ctx.argmax == i * kw + j), as max_pool2d's backward does.",
+                "(ctx.winner == k) for the view of window offset k = i * kw + j, as "
+                "max_pool2d's backward does.",
     shows=gradcheck_fails("max_pool2d", 0),
 )
 
 MAXPOOL_TRANSPOSED_INDEX = Bug(
     id="maxpool-grad-to-wrong-element",
-    title="max_pool2d's backward decodes the argmax index column-major: the top-right and "
+    title="max_pool2d's backward decodes the winner's index column-major: the top-right and "
           "bottom-left winners swap",
     kind="op", op="max_pool2d",
     inject=patch_op("max_pool2d", backward=max_pool2d_backward_transposed_index),
@@ -152,7 +151,7 @@ MAXPOOL_TRANSPOSED_INDEX = Bug(
                 "return_indices). Decoding it as j * kh + i reads it column-major, which for a "
                 "2 x 2 window swaps indices 1 and 2: the gradient goes to a non-maximal element "
                 "in every window whose maximum is top-right or bottom-left. Fix: compare "
-                "ctx.argmax with i * kw + j.",
+                "ctx.winner with i * kw + j.",
     shows=gradcheck_fails("max_pool2d", 0),
 )
 
