@@ -16,13 +16,16 @@ from stepgrad.lessons.tutor import Tutor, next_bug
 
 
 def choose_bug(lesson: Lesson, args: argparse.Namespace, progress: Progress) -> Bug | None:
-    """--no-bug: none; --bug ID: that one; --mystery: one at random; else the next unsolved."""
+    """--no-bug: none; --bug ID: that one; --mystery (and a mystery lesson such as the
+    capstone): one at random; else the next unsolved."""
     if getattr(args, "no_bug", False):
         return None
     if getattr(args, "bug", None):
         return lesson.bug(args.bug)
     if getattr(args, "mystery", False):
         return random.SystemRandom().choice(lesson.bugs)
+    if getattr(lesson, "mystery", False):  # the capstone draws its bug at random by default
+        return lesson.draw(None)  # type: ignore[attr-defined]
     return next_bug(lesson, progress)
 
 

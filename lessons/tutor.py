@@ -187,12 +187,25 @@ class Tutor:
         buggy run's (`buggy`, else the last run the debugger finished, else a fresh run)."""
         if self.bug is None:
             return "This run is healthy already: there is no bug to remove."
+        wait = self._hints_before_compare()
+        if wait:
+            return (f"Not yet: this lesson lets you compare with a healthy run after "
+                    f"{self.lesson.compare_after_hints} hints; take {wait} more "  # type: ignore[attr-defined]
+                    f"(`hint`), or `diagnose` it first.")
         buggy = buggy or (self.last_result if self._finished_with_bug() else None)
         try:
             runs = compare(self.lesson, self.bug.id, self.seed, buggy)
         except RuntimeError as error:
             return f"Could not rerun the lesson: {error}"
         return report(self.lesson, self.bug, runs["buggy"], runs["healthy"])
+
+    def _hints_before_compare(self) -> int:
+        """Hints still to take before `fixed` may compare (lessons with compare_after_hints,
+        the capstone); none once the bug is solved or revealed."""
+        needed = int(getattr(self.lesson, "compare_after_hints", 0) or 0)
+        if self.bug is None or self.revealed or self.progress.is_solved(self.lesson, self.bug.id):
+            return 0
+        return max(0, needed - self._hint_index)
 
     def _finished_with_bug(self) -> bool:
         result = self.last_result
