@@ -12,22 +12,21 @@ The API follows PyTorch's names, so what you learn here transfers.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-from stepgrad import events, ops
+from stepgrad import events, nn, ops, optim
 from stepgrad.anomaly import AnomalyError, detect_anomaly
 from stepgrad.function import Context, Function, ShapeError
 from stepgrad.grad_mode import enable_grad, is_grad_enabled, no_grad
 from stepgrad.gradcheck import GradcheckError, check_node, gradcheck
 from stepgrad.loop import mark_epoch, mark_iteration
+from stepgrad.nn.module import load, save
 from stepgrad.random import manual_seed
 from stepgrad.tensor import Tensor, default_dtype, set_default_dtype, tensor
 from stepgrad.trace import Trace, TraceError, load_trace, trace
-
-from stepgrad import nn, optim  # noqa: E402  (nn needs the names above)
-from stepgrad.nn.module import load, save  # noqa: E402
 
 __version__ = "0.1.0"
 

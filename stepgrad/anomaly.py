@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -40,9 +40,10 @@ def _check(event: events.Event) -> None:
         for i, grad in enumerate(event.grads):
             found = _bad(grad)
             if found:
+                where = f"{os.path.basename(event.file)}:{event.line}"
                 raise AnomalyError(f"backward of {event.name} ({event.op}) sent {found} to input "
                                    f"{i} ({event.input_names[i]}) from a finite upstream gradient; "
-                                   f"the node was made at {os.path.basename(event.file)}:{event.line}")
+                                   f"the node was made at {where}")
 
 
 @contextlib.contextmanager

@@ -34,7 +34,8 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> tuple[np.ndarray, t
     if grad.shape == shape:
         return grad, ()
     extra = grad.ndim - len(shape)
-    stretched = tuple(extra + i for i, n in enumerate(shape) if n == 1 and grad.shape[extra + i] != 1)
+    stretched = tuple(extra + i for i, n in enumerate(shape)
+                      if n == 1 and grad.shape[extra + i] != 1)
     axes = tuple(range(extra)) + stretched
     if axes:
         grad = grad.sum(axis=axes, keepdims=True)

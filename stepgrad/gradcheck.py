@@ -13,8 +13,9 @@ node's recorded inputs, so the debugger and the lessons can ask "is *this* backw
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 

@@ -9,7 +9,8 @@ OptimizerStep event with every parameter's grad, update and update-to-weight rat
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
@@ -18,7 +19,7 @@ from stepgrad.tensor import Tensor
 
 
 class Optimizer:
-    """Base class: holds parameter groups and per-parameter state. PyTorch: torch.optim.Optimizer."""
+    """Base class: parameter groups and per-parameter state. PyTorch: torch.optim.Optimizer."""
 
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
         params = list(params)
@@ -147,7 +148,8 @@ class RMSprop(Optimizer):
                  eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0,
                  centered: bool = False) -> None:
         if lr < 0 or not 0 <= alpha <= 1:
-            raise ValueError(f"RMSprop: need lr >= 0 and alpha in [0, 1], got lr={lr}, alpha={alpha}")
+            raise ValueError(f"RMSprop: need lr >= 0 and alpha in [0, 1], got lr={lr}, "
+                             f"alpha={alpha}")
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
                                       momentum=momentum, centered=centered))
 
@@ -162,7 +164,8 @@ class RMSprop(Optimizer):
         else:
             avg = np.sqrt(sq) + group["eps"]
         if group["momentum"] > 0:
-            buf = state["momentum_buffer"] = group["momentum"] * state.get("momentum_buffer", 0) + g / avg
+            buf = group["momentum"] * state.get("momentum_buffer", 0) + g / avg
+            state["momentum_buffer"] = buf
             return -group["lr"] * buf
         return -group["lr"] * g / avg
 

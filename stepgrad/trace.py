@@ -19,7 +19,8 @@ import json
 import os
 import tempfile
 import zipfile
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 

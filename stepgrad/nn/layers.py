@@ -4,7 +4,8 @@ and default initialisation (so a PyTorch state dict can be copied in)."""
 from __future__ import annotations
 
 import math
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 

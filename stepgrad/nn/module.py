@@ -10,7 +10,8 @@ PyTorch: `torch.nn.Module`, `torch.nn.Parameter`.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -184,7 +185,8 @@ class Module:
             elif key in buffers:
                 module_path, _, name = key.rpartition(".")
                 module = dict(self.named_modules())[module_path]
-                object.__setattr__(module, name, array.astype(np.asarray(getattr(module, name)).dtype))
+                dtype = np.asarray(getattr(module, name)).dtype
+                object.__setattr__(module, name, array.astype(dtype))
 
     # -- printing ---------------------------------------------------------------------
     def extra_repr(self) -> str:

@@ -5,12 +5,33 @@
 """
 
 from stepgrad.ops.conv import AvgPool2d, Conv2d, MaxPool2d, col2im, im2col
-from stepgrad.ops.elementwise import (Abs, Add, Div, Exp, LeakyReLU, Log, Mul, Neg, Pow,
-                                      ReLU, Sigmoid, Sqrt, Sub, Tanh)
+from stepgrad.ops.elementwise import (
+    Abs,
+    Add,
+    Div,
+    Exp,
+    LeakyReLU,
+    Log,
+    Mul,
+    Neg,
+    Pow,
+    ReLU,
+    Sigmoid,
+    Sqrt,
+    Sub,
+    Tanh,
+)
 from stepgrad.ops.matmul import Linear, MatMul
 from stepgrad.ops.movement import Concat, GetItem, Pad, Reshape, Stack, Transpose
-from stepgrad.ops.nn import (BatchNorm, BCEWithLogits, CrossEntropy, Dropout, LogSoftmax,
-                             MSELoss, Softmax)
+from stepgrad.ops.nn import (
+    BatchNorm,
+    BCEWithLogits,
+    CrossEntropy,
+    Dropout,
+    LogSoftmax,
+    MSELoss,
+    Softmax,
+)
 from stepgrad.ops.reduce import Max, Mean, Min, Sum
 from stepgrad.ops.registry import get, names, original, patch, register, registry
 

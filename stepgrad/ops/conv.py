@@ -30,10 +30,23 @@ def out_size(hw: tuple[int, ...], kernel: tuple[int, int], stride: tuple[int, in
 
 def pad2d(x: np.ndarray, ph: int, pw: int) -> np.ndarray:
     """x with ph rows of zeros above and below, pw columns of zeros left and right."""
+    if not ph and not pw:
+        return x
     n, c, h, w = x.shape
     padded = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
     padded[:, :, ph: ph + h, pw: pw + w] = x
     return padded
+
+
+def unpad2d(x: np.ndarray, ph: int, pw: int) -> np.ndarray:
+    """The inverse of pad2d: x without its ph outer rows and pw outer columns (a view)."""
+    return x[:, :, ph: x.shape[2] - ph, pw: x.shape[3] - pw]
+
+
+def _check_conv(x: np.ndarray, weight: np.ndarray) -> None:
+    if x.ndim != 4 or x.shape[1] != weight.shape[1]:
+        raise ShapeError(f"input {x.shape} and weight {weight.shape}: expected input "
+                         f"(batch, {weight.shape[1]}, height, width)")
 
 
 def offset_views(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int],
@@ -85,11 +98,9 @@ class Conv2d(Function):
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, weight: np.ndarray, bias: np.ndarray,
                 stride: int = 1, padding: int = 0) -> np.ndarray:
-        if x.ndim != 4 or x.shape[1] != weight.shape[1]:
-            raise ShapeError(f"input {x.shape} and weight {weight.shape}: expected input "
-                             f"(batch, {weight.shape[1]}, height, width)")
+        _check_conv(x, weight)
         (ph, pw), ctx.stride = _pair(padding), _pair(stride)
-        xp = pad2d(x, ph, pw) if ph or pw else x
+        xp = pad2d(x, ph, pw)
         ctx.kernel, ctx.padded_shape, ctx.pad = weight.shape[2:], xp.shape, (ph, pw)
         ctx.cols, ctx.weight = im2col(xp, ctx.kernel, ctx.stride), weight
         ctx.out_hw = oh, ow = out_size(xp.shape[2:], ctx.kernel, ctx.stride)
@@ -99,14 +110,12 @@ class Conv2d(Function):
     @staticmethod
     def backward(ctx: Context, grad: np.ndarray) -> tuple:
         rows = grad.transpose(0, 2, 3, 1).reshape(-1, grad.shape[1])          # (N*OH*OW, O)
-        grad_w = (rows.T @ ctx.cols).reshape(ctx.weight.shape)
-        grad_b = rows.sum(axis=0)
+        grad_w, grad_b = (rows.T @ ctx.cols).reshape(ctx.weight.shape), rows.sum(axis=0)
         grad_x = None
         if ctx.needs_input_grad[0]:
             cols = rows @ ctx.weight.reshape(ctx.weight.shape[0], -1)
             padded = col2im(cols, ctx.padded_shape, ctx.kernel, ctx.stride, ctx.out_hw)
-            (ph, pw), (h, w) = ctx.pad, ctx.padded_shape[2:]
-            grad_x = padded[:, :, ph: h - ph, pw: w - pw]
+            grad_x = unpad2d(padded, *ctx.pad)
         return grad_x, grad_w, grad_b
 
 

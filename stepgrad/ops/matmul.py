@@ -8,6 +8,23 @@ from stepgrad.function import Context, Function, ShapeError
 from stepgrad.ops.registry import register
 
 
+def _check_inner(a: np.ndarray, b: np.ndarray) -> None:
+    """Raise a ShapeError that says why `a @ b` is impossible, if it is."""
+    if a.ndim == 0 or b.ndim == 0:
+        raise ShapeError(f"{a.shape} @ {b.shape}: matmul needs at least 1-D inputs; use * "
+                         f"for a scalar")
+    inner_b = b.shape[-2 if b.ndim > 1 else 0]
+    if a.shape[-1] != inner_b:
+        raise ShapeError(f"{a.shape} @ {b.shape}: inner sizes {a.shape[-1]} and {inner_b} differ")
+
+
+def _to_vector(grad: np.ndarray | None, like: np.ndarray) -> np.ndarray | None:
+    """A vector input's gradient, back from its promoted (1, n) or (n, 1) matrix form."""
+    if grad is None or like.ndim > 1:
+        return grad
+    return grad.reshape(-1, like.shape[0]).sum(0)
+
+
 @register
 class MatMul(Function):
     """out = a @ b, numpy's matmul rules (a vector is promoted to a matrix and back).
@@ -18,13 +35,7 @@ class MatMul(Function):
 
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        if a.ndim == 0 or b.ndim == 0:
-            raise ShapeError(f"{a.shape} @ {b.shape}: matmul needs at least 1-D inputs; use * "
-                             f"for a scalar")
-        if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
-            inner_b = b.shape[-2 if b.ndim > 1 else 0]
-            raise ShapeError(f"{a.shape} @ {b.shape}: inner sizes {a.shape[-1]} and {inner_b} "
-                             f"differ")
+        _check_inner(a, b)
         ctx.a, ctx.b = a, b
         return a @ b
 
@@ -32,15 +43,11 @@ class MatMul(Function):
     def backward(ctx: Context, grad: np.ndarray) -> tuple:
         a = ctx.a[None, :] if ctx.a.ndim == 1 else ctx.a      # (n,) -> (1, n)
         b = ctx.b[:, None] if ctx.b.ndim == 1 else ctx.b      # (n,) -> (n, 1)
-        g = grad.reshape(grad.shape + (1,)) if ctx.b.ndim == 1 else grad
-        g = np.expand_dims(g, -2) if ctx.a.ndim == 1 else g
-        grad_a = (g @ np.swapaxes(b, -1, -2)) if ctx.needs_input_grad[0] else None
-        grad_b = (np.swapaxes(a, -1, -2) @ g) if ctx.needs_input_grad[1] else None
-        if grad_a is not None and ctx.a.ndim == 1:
-            grad_a = grad_a.reshape(-1, ctx.a.shape[0]).sum(0)  # back to a vector
-        if grad_b is not None and ctx.b.ndim == 1:
-            grad_b = grad_b.reshape(-1, ctx.b.shape[0]).sum(0)
-        return grad_a, grad_b
+        g = grad[..., None] if ctx.b.ndim == 1 else grad       # grad with the axes promoted
+        g = g[..., None, :] if ctx.a.ndim == 1 else g
+        grad_a = g @ np.swapaxes(b, -1, -2) if ctx.needs_input_grad[0] else None
+        grad_b = np.swapaxes(a, -1, -2) @ g if ctx.needs_input_grad[1] else None
+        return _to_vector(grad_a, ctx.a), _to_vector(grad_b, ctx.b)
 
 
 @register

@@ -165,16 +165,16 @@ class BatchNorm(Function):
         shape = (1, -1) + (1,) * (x.ndim - 2)                     # per-channel broadcast
         mean = x.mean(axis=axes, keepdims=True) if training else running_mean.reshape(shape)
         var = x.var(axis=axes, keepdims=True) if training else running_var.reshape(shape)
-        ctx.std = np.sqrt(var + eps)
-        ctx.x_hat, ctx.gamma, ctx.axes, ctx.training = (x - mean) / ctx.std, gamma.reshape(shape), axes, training
+        ctx.std, ctx.gamma, ctx.axes = np.sqrt(var + eps), gamma.reshape(shape), axes
+        ctx.x_hat, ctx.training = (x - mean) / ctx.std, training
         return ctx.gamma * ctx.x_hat + beta.reshape(shape)
 
     @staticmethod
     def backward(ctx: Context, grad: np.ndarray) -> tuple:
         x_hat, axes = ctx.x_hat, ctx.axes
-        grad_gamma = (grad * x_hat).sum(axis=axes)
-        grad_beta = grad.sum(axis=axes)
+        grad_gamma, grad_beta = (grad * x_hat).sum(axis=axes), grad.sum(axis=axes)
         g = grad * ctx.gamma / ctx.std
         if ctx.training:  # mean and var depend on x: two more paths for the gradient
-            g = g - g.mean(axis=axes, keepdims=True) - x_hat * (g * x_hat).mean(axis=axes, keepdims=True)
+            mean_g, mean_gx = (np.mean(v, axis=axes, keepdims=True) for v in (g, g * x_hat))
+            g = g - mean_g - x_hat * mean_gx
         return g, grad_gamma, grad_beta, None, None

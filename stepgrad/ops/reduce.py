@@ -40,7 +40,8 @@ class Sum(Function):
     name = "sum"
 
     @staticmethod
-    def forward(ctx: Context, a: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
+    def forward(ctx: Context, a: np.ndarray, axis: Any = None,
+                keepdims: bool = False) -> np.ndarray:
         ctx.shape, ctx.axis, ctx.keepdims = a.shape, axis, keepdims
         return np.asarray(a.sum(axis=axis, keepdims=keepdims))
 
@@ -57,7 +58,8 @@ class Mean(Function):
     name = "mean"
 
     @staticmethod
-    def forward(ctx: Context, a: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
+    def forward(ctx: Context, a: np.ndarray, axis: Any = None,
+                keepdims: bool = False) -> np.ndarray:
         ctx.shape, ctx.axis, ctx.keepdims = a.shape, axis, keepdims
         return np.asarray(a.mean(axis=axis, keepdims=keepdims))
 
@@ -76,7 +78,8 @@ class Max(Function):
     name = "max"
 
     @staticmethod
-    def forward(ctx: Context, a: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
+    def forward(ctx: Context, a: np.ndarray, axis: Any = None,
+                keepdims: bool = False) -> np.ndarray:
         out = np.asarray(a.max(axis=axis, keepdims=keepdims))
         ctx.hit = a == _expand(out, a.shape, axis, keepdims)
         ctx.axis, ctx.keepdims = axis, keepdims
@@ -97,7 +100,8 @@ class Min(Function):
     name = "min"
 
     @staticmethod
-    def forward(ctx: Context, a: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
+    def forward(ctx: Context, a: np.ndarray, axis: Any = None,
+                keepdims: bool = False) -> np.ndarray:
         out = np.asarray(a.min(axis=axis, keepdims=keepdims))
         ctx.hit = a == _expand(out, a.shape, axis, keepdims)
         ctx.axis, ctx.keepdims = axis, keepdims

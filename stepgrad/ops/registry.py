@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-from typing import Any, Callable, Iterator, TypeVar
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 from stepgrad.function import Function
 
