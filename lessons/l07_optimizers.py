@@ -255,7 +255,8 @@ def train(hooks: Hooks, seed: int) -> RunResult:
     adam_opt = sg.optim.Adam(adam_model.parameters(), lr=ADAM_LR)
     watch = StepWatch(adam_opt)
     adam = training.train(adam_model, adam_opt, data, EPOCHS, BATCH, watch.hooks(hooks),
-                          seed=seed, iteration_metrics=watch)
+                          seed=seed, iteration_metrics=watch,
+                          first_iteration=len(sgd.losses), first_epoch=len(sgd.history))
     result.losses = sgd.losses + adam.losses
     result.grad_norms = sgd.grad_norms + adam.grad_norms
     result.history = [{**h, "adam": 0.0} for h in sgd.history] + \

@@ -73,7 +73,8 @@ def train(model: sg.nn.Module, optimizer: sg.optim.Optimizer, data: Dataset, epo
           iteration_metrics: Callable[[sg.nn.Module], dict[str, float]] | None = None,
           shuffle: bool = True, stop_on_nonfinite: bool = True,
           lr_schedule: Callable[[int], float] | None = None,
-          result: RunResult | None = None) -> RunResult:
+          result: RunResult | None = None, first_iteration: int = 0,
+          first_epoch: int = 0) -> RunResult:
     """Train `model` on `data` with mini-batches and return the losses and metrics.
 
     hooks               the loop's knobs (default: the ones in force, `current_hooks()`)
@@ -83,6 +84,9 @@ def train(model: sg.nn.Module, optimizer: sg.optim.Optimizer, data: Dataset, epo
     lr_schedule         epoch -> multiplier of the learning rate for that epoch
                         (PyTorch's LambdaLR); the hooks' scale and sign apply on top
     stop_on_nonfinite   stop as soon as the loss is NaN or Inf (nothing more to learn)
+    first_iteration, first_epoch   the numbers the markers start from, so a second phase of
+                        training (another optimizer) continues the count instead of
+                        restarting it
     """
     hooks = hooks or current_hooks()
     loss_fn = loss_fn or default_loss(data)
@@ -95,11 +99,12 @@ def train(model: sg.nn.Module, optimizer: sg.optim.Optimizer, data: Dataset, epo
         hooks.init(model)
     base_lr = optimizer.lr
     rng = np.random.default_rng(seed)
-    iteration = 0
+    iteration = first_iteration
     try:
         model.train()
-        for epoch in range(epochs):
-            optimizer.lr = hooks.lr(base_lr) * (lr_schedule(epoch) if lr_schedule else 1.0)
+        for epoch in range(first_epoch, first_epoch + epochs):
+            schedule = lr_schedule(epoch - first_epoch) if lr_schedule else 1.0
+            optimizer.lr = hooks.lr(base_lr) * schedule
             order = rng.permutation(len(data.x)) if shuffle else np.arange(len(data.x))
             epoch_losses = []
             for first in range(0, len(order), batch_size):
