@@ -11,6 +11,9 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import mutually_broadcastable_shapes
 
 import stepgrad as sg
 
@@ -195,3 +198,18 @@ def test_gradcheck_of_a_conv_net_in_float64() -> None:
         return F.cross_entropy(F.linear(h.reshape(2, -1), fw, fb), [1, 2])
 
     assert sg.gradcheck(f, x, *weights)
+
+
+@settings(max_examples=30, deadline=None)
+@given(mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, max_side=3),
+       st.sampled_from(["add", "sub", "mul", "div"]))
+def test_broadcasting_gradients_for_any_shapes(shapes: Any, op: str) -> None:
+    """Whatever shapes numpy broadcasts, each input's gradient comes back in its own shape."""
+    (shape_a, shape_b), _ = shapes
+    a = sg.tensor(r(*shape_a), requires_grad=True)
+    b = sg.tensor(pos(*shape_b), requires_grad=True)
+    f = {"add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
+         "div": lambda a, b: a / b}[op]
+    assert sg.gradcheck(lambda a, b: f(a, b).tanh(), a, b)
+    f(a, b).sum().backward()
+    assert a.grad.shape == a.shape and b.grad.shape == b.shape
