@@ -127,7 +127,9 @@ def _plain_loop(session: Any, commands: Any, input: TextIO, output: TextIO) -> i
         try:
             raw = input.readline()
         except KeyboardInterrupt:
-            show("")  # Ctrl-C while reading clears the line
+            if not typing:
+                return 130  # Ctrl-C while waiting on a pipe: stop, as a shell pipeline would
+            show("")  # a person's Ctrl-C clears the line
             continue
         if not raw:
             if typing:
