@@ -130,16 +130,21 @@ def _send(node: Tensor, upstream: np.ndarray, sent: tuple[Any, ...],
                 pending[parent._id] = grad if previous is None else previous + grad
         grads.append(grad), accumulated.append(already), summed.append(axes)
     if listening:
-        module_path, file, line, depth, _ = node._where or ("", "", 0, 0, None)
-        events.emit(events.BackwardStep(
-            seq=events.next_seq(), node_id=node._id, op=node._fn.name, name=node.name,
-            # gradients are never changed in place (accumulation makes new arrays and a
-            # leaf's .grad starts as a copy), so the event can share them
-            upstream=upstream, grads=tuple(grads),
-            input_ids=tuple([p._id for p in parents]),
-            input_names=tuple([p.name for p in parents]),
-            accumulated=tuple(accumulated), summed_axes=tuple(summed),
-            module_path=module_path, depth=depth, file=file, line=line))
+        if node._where is not None:  # recorded at the node's forward step
+            module_path, file, line, depth, _, name, ids, names = node._where
+        else:  # made while nobody listened
+            module_path, file, line, depth, name = "", "", 0, 0, node.name
+            ids, names = tuple([p._id for p in parents]), tuple([p.name for p in parents])
+        # BackwardStep.make takes every field in order: seq, depth, node_id, op, name,
+        # upstream, grads, input_ids, input_names, accumulated, summed_axes, module_path,
+        # file, line. Gradients are never changed in place (accumulation makes new arrays
+        # and a leaf's .grad starts as a copy), so the event can share them.
+        events.emit(_make_backward(events.next_seq(), depth, node._id, node._fn.name, name,
+                                   upstream, tuple(grads), ids, names, tuple(accumulated),
+                                   tuple(summed), module_path, file, line))
+
+
+_make_backward = events.BackwardStep.make  # type: ignore[attr-defined]
 
 
 def _accumulate_leaf(leaf: Tensor, grad: np.ndarray) -> None:

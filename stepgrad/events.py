@@ -58,7 +58,9 @@ next_seq: Callable[[], int] = _seq.__next__
 
 def emit(event: Event) -> None:
     """Hand `event` to every listener (a listener may raise to stop the program)."""
-    for listener in tuple(listeners):
+    # one listener (the usual case) is called straight from the list: iterating a list that
+    # shrinks meanwhile just ends early; with several, a copy keeps the order stable
+    for listener in listeners if len(listeners) < 2 else tuple(listeners):
         listener(event)
 
 
@@ -294,13 +296,21 @@ def _quick_init(cls: type[Event]) -> None:
     source = (f"def __init__(self, *, {', '.join(params)}):\n"
               f"    _set(self, '__class__', _twin)\n{''.join(body)}"
               f"    _set(self, '__class__', _cls)\n")
+    names = [f.name for f in dataclasses.fields(cls)]
+    source += (f"def make({', '.join(names)}):\n"
+               f"    self = _new(_twin)\n"
+               + "".join(f"    self.{n} = {n}\n" for n in names)
+               + "    _set(self, '__class__', _cls)\n    return self\n")
+    scope["_new"] = object.__new__
     exec(source, scope)  # noqa: S102 (our own field names only)
     scope["__init__"].__qualname__ = f"{cls.__qualname__}.__init__"
     cls.__init__ = scope["__init__"]  # type: ignore[method-assign]
+    # positional, every field in declaration order: what the engine's hot paths call
+    cls.make = staticmethod(scope["make"])  # type: ignore[attr-defined]
 
 
-_quick_init(ForwardStep)
-_quick_init(BackwardStep)
+for _cls in (ForwardStep, BackwardStep, ModuleEnter, ModuleExit, ParamUpdate):
+    _quick_init(_cls)
 
 
 EVENT_TYPES: dict[str, type[Event]] = {

@@ -127,19 +127,31 @@ def _emit_forward(cls: type[Function], tensors: tuple[Tensor, ...], out: Tensor,
     this output as an input shares that copy (one copy per value, not one per use). Leaves,
     such as parameters that optimizers change in place, are copied at each use.
     """
-    file, line = user_frame()
-    path, depth = events.module_path(), len(events.module_stack)
+    file, line = user_frame(3)  # 0 user_frame, 1 _emit_forward, 2 apply: all engine
+    stack = events.module_stack
+    path, depth = (events.module_path(), len(stack)) if stack else ("", 0)
     output = np.array(out.data, copy=True)
-    out._where = (path, file, line, depth, output)
     inputs, ids, names, flags = [], [], [], []
     for t in tensors:  # an input made by an earlier node shares the copy of its output
-        inputs.append(np.array(t.data, copy=True) if t._where is None else t._where[4])
-        ids.append(t._id), names.append(t.name), flags.append(t.requires_grad)
-    events.emit(events.ForwardStep(
-        seq=events.next_seq(), node_id=out._id, op=cls.name, name=out.name,
-        inputs=tuple(inputs), input_ids=tuple(ids), input_names=tuple(names),
-        input_requires_grad=tuple(flags), output=output, attrs=attrs,  # attrs: a fresh dict
-        module_path=path, depth=depth, file=file, line=line, requires_grad=out.requires_grad))
+        made = t._where
+        if made is not None:
+            inputs.append(made[4]), names.append(made[5])
+        else:  # a leaf: copied, unless a constant made from a Python number (nobody else has it)
+            inputs.append(t.data if t._index < 0 else np.array(t.data, copy=True))
+            names.append(t.name)
+        ids.append(t._id), flags.append(t.requires_grad)
+    name, ids, names = f"{cls.name}_{out._index}", tuple(ids), tuple(names)
+    # kept for the node's BackwardStep and for later nodes that use this output
+    out._where = (path, file, line, depth, output, name, ids, names)
+    # ForwardStep.make takes every field in order: seq, depth, node_id, op, name, inputs,
+    # input_ids, input_names, input_requires_grad, output, attrs (a fresh dict), module_path,
+    # file, line, requires_grad
+    events.emit(_make_forward(events.next_seq(), depth, out._id, cls.name, name, tuple(inputs),
+                              ids, names, tuple(flags), output, attrs, path, file, line,
+                              out.requires_grad))
+
+
+_make_forward = events.ForwardStep.make  # type: ignore[attr-defined]
 
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
@@ -153,9 +165,10 @@ def _in_engine(filename: str) -> bool:
 _engine_files: dict[str, bool] = {}  # filename -> _in_engine(filename), asked once per file
 
 
-def user_frame() -> tuple[str, int]:
-    """The file and line of the innermost caller outside the engine (the user's code)."""
-    frame = sys._getframe(1)
+def user_frame(skip: int = 1) -> tuple[str, int]:
+    """The file and line of the innermost caller outside the engine (the user's code),
+    looking from `skip` frames up (callers that know they are engine frames skip them)."""
+    frame = sys._getframe(skip)
     while frame is not None:
         filename = frame.f_code.co_filename
         inside = _engine_files.get(filename)

@@ -9,6 +9,7 @@ OptimizerStep event with every parameter's grad, update and update-to-weight rat
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -83,11 +84,15 @@ class Optimizer:
         raise NotImplementedError
 
 
+def _norm(array: np.ndarray) -> float:
+    return math.sqrt(float(np.vdot(array, array)))  # np.linalg.norm, without its overhead
+
+
 def _param_update(p: Tensor, change: np.ndarray) -> events.ParamUpdate:
-    norm = float(np.linalg.norm(p.data))
-    ratio = float(np.linalg.norm(change)) / norm if norm > 0 else float("inf")
-    return events.ParamUpdate(name=p.name, grad=np.array(p.grad, copy=True),
-                              update=change, ratio=ratio)
+    norm = _norm(p.data)
+    ratio = _norm(change) / norm if norm > 0 else float("inf")
+    # make(name, grad, update, ratio); the grad is copied (a user may change .grad in place)
+    return events.ParamUpdate.make(p.name, p.grad.copy(), change, ratio)
 
 
 class SGD(Optimizer):

@@ -100,7 +100,10 @@ class Tensor:
                 array = array.astype(like)
         const = cls.__new__(cls)
         const.data, const.grad, const.requires_grad, const._name = array, None, False, None
-        const._id, const._fn, const._index, const._ctx = _new_id(), None, 0, None
+        # _index -1 marks a constant whose array nobody else holds (made here from Python
+        # data), so an event may share it instead of copying it
+        owned = -1 if array is not value else 0
+        const._id, const._fn, const._index, const._ctx = _new_id(), None, owned, None
         const._parents, const._where = (), None
         return const
 

@@ -360,3 +360,17 @@ def test_without_anomaly_mode_nan_flows_silently() -> None:
     with np.errstate(all="ignore"):
         (x.sqrt() * 2).sum().backward()
     assert np.isinf(x.grad[0])
+
+
+def test_positional_make_builds_the_same_frozen_event_as_the_keywords() -> None:
+    """The engine's hot paths build events with `make` (every field, in order)."""
+    import dataclasses
+
+    from stepgrad import events as ev
+
+    for cls in (ev.ForwardStep, ev.BackwardStep, ev.ModuleEnter, ev.ModuleExit):
+        values = {f.name: f"value of {f.name}" for f in dataclasses.fields(cls)}
+        made = cls.make(*values.values())
+        assert type(made) is cls and made == cls(**values)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            made.seq = 0

@@ -36,18 +36,29 @@ def format_size(n: float) -> str:
     return f"{n:.1f} GB"
 
 
+def _forward_bytes(event: ev.ForwardStep) -> int:
+    return sum([a.nbytes for a in event.inputs]) + event.output.nbytes
+
+
+def _backward_bytes(event: ev.BackwardStep) -> int:
+    return event.upstream.nbytes + sum([g.nbytes for g in event.grads if g is not None])
+
+
+def _optimizer_bytes(event: ev.OptimizerStep) -> int:
+    return sum(p.update.nbytes + (0 if p.grad is None else p.grad.nbytes) for p in event.params)
+
+
+_ARRAY_BYTES = {ev.ForwardStep: _forward_bytes, ev.BackwardStep: _backward_bytes,
+                ev.OptimizerStep: _optimizer_bytes}
+
+
 def event_bytes(event: ev.Event) -> int:
-    """The memory an event's arrays take."""
-    total = 200
-    if isinstance(event, ev.ForwardStep):
-        total += sum(a.nbytes for a in event.inputs) + event.output.nbytes
-    elif isinstance(event, ev.BackwardStep):
-        total += event.upstream.nbytes + sum(g.nbytes for g in event.grads if g is not None)
-    elif isinstance(event, ev.OptimizerStep):
-        total += sum(
-            p.update.nbytes + (0 if p.grad is None else p.grad.nbytes) for p in event.params
-        )
-    return total
+    """The memory an event takes: its arrays, and about 200 bytes for the object itself.
+
+    Arrays shared between events (a node's output is the next node's input) are counted
+    at each use, so the estimate errs on the safe side of the limit."""
+    sizer = _ARRAY_BYTES.get(type(event))
+    return 200 if sizer is None else 200 + sizer(event)
 
 
 class History:
@@ -102,10 +113,11 @@ class History:
         self._events.append(event)
         self._sizes.append(size)
         self.nbytes += size
-        if isinstance(event, ev.ForwardStep):
-            self._forward[event.node_id] = number
-        elif isinstance(event, ev.BackwardStep):
-            self._backward[event.node_id] = number
+        kind = type(event)
+        if kind is ev.ForwardStep:
+            self._forward[event.node_id] = number  # type: ignore[attr-defined]
+        elif kind is ev.BackwardStep:
+            self._backward[event.node_id] = number  # type: ignore[attr-defined]
         while self.nbytes > self.limit and len(self._events) > 1:
             self._drop_oldest()
         return number

@@ -42,6 +42,10 @@ from stepgrad.function import _in_engine, reset_names
 Listener = Callable[["State"], None]
 
 
+_TRACKED = (ev.Iteration, ev.Epoch, ev.OptimizerStep)  # events that update the progress
+_PROGRESS = (ev.Iteration, ev.Epoch)  # events that tell front ends about progress
+
+
 class _Abort(BaseException):
     """Raised inside the program's thread to stop it (quit, restart, close)."""
 
@@ -127,6 +131,7 @@ class Session:
         self._listeners: list[Listener] = []
         self._frame: tuple[dict[str, Any], dict[str, Any]] | None = None
         self._inline: Callable[[], None] | None = None
+        self._told_dropped = False
         self._last_progress = 0.0
         self._reset_progress()
         if replay is not None:
@@ -281,17 +286,22 @@ class Session:
     def _on_event(self, event: ev.Event) -> None:
         if self._abort:
             raise _Abort()
-        number = self.history.append(event)
-        self._track(event)
-        if self.history.dropped and not getattr(self, "_told_dropped", False):
+        history = self.history
+        number = history.append(event)
+        if type(event) in _TRACKED:
+            self._track(event)
+        if history.dropped and not self._told_dropped:
             self._told_dropped = True
             self.messages.append(
-                f"history reached its {format_size(self.history.limit)} limit: "
+                f"history reached its {format_size(history.limit)} limit: "
                 f"the oldest events are being dropped ('set history 1GB' keeps more)"
             )
-        reason = self._stop_reason(number, event)
+        if type(self._rule) is rules.Rule and not self.breakpoints and not self._interrupt:
+            reason = None  # `continue` with no breakpoint: nothing to ask (the common case)
+        else:
+            reason = self._stop_reason(number, event)
         if reason is None:
-            if isinstance(event, (ev.Iteration, ev.Epoch)):
+            if type(event) in _PROGRESS:
                 self._progress()
             return
         self._pause(number, reason)

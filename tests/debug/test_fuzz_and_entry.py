@@ -84,10 +84,8 @@ def test_no_breakpoint_spec_crashes_the_session(specs):
             assert isinstance(commands.run(f"condition 1 {spec}"), str)
         out = commands.run("continue")
         assert isinstance(out, str)
-        for _ in range(5):
-            if session.state.status != "paused":
-                break
-            commands.run("continue")
+        commands.run("clear")  # whatever the breakpoints did, the program runs on to the end
+        commands.run("continue")
         assert session.state.status == "finished", session.state.reason
     finally:
         session.close()
