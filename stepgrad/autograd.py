@@ -39,6 +39,9 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> tuple[np.ndarray, t
     axes = tuple(range(extra)) + stretched
     if axes:
         grad = grad.sum(axis=axes, keepdims=True)
+    if [n for n in grad.shape if n != 1] != [n for n in shape if n != 1]:
+        raise ValueError(f"a gradient of shape {grad.shape} cannot belong to an input of "
+                         f"shape {shape}")  # never reshape a wrong gradient into place
     return grad.reshape(shape), axes
 
 
@@ -120,7 +123,14 @@ def _send(node: Tensor, upstream: np.ndarray, sent: tuple[Any, ...],
             if type(grad) is not np.ndarray:
                 grad = np.asarray(grad)
             if grad.shape != parent.data.shape:
-                grad, axes = unbroadcast(grad, parent.data.shape)
+                try:
+                    grad, axes = unbroadcast(grad, parent.data.shape)
+                except ValueError:
+                    raise RuntimeError(
+                        f"{node._fn.name}.backward sent a gradient of shape {grad.shape} to "
+                        f"input {len(grads)} ({parent.name}) of shape {parent.data.shape}: a "
+                        f"backward must return one gradient per input, shaped like it (or "
+                        f"like the broadcast output)") from None
             if parent._ctx is None:
                 already = parent.grad is not None
                 _accumulate_leaf(parent, grad)

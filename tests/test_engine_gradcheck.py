@@ -213,3 +213,29 @@ def test_broadcasting_gradients_for_any_shapes(shapes: Any, op: str) -> None:
     assert sg.gradcheck(lambda a, b: f(a, b).tanh(), a, b)
     f(a, b).sum().backward()
     assert a.grad.shape == a.shape and b.grad.shape == b.shape
+
+
+def test_check_node_counts_a_dropped_gradient_as_zeros() -> None:
+    a, b = np.array([1.0, 2.0]), np.array([3.0, 4.0])
+    with sg.ops.patch("add", backward=lambda ctx, grad: (grad, None)):
+        result = sg.check_node("add", [a, b])
+    assert not result.ok and "input 1" in result.message
+    assert result.worst[1].expected == pytest.approx(1.0) and result.worst[1].received == 0.0
+
+
+def test_check_node_samples_large_inputs_and_still_finds_a_bug() -> None:
+    x = np.random.default_rng(0).standard_normal((64, 50))
+    assert sg.check_node("tanh", [x], max_elements=100).ok
+    with sg.ops.patch("tanh", backward=lambda ctx, grad: (grad * (1 - ctx.out),)):
+        result = sg.check_node("tanh", [x], max_elements=100)
+    assert not result.ok and "expected" in result.message
+
+
+def test_a_gradient_of_the_wrong_shape_is_an_error_not_a_silent_reshape() -> None:
+    w = sg.tensor(np.ones((2, 4)), requires_grad=True, name="w")
+    with sg.ops.patch("tanh", backward=lambda ctx, grad: (grad.T,)):
+        with pytest.raises(RuntimeError, match=r"tanh.backward sent a gradient of shape "
+                                               r"\(4, 2\) to input 0 \(w\) of shape \(2, 4\)"):
+            w.tanh().sum().backward()
+        result = sg.check_node("tanh", [np.ones((2, 4))])
+    assert not result.ok and "shape (4, 2)" in result.message

@@ -24,7 +24,12 @@ from stepgrad.debug.expr import compile_expression, evaluate
 from stepgrad.debug.history import format_size, parse_size
 from stepgrad.debug.session import LineState, Session
 from stepgrad.debug.source import locals_text, op_source, trace_op
+from stepgrad.gradcheck import check_node
 from stepgrad.ops.registry import names as op_names
+
+#: Elements of a large input that `gradcheck` checks (chosen at random; all when fewer).
+GRADCHECK_ELEMENTS = 2000
+GRADCHECK_ALL_ELEMENTS = 300
 
 #: Moves that an empty line repeats (pdb repeats the last command).
 REPEATABLE = {"step", "next", "back", "continue", "finish", "rcontinue"}
@@ -148,6 +153,8 @@ class Commands:
             choices = ["iter", "epoch"]
         elif command == "step":
             choices = ["into"]
+        elif command in ("gradcheck", "gc"):
+            choices = ["all"]
         elif command == "set":
             choices = ["history"]
         elif command == "diagnose" and self.tutor is not None:
@@ -561,11 +568,14 @@ class Commands:
     do_why = do_backprop
 
     def do_gradcheck(self, arg: str) -> str:
-        """gradcheck
+        """gradcheck [all]
         Check the current node's backward by finite differences on its recorded inputs,
-        and name the worst element."""
-        from stepgrad.gradcheck import check_node
-
+        and name the worst element. `gradcheck all` checks one node of every op recorded
+        around here (the latest of each), to find which op's backward is wrong."""
+        if arg == "all":
+            return self._gradcheck_all()
+        if arg:
+            raise CommandError("gradcheck takes no argument, or `all`")
         state = self.session.state
         event = state.event
         node_id = getattr(event, "node_id", None)
@@ -573,9 +583,35 @@ class Commands:
         if forward is None:
             return "gradcheck checks a node: go to one of its forward or backward steps first"
         upstream = event.upstream if isinstance(event, ev.BackwardStep) else None
-        result = check_node(forward.op, forward.inputs, forward.attrs, upstream)
+        result = check_node(
+            forward.op, forward.inputs, forward.attrs, upstream, max_elements=GRADCHECK_ELEMENTS
+        )
         verdict = "ok" if result.ok else "MISMATCH"
         return f"gradcheck {forward.name} ({forward.op}): {verdict}\n{result.message}"
+
+    def _gradcheck_all(self) -> str:
+        history, cursor = self.session.history, max(self.session.state.cursor, 0)
+        latest: dict[str, ev.ForwardStep] = {}
+        for number in range(
+            min(cursor + 1, len(history)) - 1, max(history.first, cursor - 20_000) - 1, -1
+        ):
+            event = history[number]
+            if isinstance(event, ev.ForwardStep) and event.op not in latest:
+                latest[event.op] = event
+        if not latest:
+            return "gradcheck all: no forward step recorded yet; step or continue first"
+        rows = ["gradcheck all: the latest node of each op, on its recorded inputs"]
+        for op in sorted(latest):
+            forward = latest[op]
+            backward = history.backward_of(forward.node_id)
+            upstream = backward.upstream if backward is not None else None
+            result = check_node(
+                op, forward.inputs, forward.attrs, upstream, max_elements=GRADCHECK_ALL_ELEMENTS
+            )
+            verdict = "ok" if result.ok else "MISMATCH"
+            detail = "" if result.ok else "  " + result.message.splitlines()[0]
+            rows.append(f"  {verdict:<9} {forward.name:<18} {op}{detail}")
+        return "\n".join(rows)
 
     do_gc = do_gradcheck
 

@@ -436,3 +436,15 @@ def test_the_core_imports_no_user_interface():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_gradcheck_all_names_the_broken_op(make_session):
+    session, commands = make_session()
+    commands.run("until iter 0")
+    out = commands.run("gradcheck all")
+    assert "MISMATCH" not in out and "linear" in out and "relu" in out
+    with sg.ops.patch("relu", backward=lambda ctx, grad: (grad,)):
+        out = commands.run("gradcheck all")
+    line = next(row for row in out.splitlines() if "relu_" in row)
+    assert line.split()[0] == "MISMATCH" and "expected" in line
+    assert commands.complete("gradcheck a") == ["all"]
