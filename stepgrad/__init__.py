@@ -12,10 +12,17 @@ The API follows PyTorch's names, so what you learn here transfers.
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
+if "numpy" not in sys.modules:
+    # At stepgrad's sizes one BLAS thread is fastest, and OpenBLAS's thread pool spinning on a
+    # busy 2-core machine made lessons several times slower. A setting of the user's wins.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402 (after the BLAS thread setting)
 
 from stepgrad import events, nn, ops, optim
 from stepgrad.anomaly import AnomalyError, detect_anomaly
