@@ -133,6 +133,9 @@ def heatmap(a: np.ndarray, cols: int, rows: int, diverging: bool,
     """
     a = np.atleast_2d(np.asarray(a, dtype=np.float64))
     small = downsample(a, max(2, 2 * rows), max(1, cols))
+    wide, tall = max(1, min(4, cols // small.shape[1])), max(1, min(2, 2 * rows // small.shape[0]))
+    if wide > 1 or tall > 1:       # a small array: bigger cells, easier to read
+        small = np.repeat(np.repeat(small, tall, axis=0), wide, axis=1)
     levels, _, _ = _levels(small, diverging, scale)
     ramp = DIVERGING if diverging else SEQUENTIAL
     nan, inf = np.isnan(small), np.isinf(small)
@@ -262,7 +265,7 @@ def values(a: np.ndarray, cols: int, rows: int, diverging: bool) -> RenderableTy
     note = Text()
     if m.shape[0] > 2 * rows or m.shape[1] > cols:
         note = Text(f"block means of {m.shape[0]}x{m.shape[1]}", style="dim")
-    return Group(heatmap(m, min(cols, m.shape[1]), rows, diverging),
+    return Group(heatmap(m, cols, rows, diverging),
                  Text.assemble(scale_bar(lo, hi, diverging, width=min(24, max(8, cols - 24))),
                                "  ", note))
 

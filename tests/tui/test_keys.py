@@ -105,7 +105,7 @@ async def test_gradcheck_where_and_step_into(make_app):
         assert line is not None and line.op == "linear"
         await press(pilot, "s")
         assert app.session.state.line.position == 1
-        assert "step into" in text_of(app.query_one("#source-body"))
+        assert "step into" in app.query_one("#source").text
 
 
 async def test_selecting_a_row_inspects_without_moving(make_app):
@@ -119,7 +119,7 @@ async def test_selecting_a_row_inspects_without_moving(make_app):
         assert tape.selected == 0
         await press(pilot, "down", "down")
         assert app.session.state.cursor == cursor
-        assert "selected; the program is elsewhere" in inspector_text(app)
+        assert "the program is elsewhere" in " ".join(inspector_text(app).split())
         await press(pilot, "escape")
         assert tape.selected is None
 

@@ -16,9 +16,10 @@ async def settle(pilot: Any) -> None:
     app = pilot.app
     for _ in range(1000):
         await pilot.pause()
-        inspector = app.query_one("#inspector")
-        if app.busy == 0 and inspector.rendered_token == inspector._token:
-            drawing = [w for w in app.workers if w.group == "inspector"]
+        inspector, source = app.query_one("#inspector"), app.query_one("#source")
+        if app.busy == 0 and inspector.rendered_token == inspector._token and \
+                source.rendered_key == source._key:
+            drawing = [w for w in app.workers if w.group in ("inspector", "source")]
             if drawing:   # (an empty list would wait for every worker, the runner too)
                 await app.workers.wait_for_complete(drawing)
             await pilot.pause()
@@ -35,7 +36,7 @@ async def press(pilot: Any, *keys: str) -> None:
 
 
 def log_text(app: Any) -> str:
-    return "\n".join(strip.text for strip in app.query_one("#log").lines)
+    return app.query_one("#log").text
 
 
 def text_of(widget: Any, width: int = 100) -> str:
@@ -52,4 +53,4 @@ def text_of(widget: Any, width: int = 100) -> str:
 
 
 def inspector_text(app: Any) -> str:
-    return text_of(app.query_one("#inspector-body"))
+    return app.query_one("#inspector").text

@@ -6,8 +6,8 @@ broadcast axes that were summed and whether the gradient was added to one the in
 already had (a value used more than once). At a node that fans out, every contribution
 it received is listed: their sum is its gradient.
 
-Pictures of big arrays take time, so they are built in a thread worker; the finished
-renderables come back to the UI thread in an `Inspector.Rendered` message.
+Pictures of big arrays take time, so they are built and rendered to lines in a thread
+worker; the finished lines come back to the UI thread in an `Inspector.Rendered` message.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 from stepgrad.tui.render import number, stats_text, tensor_block
+from stepgrad.tui.widgets.strip_view import StripView, render_strips
 from textual import work
-from textual.containers import VerticalScroll
 from textual.message import Message
-from textual.widgets import Static
+from textual.strip import Strip
 
 from stepgrad import events as ev
 
@@ -38,19 +38,15 @@ class Selection:
     current: bool = True                        # the cursor's event, not a user's selection
 
 
-class Inspector(VerticalScroll, can_focus=True):
+class Inspector(StripView):
     """Shows the selected node; the app calls `show(selection)`."""
 
-    DEFAULT_CSS = """
-    Inspector > Static { width: 1fr; }
-    """
-
     class Rendered(Message):
-        """The pictures of selection `token` are ready (posted by the render worker)."""
+        """The lines for selection `token` are ready (posted by the render worker)."""
 
-        def __init__(self, token: int, content: RenderableType) -> None:
+        def __init__(self, token: int, lines: list[Strip]) -> None:
             self.token = token
-            self.content = content
+            self.lines = lines
             super().__init__()
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -58,36 +54,38 @@ class Inspector(VerticalScroll, can_focus=True):
         self.selection: Selection | None = None
         self._token = 0
         self.rendered_token = 0
+        self._width = 0
 
-    def compose(self):
-        yield Static(Text("Nothing to inspect yet.", style="dim"), id="inspector-body")
+    def on_mount(self) -> None:
+        self.set_lines(render_strips(Text("Nothing to inspect yet.", style="dim"), 40))
 
     def show(self, selection: Selection | None) -> None:
         self.selection = selection
         self._token += 1
-        width = max(20, (self.scrollable_content_region.width or self.size.width or 60) - 1)
+        self._width = self.view_width
         if selection is None:
-            self.query_one(Static).update(Text("Nothing to inspect yet.", style="dim"))
+            self.set_lines(render_strips(Text("Nothing to inspect yet.", style="dim"), 40))
             self.rendered_token = self._token
             return
-        self._draw(self._token, selection, width)
+        self._draw(self._token, selection, self._width)
 
     @work(thread=True, exclusive=True, group="inspector")
     def _draw(self, token: int, selection: Selection, width: int) -> None:
         try:
-            content = build(selection, width)
+            lines = render_strips(build(selection, width), width)
         except Exception as error:  # noqa: BLE001 (a bad array must not take the UI down)
-            content = Text(f"cannot draw this node: {type(error).__name__}: {error}", style="red")
-        self.post_message(self.Rendered(token, content))
+            lines = render_strips(Text(f"cannot draw this node: {type(error).__name__}: "
+                                       f"{error}", style="red"), width)
+        self.post_message(self.Rendered(token, lines))
 
     def on_inspector_rendered(self, message: Rendered) -> None:
         message.stop()
         if message.token == self._token:
-            self.query_one(Static).update(message.content)
+            self.set_lines(message.lines, keep_scroll=self.rendered_token == message.token)
             self.rendered_token = message.token
 
     def on_resize(self) -> None:
-        if self.selection is not None:
+        if self.selection is not None and self.view_width != self._width:
             self.show(self.selection)
 
 

@@ -4,6 +4,8 @@ In `step into` line mode the app passes the core's `LineState`: the line being r
 marked and the locals before it are listed underneath. Otherwise the op's `def` line is
 marked. The user's own line (`event.file:event.line`) is shown above with two lines of
 context, so both "what the engine does" and "where my code asked for it" are in view.
+Highlighting is done in a worker and cached: stepping through a graph shows the same few
+ops again and again.
 """
 
 from __future__ import annotations
@@ -15,63 +17,107 @@ from typing import Any
 from rich.console import Group, RenderableType
 from rich.syntax import Syntax
 from rich.text import Text
-from textual.containers import VerticalScroll
-from textual.widgets import Static
+from stepgrad.tui.widgets.strip_view import StripView, render_strips
+from textual import work
+from textual.message import Message
+from textual.strip import Strip
 
 from stepgrad import events as ev
 
 
-class SourcePane(VerticalScroll, can_focus=True):
+class SourcePane(StripView):
     """Shows source for the event the app passes down with `show`."""
+
+    class Rendered(Message):
+        """The lines for request `key` are ready (posted by the render worker)."""
+
+        def __init__(self, key: tuple[Any, ...], lines: list[Strip]) -> None:
+            self.key = key
+            self.lines = lines
+            super().__init__()
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._key: tuple[Any, ...] | None = None
-        self.dark = True
-
-    def compose(self):
-        yield Static(Text("No source yet.", style="dim"), id="source-body")
+        self.rendered_key: tuple[Any, ...] | None = None
+        self._shown: tuple[Any, ...] = (None, None, True)
 
     def show(self, event: ev.Event | None, line: Any = None, dark: bool = True) -> None:
         """Show the op source of `event` (a ForwardStep or BackwardStep); `line` is a LineState."""
+        self._shown = (event, line, dark)
         phase = getattr(line, "phase", None) or getattr(event, "phase", "")
         op = getattr(line, "op", None) or getattr(event, "op", None)
         key = (op, phase, getattr(line, "lineno", None), getattr(line, "locals_text", None),
-               getattr(event, "file", None), getattr(event, "line", None), dark)
+               getattr(event, "file", ""), getattr(event, "line", 0), dark, self.view_width)
         if key == self._key:
             return
         self._key = key
-        self.query_one(Static).update(self._content(event, op, phase, line, dark))
+        cached = _CACHE.get(key)
+        if cached is not None:
+            self._apply(key, cached)
+        else:
+            self._draw(key)
 
-    def _content(self, event: ev.Event | None, op: str | None, phase: str, line: Any,
-                 dark: bool) -> RenderableType:
-        parts: list[RenderableType] = []
-        theme = "ansi_dark" if dark else "ansi_light"
-        file, lineno = getattr(event, "file", ""), getattr(event, "line", 0)
-        if file and lineno:
-            parts.append(Text(f"your code  {os.path.basename(file)}:{lineno}", style="bold"))
-            parts.append(_user_lines(file, lineno, theme))
-        if op and phase in ("forward", "backward"):
-            from stepgrad.debug.source import op_source
+    @work(thread=True, exclusive=True, group="source")
+    def _draw(self, key: tuple[Any, ...]) -> None:
+        op, phase, lineno, locals_text, file, user_line, dark, width = key
+        lines = render_strips(content(op, phase, lineno, locals_text, file, user_line, dark),
+                              width)
+        self.post_message(self.Rendered(key, lines))
 
-            try:
-                lines, first, path = op_source(op, phase)
-            except KeyError:
-                lines, first, path = [f"# no op named {op!r} in the registry\n"], 1, ""
-            mark = getattr(line, "lineno", None) or _def_line(lines, first)
-            title = Text(f"{op}.{phase}  {os.path.basename(path)}:{first}", style="bold")
-            if line is not None:
-                title.append(f"   step into: line {mark}", style="bold yellow")
-            parts.append(title)
-            parts.append(Syntax("".join(lines), "python", theme=theme, line_numbers=True,
-                                start_line=first, highlight_lines={mark},
-                                background_color="default", code_width=None))
-            if line is not None and getattr(line, "locals_text", ""):
-                parts.append(Text("locals before this line", style="bold"))
-                parts.append(Text(line.locals_text))
-        if not parts:
-            parts.append(Text("(no source for this event)", style="dim"))
-        return Group(*parts)
+    def on_source_pane_rendered(self, message: Rendered) -> None:
+        message.stop()
+        if len(_CACHE) > 64:
+            _CACHE.clear()
+        _CACHE[message.key] = message.lines
+        if message.key == self._key:
+            self._apply(message.key, message.lines)
+
+    def _apply(self, key: tuple[Any, ...], lines: list[Strip]) -> None:
+        self.set_lines(lines)
+        self.rendered_key = key
+        mark = next((i for i, strip in enumerate(lines) if strip.text.startswith("❱")), None)
+        if key[2] is not None and mark is not None:       # step into: keep the line in view
+            self.scroll_to(0, max(0, mark - self.size.height // 2), animate=False,
+                           immediate=True)
+
+    def on_resize(self) -> None:
+        if self._key is not None and self._key[-1] != self.view_width:
+            self.show(*self._shown)
+
+
+#: Rendered source by request: stepping through a graph shows the same few ops again.
+_CACHE: dict[tuple[Any, ...], list[Strip]] = {}
+
+
+def content(op: str | None, phase: str, lineno: int | None, locals_text: str | None,
+            file: str, user_line: int, dark: bool) -> RenderableType:
+    """The user's line with context, then the op's forward or backward with a marked line."""
+    parts: list[RenderableType] = []
+    theme = "ansi_dark" if dark else "ansi_light"
+    if file and user_line:
+        parts.append(Text(f"your code  {os.path.basename(file)}:{user_line}", style="bold"))
+        parts.append(_user_lines(file, user_line, theme))
+    if op and phase in ("forward", "backward"):
+        from stepgrad.debug.source import op_source
+
+        try:
+            lines, first, path = op_source(op, phase)
+        except KeyError:
+            lines, first, path = [f"# no op named {op!r} in the registry\n"], 1, ""
+        mark = lineno or _def_line(lines, first)
+        parts.append(Text(f"{op}.{phase}  {os.path.basename(path)}:{first}", style="bold"))
+        if lineno is not None:
+            parts.append(Text(f"step into: line {mark}", style="bold yellow"))
+        parts.append(Syntax("".join(lines), "python", theme=theme, line_numbers=True,
+                            start_line=first, highlight_lines={mark},
+                            background_color="default", code_width=None))
+        if locals_text:
+            parts.append(Text("locals before this line", style="bold"))
+            parts.append(Text(locals_text))
+    if not parts:
+        parts.append(Text("(no source for this event)", style="dim"))
+    return Group(*parts)
 
 
 def _user_lines(file: str, lineno: int, theme: str) -> RenderableType:

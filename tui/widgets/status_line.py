@@ -32,4 +32,4 @@ class StatusLine(Static):
             text.append(f"  {state.reason}", style="italic")
         if queued:
             text.append(f"  ({queued} queued)", style="yellow")
-        self.update(text)
+        self.update(text, layout=False)   # one line, always: no need to lay out the screen

@@ -16,6 +16,7 @@ from rich.segment import Segment
 from rich.style import Style
 from stepgrad.tui.passes import Pass, Row
 from stepgrad.tui.render import magnitude_color, number
+from stepgrad.tui.widgets.strip_view import set_virtual_size
 from textual.binding import Binding
 from textual.events import Click
 from textual.geometry import Region, Size
@@ -68,12 +69,14 @@ class Tape(ScrollView, can_focus=True):
         self._visible: list[int] = []          # row numbers shown, top to bottom
         self._line_of: dict[int, int] = {}     # row number -> line
         self._built_version = (-1, -1, "", 0)
+        self._strips: dict[tuple[object, ...], Strip] = {}   # drawn rows, by what they show
 
     # ----------------------------------------------------------------- data from the app
     def show(self, model: Pass | None, cursor: int) -> None:
         """Show `model` with the cursor at history index `cursor` (called by the app)."""
         if model is not self.model:
             self.selected = None
+            self._strips.clear()
         self.model, self.cursor = model, cursor
         self._relayout()
         if self.selected is None:
@@ -123,7 +126,7 @@ class Tape(ScrollView, can_focus=True):
                     visible.append(number)
         self._visible = visible
         self._line_of = {number: line for line, number in enumerate(visible)}
-        self.virtual_size = Size(self.size.width, len(visible))
+        self._fit_virtual_size()
 
     def _line_for(self, number: int) -> int:
         """The line showing row `number`, or its folded header's line."""
@@ -152,18 +155,28 @@ class Tape(ScrollView, can_focus=True):
             return Strip.blank(width, self.rich_style)
         number = self._visible[line]
         row = self.model.rows[number]
-        segments = self._segments(row)
-        strip = Strip(segments).crop(0, width).adjust_cell_length(width)
-        highlight = None
+        mark = 0
         if number == self.current_row or (self._line_of.get(self.current_row) is None
                                           and row.kind == "group"
                                           and self._line_for(self.current_row) == line):
-            highlight = self._style("tape--current", partial=False)
+            mark = 1
         elif number == self.selected:
-            highlight = self._style("tape--selected", partial=False)
-        if highlight is not None:   # under the segments' own colours, over the background
-            strip = strip.apply_style(highlight)
-        return strip.apply_style(self.rich_style)
+            mark = 2
+        key = (number, mark, self.cursor >= row.index,
+               row.backward is not None and self.cursor >= row.backward,
+               row.index in self.collapsed, row.count, width)
+        cached = self._strips.get(key)
+        if cached is not None:
+            return cached
+        strip = Strip(self._segments(row)).crop(0, width).adjust_cell_length(width)
+        if mark:   # under the segments' own colours, over the background
+            strip = strip.apply_style(self._style("tape--current" if mark == 1
+                                                  else "tape--selected", partial=False))
+        strip = strip.apply_style(self.rich_style)
+        if len(self._strips) > 4096:
+            self._strips.clear()
+        self._strips[key] = strip
+        return strip
 
     def _segments(self, row: Row) -> list[Segment]:
         indent = "  " * row.depth
@@ -251,4 +264,11 @@ class Tape(ScrollView, can_focus=True):
                 self._select(number)
 
     def on_resize(self) -> None:
-        self.virtual_size = Size(self.size.width, len(self._visible))
+        self._fit_virtual_size()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips = {}   # the theme changed: draw the rows again
+
+    def _fit_virtual_size(self) -> None:
+        set_virtual_size(self, Size(self.size.width, len(self._visible)))

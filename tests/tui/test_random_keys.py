@@ -1,0 +1,58 @@
+"""A few thousand random keys: the app stays alive and consistent.
+
+Keys come from every binding, navigation, typing and screen keys; the only ones held
+back are those that would legitimately end the app: `y`, `q` once the program has ended,
+and Enter in the command palette (whose fuzzy match may pick Quit). Every 50 keys the
+test waits for the queue to drain and checks that the cursor lies within the recorded
+history and the tape shows a row for it.
+"""
+
+from __future__ import annotations
+
+import random
+
+import tui_programs as programs
+from stepgrad.tui.screens.quit_screen import QuitScreen
+from stepgrad.tui.widgets.tape import Tape
+from textual.command import CommandPalette
+from tui_helpers import SIZE, settle
+
+KEYS = ["s"] * 6 + ["n", "c", "f", "r", "left", "b", "g", "i", "w", "p", "slash", "escape",
+        "tab", "shift+tab", "up", "down", "home", "end", "pageup", "enter", "space",
+        "question_mark", "escape", "t", "ctrl+t", "q", "n", "colon", "x", "1", "backspace",
+        "ctrl+p", "escape", "escape"]
+
+
+def check(app) -> None:
+    state = app.session.state
+    assert app.is_running
+    assert state.status in ("paused", "finished", "crashed", "closed")
+    assert state.first <= state.cursor <= state.head
+    tape = app.query_one(Tape)
+    if tape.model is not None and app.state is not None and app.busy == 0:
+        assert app.state.cursor in tape.model
+        assert 0 <= tape.current_row < len(tape.model.rows)
+
+
+async def test_thousands_of_random_keys(make_app):
+    rng = random.Random(1234)
+    app = make_app(programs.tiny_mlp, 30)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        for count in range(1, 2001):
+            key = rng.choice(KEYS)
+            if key == "q" and app.session.status not in ("paused", "running"):
+                continue
+            if key == "enter" and isinstance(app.screen, CommandPalette):
+                key = "escape"
+            await pilot.press(key)
+            if count % 50 == 0:
+                while isinstance(app.screen, QuitScreen):
+                    await pilot.press("n")
+                await settle(pilot)
+                check(app)
+        for _ in range(4):
+            await pilot.press("escape")
+        await settle(pilot)
+        check(app)
+        assert app.session.state.total > 1
