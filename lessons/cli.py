@@ -85,14 +85,35 @@ def list_lessons(args: argparse.Namespace) -> int:
 
 
 def lessons_table(progress: Progress) -> str:
-    lines = []
+    """Number, title, model, data, bugs (solved ones filled) and progress, one lesson a row."""
+    rows = [("#", "lesson", "model", "data", "bugs", "progress")]
     for lesson in all_lessons():
         solved = progress.solved(lesson)
         marks = "".join("●" if bug.id in solved else "○" for bug in lesson.bugs)
-        lines.append(f"{lesson.number:>3}  {lesson.title:<52} {marks}  "
-                     f"{progress.summary(lesson)}")
-    lines.append("\nStart one with: stepgrad lesson N")
+        done = f"{len(solved & {b.id for b in lesson.bugs})} solved"
+        rows.append((str(lesson.number), brief(lesson.title, 36, clause=False),
+                     brief(lesson.model, 20), brief(lesson.data, 22), str(len(lesson.bugs)),
+                     f"{marks}  {done}" if len(lesson.bugs) <= 5 else done))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    lines = ["  ".join([row[0].rjust(widths[0])] +
+                       [cell.ljust(width) for cell, width in zip(row[1:-1], widths[1:])] +
+                       [row[-1]]).rstrip() for row in rows]
+    lines.append("\nStart one with: stepgrad lesson N   (● solved, ○ to find)")
     return "\n".join(lines)
+
+
+def brief(text: str, width: int, clause: bool = True) -> str:
+    """A description cut to `width` characters; with `clause`, its first clause only (up to
+    a comma, semicolon or colon outside parentheses, or " with ")."""
+    if clause:
+        depth = 0
+        for i, char in enumerate(text):
+            depth += (char in "([") - (char in ")]")
+            if depth == 0 and char in ",;:":
+                text = text[:i]
+                break
+        text = text.split(" with ")[0].strip()
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
 
 
 __all__ = ["choose_bug", "lessons_table", "list_lessons", "make_tutor", "run_lesson"]
