@@ -32,6 +32,7 @@ class Terminal:
         shell = f"{command}; echo \"[exited $?]\"; sleep 60"
         self.tmux("new-session", "-d", "-s", "t", "-x", str(width), "-y", str(height),
                   "-c", str(HERE), shell)
+        self.socket_path = self.tmux("display-message", "-p", "#{socket_path}").strip()
 
     def tmux(self, *args: str) -> str:
         result = subprocess.run(["tmux", "-L", self.socket, "-f", "/dev/null", *args],
@@ -58,6 +59,7 @@ class Terminal:
 
     def close(self) -> None:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
+        Path(self.socket_path).unlink(missing_ok=True)  # tmux leaves its socket file behind
 
 
 @pytest.fixture
