@@ -24,19 +24,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from stepgrad.paths import data_dir
+
 FILENAME = "progress.json"
 VERSION = 1
-
-
-def data_dir() -> Path:
-    """Where stepgrad keeps the learner's files (see the module docstring)."""
-    home = os.environ.get("STEPGRAD_HOME")
-    if home:
-        return Path(home).expanduser()
-    xdg = os.environ.get("XDG_DATA_HOME")
-    if xdg:
-        return Path(xdg).expanduser() / "stepgrad"
-    return Path.home() / ".local" / "share" / "stepgrad"
 
 
 def lesson_key(lesson: Any) -> str:

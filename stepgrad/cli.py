@@ -59,7 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     debug.add_argument("--repl", action="store_true", help="use the line REPL")
     _history_option(debug)
     debug.add_argument("script", help="the Python script to run")
-    debug.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the script")
+    debug.add_argument("args", nargs=argparse.REMAINDER,
+                       help="arguments for the script (stepgrad's own --repl and --history "
+                       "are recognised here too; put script arguments that clash after --)")
 
     replay = sub.add_parser("replay", help="step through a trace saved with sg.trace()")
     replay.add_argument("path", help="a trace file written by Trace.save")
@@ -99,9 +101,32 @@ def _history_limit(text: str) -> int:
         raise SystemExit(f"stepgrad: --history: {error}") from None
 
 
+def _own_options_after_script(args: argparse.Namespace) -> None:
+    """`stepgrad debug train.py --repl` means the debugger's --repl, as the issue's examples
+    write it: stepgrad's own options are taken from after the script too, up to a `--`;
+    everything else (and everything after `--`) goes to the script."""
+    rest, script_args = list(args.args), []
+    while rest:
+        word = rest.pop(0)
+        if word == "--":
+            script_args += rest
+            break
+        if word == "--repl":
+            args.repl = True
+        elif word == "--history" and rest:
+            args.history = rest.pop(0)
+        elif word.startswith("--history="):
+            args.history = word.split("=", 1)[1]
+        else:
+            script_args.append(word)
+    args.args = script_args
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "debug":
+        _own_options_after_script(args)
     if args.command is None:
         parser.print_help()
         return 0

@@ -30,13 +30,12 @@ class CommandProvider(Provider):
         app: Any = self.app
         hits = []
         for info in app.commands.infos():
-            lines = info.help.splitlines()
-            description = lines[1].strip() if len(lines) > 1 else ""
-            if needs_argument(info.summary):
+            usage = info.usage or info.name
+            if needs_argument(usage):
                 action = partial(app.prefill_command, info.name + " ")
             else:
                 action = partial(app.submit_command, info.name)
-            hits.append((f"{info.name}  ({info.summary})", description, action))
+            hits.append((f"{info.name}  ({usage})", info.summary, action))
         return hits
 
     async def discover(self) -> Hits:

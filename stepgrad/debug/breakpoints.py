@@ -16,6 +16,7 @@ stops the program.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,8 @@ from stepgrad.debug.expr import ExpressionError, compile_expression, evaluate
 from stepgrad.ops.registry import registry
 
 PHASES = ("forward", "backward")
+#: What a node, module or parameter name looks like: relu_3, fc1, encoder.0.weight
+_NAME = re.compile(r"\w[\w.]*")
 KEYWORDS = ("nan", "inf", "if", "dead", "saturated", "forward", "backward")
 
 
@@ -107,7 +110,7 @@ def parse(number: int, text: str, temporary: bool = False) -> Breakpoint:
         bp.phase = "forward"
     elif any(sym in head for sym in ("<", ">", "==", "!=")):
         bp.code = compile_expression(head if not phase else " ".join(words))
-    elif len(words) == 1:
+    elif len(words) == 1 and _NAME.fullmatch(first):
         bp.kind, bp.target = ("op" if first in registry else "name"), first
     else:
         raise ValueError(f"cannot read 'break {spec}'; see 'help break' for the forms")

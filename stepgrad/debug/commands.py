@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -37,10 +38,18 @@ REPEATABLE = {"step", "next", "back", "continue", "finish", "rcontinue"}
 
 @dataclass(frozen=True)
 class CommandInfo:
+    """A command as help screens, palettes and completion show it.
+
+    usage    the first docstring line: `step [N] | step into`
+    summary  the first line of the description: what the command does
+    help     the whole docstring
+    """
+
     name: str
     aliases: tuple[str, ...]
     summary: str
     help: str
+    usage: str = ""
 
 
 class CommandError(Exception):
@@ -110,7 +119,10 @@ class Commands:
                 continue
             doc = inspect.cleandoc(function.__doc__ or name)
             aliases = tuple(sorted(w for w in words if w != name))
-            infos.append(CommandInfo(name, aliases, doc.splitlines()[0], doc))
+            lines = doc.splitlines()
+            description = " ".join(line.strip() for line in lines[1:]) or lines[0]
+            summary = re.split(r"(?<=[.;])\s", description)[0].rstrip(".;")
+            infos.append(CommandInfo(name, aliases, summary, doc, usage=lines[0]))
         return sorted(infos, key=lambda info: info.name)
 
     def names(self) -> list[str]:
@@ -146,6 +158,8 @@ class Commands:
         if command in ("break", "b", "tbreak"):
             choices = list(KEYWORDS) + op_names() + self._node_names()
         elif command in ("print", "p", "pp", "display", "condition"):
+            if "." in prefix:
+                return self._complete_attribute(prefix)
             choices = sorted(k for k in self.session.namespace() if not k.startswith("_"))
         elif command in ("help", "h"):
             choices = self.names()
@@ -162,6 +176,19 @@ class Commands:
             options = [c for c in self.tutor.choices() if c.startswith(done)]
             choices = [c[len(done) :].strip().split(" ")[0] for c in options]
         return sorted({c for c in choices if c.startswith(prefix)})
+
+    def _complete_attribute(self, prefix: str) -> list[str]:
+        """`out.sh` -> `out.shape`: attributes of a plain name, index or attribute chain."""
+        base, _, partial = prefix.rpartition(".")
+        if not re.fullmatch(r"[A-Za-z_][\w.]*(\[\d+\])?", base):
+            return []  # never evaluate calls while completing
+        try:
+            value = self.session.evaluate(base)
+        except ExpressionError:
+            return []
+        names = [a for a in dir(value) if a.startswith(partial)
+                 and (partial.startswith("_") or not a.startswith("_"))]
+        return [f"{base}.{a}" for a in sorted(names)]
 
     def _node_names(self) -> list[str]:
         seen: set[str] = set()
@@ -465,7 +492,25 @@ class Commands:
         if self._lines:
             namespace = {"np": np, **self._lines[self._position()].locals}
             return evaluate(compile_expression(text), namespace)
-        return self.session.evaluate(text)
+        try:
+            return self.session.evaluate(text)
+        except ExpressionError as error:
+            raise ExpressionError(self._explain_missing(str(error))) from None
+
+    def _explain_missing(self, message: str) -> str:
+        """Say why out/grad/... is None here, instead of a bare NoneType error."""
+        if "NoneType" not in message:
+            return message
+        state = self.session.state
+        kind = state.event.kind if state.event is not None else "nothing"
+        if kind == "forward":
+            why = "grad and grads exist only at backward steps"
+        elif kind == "backward":
+            why = "this node's forward step is no longer in history"
+        else:
+            why = (f"#{state.cursor} is a {kind} event: out, ins, grad and grads belong to "
+                   f"a node's forward or backward step")
+        return f"{message} ({why})"
 
     def do_info(self, arg: str) -> str:
         """info

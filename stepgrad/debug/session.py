@@ -611,7 +611,8 @@ def _user_traceback(exc: BaseException) -> str:
     frames = [
         f
         for f in traceback.extract_tb(exc.__traceback__)
-        if not f.filename.startswith(os.path.dirname(__file__)) and f.filename != runpy.__file__
+        if not f.filename.startswith(os.path.dirname(__file__))
+        and f.filename not in (runpy.__file__, "<frozen runpy>")
     ]
     lines = traceback.format_list(frames)
     return (

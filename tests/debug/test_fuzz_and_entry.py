@@ -174,3 +174,14 @@ def test_debug_refuses_a_missing_script(tmp_path):
         timeout=60,
     )
     assert done.returncode == 2 and "no such script" in done.stderr
+
+
+def test_debug_takes_its_own_options_after_the_script(tmp_path):
+    script = tmp_path / "train.py"
+    script.write_text("import sys\nimport stepgrad as sg\n"
+                      "print('args', sys.argv[1:])\n(sg.tensor([1.0]) * 2).sum()\n")
+    done = subprocess.run([sys.executable, "-m", "stepgrad", "debug", str(script), "--repl",
+                           "--history", "1MB", "a", "--", "--repl"], input="continue\nquit\n",
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "args ['a', '--repl']" in done.stdout

@@ -448,3 +448,23 @@ def test_gradcheck_all_names_the_broken_op(make_session):
     line = next(row for row in out.splitlines() if "relu_" in row)
     assert line.split()[0] == "MISMATCH" and "expected" in line
     assert commands.complete("gradcheck a") == ["all"]
+
+
+def test_friendlier_lines_for_missing_tensors_and_bad_names(make_session):
+    session, commands = make_session()
+    commands.run("step")  # a module_enter event: no node tensors here
+    out = commands.run("p out.shape")
+    assert out.startswith("*** AttributeError") and "is a module_enter event" in out
+    assert commands.run("break ((").startswith("*** cannot read")
+    assert commands.run("break 0.weight") == "Breakpoint 1: 0.weight"
+
+
+def test_completion_of_attributes_and_usage_in_infos(make_session):
+    session, commands = make_session()
+    commands.run("break forward relu")
+    commands.run("continue")
+    assert "out.shape" in commands.complete("p out.sh")
+    assert commands.complete("p out.__len") == ["out.__len__"]
+    assert commands.complete("p out.mean().sh") == []  # no calls while completing
+    info = next(i for i in commands.infos() if i.name == "step")
+    assert info.usage == "step [N] | step into" and info.summary.startswith("Go to the next event")

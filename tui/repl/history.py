@@ -7,21 +7,13 @@ debugger: the history then lives in memory for this session only.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 
+from stepgrad.paths import data_dir
+
 HISTORY_FILE = "repl_history"
-
-
-def data_dir() -> Path:
-    """stepgrad's per-user data directory (not created here)."""
-    if os.environ.get("STEPGRAD_HOME"):
-        return Path(os.environ["STEPGRAD_HOME"]).expanduser()
-    if os.environ.get("XDG_DATA_HOME"):
-        return Path(os.environ["XDG_DATA_HOME"]).expanduser() / "stepgrad"
-    return Path.home() / ".local" / "share" / "stepgrad"
 
 
 def history_path() -> Path:
