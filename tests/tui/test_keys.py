@@ -339,3 +339,21 @@ async def test_session_started_by_the_app(make_app):
         assert app.session.state.status == "paused"
         await press(pilot, "s")
         assert app.session.state.cursor == 1
+
+
+class Lesson:
+    number, title = 1, "The chain rule"
+    text = "Backprop multiplies **local derivatives** along the path."
+    goals = ("Step to the first backward step.",)
+    target = "find the bug"
+
+
+async def test_lesson_pane_shows_the_lesson(make_app):
+    app = make_app(lesson=Lesson())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        pane = app.query_one("#lesson")
+        assert pane.lesson.title == "The chain rule"
+        pane.add_note("hint", "look at relu")
+        await settle(pilot)
+        assert pane.notes and "look at relu" in pane.notes[0]
