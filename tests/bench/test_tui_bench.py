@@ -1,6 +1,6 @@
 """How fast the full-screen debugger answers, measured from key press to repainted screen.
 
-Run on demand: `pytest tests/bench/test_tui_bench.py --benchmark-enable -s`. Each test
+Run on demand: `pytest tests/bench/test_tui_bench.py --benchmark-only -s`. Each test
 prints its numbers and asserts the targets:
 
 - `step` and `back` on a 2,000-node graph: from the key event to the first screen
@@ -37,6 +37,14 @@ from tui_helpers import SIZE, settle  # noqa: E402
 from stepgrad.debug import Commands, Session  # noqa: E402
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(autouse=True)
+def _only_with_benchmarks(benchmark: Any) -> None:
+    """These tests time themselves; asking for pytest-benchmark's fixture makes them run
+    only on demand (--benchmark-only), like every benchmark, and never in the normal suite,
+    where other tests share the two cores."""
+    benchmark.extra_info["timed_by"] = "the test itself (see the printed percentiles)"
 
 
 def percentile(values: list[float], q: float) -> float:
