@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-from stepgrad.lessons.base import Bug, Hooks, Lesson, RunResult, patch_op
 
 import stepgrad as sg
+from stepgrad.lessons.base import Bug, Hooks, Lesson, RunResult, patch_op
 
 TEXT = """\
 A model is a composite function, and backpropagation is the chain rule applied one node

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-from stepgrad.lessons import datasets
-from stepgrad.lessons.base import Bug, Hooks, Lesson, RunResult, patch_op, with_hooks
 
 import stepgrad as sg
+from stepgrad.lessons import datasets
+from stepgrad.lessons.base import Bug, Hooks, Lesson, RunResult, patch_op, with_hooks
 
 TEXT = """\
 When a value feeds two places, a change in it changes the loss along *both* paths, so

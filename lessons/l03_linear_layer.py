@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+
+import stepgrad as sg
 from stepgrad.lessons import datasets
 from stepgrad.lessons.base import Bug, Hooks, Lesson, RunResult, patch_op
 from stepgrad.lessons.training import train as train_loop
-
-import stepgrad as sg
 
 TEXT = """\
 A linear layer maps a batch of inputs X (N rows, 4 features) to outputs Y (N rows, 2):

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+
+import stepgrad as sg
 from stepgrad.lessons import datasets
 from stepgrad.lessons.base import Bug, Hooks, Lesson, RunResult, patch_op, with_hooks
 from stepgrad.lessons.models import MLP
 from stepgrad.lessons.training import train as train_loop
-
-import stepgrad as sg
 
 TEXT = """\
 Three spiral arms wind around each other in the plane; no straight line separates them.

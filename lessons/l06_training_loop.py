@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+
+import stepgrad as sg
 from stepgrad.lessons import datasets
 from stepgrad.lessons.base import Bug, Hooks, Lesson, RunResult, with_hooks
 from stepgrad.lessons.models import MLP
 from stepgrad.lessons.training import train as train_loop
-
-import stepgrad as sg
 
 TEXT = """\
 Every training loop, in every framework, is these five lines per mini-batch:

@@ -13,10 +13,10 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
-from stepgrad.lessons import datasets, models, training
-from stepgrad.lessons.base import Bug, Hooks, Injector, Lesson, RunResult, use_hooks
 
 import stepgrad as sg
+from stepgrad.lessons import datasets, models, training
+from stepgrad.lessons.base import Bug, Hooks, Injector, Lesson, RunResult, use_hooks
 
 SGD_LR, ADAM_LR, MOMENTUM = 0.05, 0.03, 0.9
 EPOCHS, BATCH = 60, 32

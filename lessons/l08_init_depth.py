@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from stepgrad.lessons import datasets, models, training
-from stepgrad.lessons.base import Bug, Hooks, Lesson, RunResult, with_hooks
 
 import stepgrad as sg
 from stepgrad import nn
+from stepgrad.lessons import datasets, models, training
+from stepgrad.lessons.base import Bug, Hooks, Lesson, RunResult, with_hooks
 
 WIDTH, HIDDEN_LAYERS = 32, 6
 SIZES = [64] + [WIDTH] * HIDDEN_LAYERS + [10]

@@ -11,11 +11,11 @@ from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
-from stepgrad.lessons import datasets, models, training
-from stepgrad.lessons.base import Bug, Hooks, Lesson, RunResult, patch_op
 
 import stepgrad as sg
 from stepgrad.function import Context
+from stepgrad.lessons import datasets, models, training
+from stepgrad.lessons.base import Bug, Hooks, Lesson, RunResult, patch_op
 from stepgrad.ops.conv import col2im, offset_views
 
 LR, EPOCHS, BATCH = 0.01, 8, 64

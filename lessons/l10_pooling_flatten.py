@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
+import stepgrad as sg
 from stepgrad.lessons import datasets, models, training
 from stepgrad.lessons.base import Bug, Hooks, Lesson, RunResult, patch_op
 from stepgrad.lessons.l09_convolution import CNN_OPS, gradcheck_fails, gradcheck_ops
-
-import stepgrad as sg
 from stepgrad.ops.conv import offset_views
 
 LR, EPOCHS, BATCH = 0.01, 8, 64

@@ -7,13 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
+import stepgrad as sg
+from stepgrad import nn
 from stepgrad.lessons import datasets, training
 from stepgrad.lessons.base import Bug, Hooks, Lesson, RunResult, patch_op
 from stepgrad.lessons.l07_optimizers import patch_attribute
 from stepgrad.lessons.l09_convolution import CNN_OPS, gradcheck_fails, gradcheck_ops
-
-import stepgrad as sg
-from stepgrad import nn
 from stepgrad.nn import functional as F
 
 LR, EPOCHS, BATCH, DROPOUT = 0.01, 8, 64, 0.5

@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
+
+import stepgrad as sg
 from stepgrad.lessons import datasets, training
 from stepgrad.lessons.base import Bug, Hooks, Lesson, RunResult, current_hooks
 from stepgrad.lessons.l07_optimizers import StepWatch
@@ -27,8 +29,6 @@ from stepgrad.lessons.l11_batchnorm_dropout import (
     dropout_mean_ratio,
     eval_disagreement,
 )
-
-import stepgrad as sg
 from stepgrad.nn import functional as F
 
 LR, GAMMA, EPOCHS, BATCH, WEIGHT_DECAY = 0.01, 0.8, 8, 64, 1e-4

@@ -17,6 +17,7 @@ import sys
 from collections.abc import Sequence
 
 import numpy as np
+
 from stepgrad.lessons.base import Bug, Lesson, RunResult, injected
 
 _BARS = "▁▂▃▄▅▆▇█"

@@ -23,10 +23,10 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from stepgrad.lessons.base import Hooks, RunResult, current_hooks
-from stepgrad.lessons.datasets import Dataset
 
 import stepgrad as sg
+from stepgrad.lessons.base import Hooks, RunResult, current_hooks
+from stepgrad.lessons.datasets import Dataset
 from stepgrad.nn import functional as F
 
 LossFn = Callable[[sg.Tensor, Any], sg.Tensor]

@@ -21,6 +21,8 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+
+from stepgrad import events
 from stepgrad.lessons.base import (
     Bug,
     Lesson,
@@ -32,8 +34,6 @@ from stepgrad.lessons.base import (
 from stepgrad.lessons.progress import Progress
 from stepgrad.lessons.report import compare, report, sparkline
 from stepgrad.lessons.report import short_number as _num
-
-from stepgrad import events
 
 _SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**", "matmul": "@"}
 

@@ -22,6 +22,15 @@ import gc
 import queue
 from typing import Any
 
+from textual import events, on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Footer, Input, TabbedContent, TabPane
+from textual.worker import get_current_worker
+
+from stepgrad import events as ev
 from stepgrad.tui import passes
 from stepgrad.tui.palette import CommandProvider
 from stepgrad.tui.screens.help_screen import HelpScreen
@@ -36,15 +45,6 @@ from stepgrad.tui.widgets.source_pane import SourcePane
 from stepgrad.tui.widgets.status_line import StatusLine
 from stepgrad.tui.widgets.tape import Tape
 from stepgrad.tui.widgets.training_pane import TrainingPane
-from textual import events, on, work
-from textual.app import App, ComposeResult
-from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.message import Message
-from textual.widgets import Footer, Input, TabbedContent, TabPane
-from textual.worker import get_current_worker
-
-from stepgrad import events as ev
 
 LESSON_COMMANDS = ("lesson", "hint", "diagnose", "reveal", "fixed", "predict")
 

@@ -21,6 +21,7 @@ from stepgrad import events as ev
 from stepgrad.debug import format as fmt
 from stepgrad.debug import rules
 from stepgrad.debug.breakpoints import KEYWORDS, ExpressionError
+from stepgrad.debug.chain import contributions, local_derivatives
 from stepgrad.debug.expr import compile_expression, evaluate
 from stepgrad.debug.history import format_size, parse_size
 from stepgrad.debug.session import LineState, Session
@@ -606,8 +607,8 @@ class Commands:
         return fmt.backprop(
             event,
             forward,
-            _local_derivatives(event, forward),
-            _contributions(self.session, state.cursor, event),
+            local_derivatives(forward),
+            contributions(self.session.history, state.cursor, event),
         )
 
     do_why = do_backprop
@@ -908,67 +909,3 @@ def _users(history: Any, node_id: int, start: int) -> list[ev.ForwardStep]:
     return users
 
 
-def _local_derivatives(event: ev.BackwardStep, forward: ev.ForwardStep | None) -> list[Any]:
-    """d out / d input for elementwise ops (the op's backward with a gradient of ones)."""
-    from stepgrad.function import Context
-    from stepgrad.ops.registry import get
-
-    if forward is None or any(
-        np.shape(a) != np.shape(forward.output)
-        for a in forward.inputs
-        if np.ndim(a) == np.ndim(forward.output) and np.size(a) > 1
-    ):
-        return []
-    if not all(
-        np.size(a) == 1
-        or np.shape(a) == np.shape(forward.output)
-        or np.broadcast_shapes(np.shape(a), np.shape(forward.output)) == np.shape(forward.output)
-        for a in forward.inputs
-    ):
-        return []
-    cls = get(forward.op)
-    if forward.op not in _ELEMENTWISE:
-        return []
-    ctx = Context()
-    ctx.needs_input_grad = tuple(True for _ in forward.inputs)
-    with np.errstate(all="ignore"):
-        cls.forward(ctx, *[np.array(a, dtype=np.float64) for a in forward.inputs], **forward.attrs)
-        sent = cls.backward(ctx, np.ones(np.shape(forward.output)))
-    sent = sent if isinstance(sent, tuple) else (sent,)
-    return [None if s is None else np.broadcast_to(s, np.shape(forward.output)) for s in sent]
-
-
-_ELEMENTWISE = {
-    "add",
-    "sub",
-    "mul",
-    "div",
-    "neg",
-    "pow",
-    "exp",
-    "log",
-    "sqrt",
-    "abs",
-    "relu",
-    "leaky_relu",
-    "sigmoid",
-    "tanh",
-}
-
-
-def _contributions(session: Session, cursor: int, event: ev.BackwardStep) -> dict[int, list[str]]:
-    """For inputs used more than once: the backward steps (so far) that sent them a gradient."""
-    found: dict[int, list[str]] = {}
-    history = session.history
-    for i, (input_id, accumulated) in enumerate(zip(event.input_ids, event.accumulated)):
-        if not accumulated:
-            continue
-        senders = []
-        for number in range(cursor, history.first - 1, -1):
-            past = history[number]
-            if isinstance(past, ev.BackwardBegin):
-                break
-            if isinstance(past, ev.BackwardStep) and input_id in past.input_ids:
-                senders.append(f"{past.name} (#{number})")
-        found[i] = list(reversed(senders))
-    return found

@@ -31,10 +31,10 @@ from textual import events
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tui"))
 
 import tui_programs as programs  # noqa: E402
-from stepgrad.tui.app import StepgradApp  # noqa: E402
 from tui_helpers import SIZE, settle  # noqa: E402
 
 from stepgrad.debug import Commands, Session  # noqa: E402
+from stepgrad.tui.app import StepgradApp  # noqa: E402
 
 pytestmark = pytest.mark.slow
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 import pytest
+
 from stepgrad.lessons.cli import choose_bug
 from stepgrad.lessons.progress import Progress
 from stepgrad.lessons.registry import get_lesson

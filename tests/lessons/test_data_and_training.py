@@ -7,13 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+import stepgrad as sg
+from stepgrad import events
 from stepgrad.lessons import datasets
 from stepgrad.lessons.base import Hooks, use_hooks, with_hooks
 from stepgrad.lessons.models import MLP, DigitsCNN, count_parameters
 from stepgrad.lessons.training import evaluate, grad_norm, train
-
-import stepgrad as sg
-from stepgrad import events
 
 
 def test_digits_ship_as_a_small_npz() -> None:

@@ -11,10 +11,10 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from stepgrad.lessons.base import Hooks, current_hooks, injected, patched_ops
-from stepgrad.lessons.registry import builtin_lessons, get_lesson
 
 import stepgrad as sg
+from stepgrad.lessons.base import Hooks, current_hooks, injected, patched_ops
+from stepgrad.lessons.registry import builtin_lessons, get_lesson
 
 MINE = range(1, 7)
 
@@ -171,9 +171,8 @@ def test_program_undoes_the_bug_even_when_the_run_fails(n: int, bug_id: str) -> 
 
 @pytest.mark.parametrize("n", lesson_params())
 def test_lesson_runs_through_under_the_debugger_quickly(n: int) -> None:
-    from stepgrad.lessons.tutor import Tutor
-
     from stepgrad.debug import Commands, Session
+    from stepgrad.lessons.tutor import Tutor
 
     lesson = get_lesson(n)
     tutor = Tutor(lesson, None)

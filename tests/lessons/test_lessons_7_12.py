@@ -11,13 +11,13 @@ import time
 
 import numpy as np
 import pytest
+
+import stepgrad as sg
 from stepgrad.lessons.base import Hooks, current_hooks, injected, normalise, patched_ops, pristine
 from stepgrad.lessons.l09_convolution import PROBES, gradcheck_ops
 from stepgrad.lessons.progress import Progress
 from stepgrad.lessons.registry import get_lesson
 from stepgrad.lessons.tutor import Tutor
-
-import stepgrad as sg
 
 MINE = range(7, 13)
 LESSONS_7_11 = range(7, 12)

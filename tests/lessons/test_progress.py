@@ -11,6 +11,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
 from stepgrad.lessons.progress import FILENAME, Progress, data_dir
 from stepgrad.lessons.registry import get_lesson
 

@@ -9,6 +9,7 @@ from dataclasses import replace
 from importlib import metadata
 
 import pytest
+
 from stepgrad.lessons import registry
 from stepgrad.lessons.registry import LessonNotFound, all_lessons, get_lesson
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import time
 
 import pytest
+
+from stepgrad import events
 from stepgrad.lessons.base import injected, normalise
 from stepgrad.lessons.progress import Progress
 from stepgrad.lessons.registry import get_lesson
 from stepgrad.lessons.tutor import Tutor, next_bug, sparkline
-
-from stepgrad import events
 
 BUGS = [pytest.param(n, bug.id, marks=pytest.mark.lesson(n), id=f"lesson{n:02d}-{bug.id}")
         for n in range(1, 7) for bug in get_lesson(n).bugs]

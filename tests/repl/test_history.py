@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from prompt_toolkit.history import InMemoryHistory
+
 from stepgrad.tui.repl.history import SafeFileHistory, data_dir, open_history
 
 

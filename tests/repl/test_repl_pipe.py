@@ -18,11 +18,11 @@ from prompt_toolkit.completion import CompleteEvent
 from prompt_toolkit.document import Document
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output.plain_text import PlainTextOutput
+
+from stepgrad.debug import Commands, Session
 from stepgrad.tui.repl import run_repl
 from stepgrad.tui.repl.completion import CommandCompleter
 from stepgrad.tui.repl.toolbar import where_in_pass
-
-from stepgrad.debug import Commands, Session
 
 SCRIPT = str(Path(__file__).with_name("tiny_train.py"))
 

@@ -15,9 +15,8 @@ import sys
 import textwrap
 from pathlib import Path
 
-from stepgrad.tui.repl import run_repl
-
 from stepgrad.debug import Commands, Session
+from stepgrad.tui.repl import run_repl
 
 HERE = Path(__file__).parent
 SCRIPT = str(HERE / "tiny_train.py")

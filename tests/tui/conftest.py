@@ -19,9 +19,9 @@ import pytest
 sys.path.insert(0, os.path.dirname(__file__))
 
 import tui_programs  # noqa: E402
-from stepgrad.tui.app import StepgradApp  # noqa: E402
 
 from stepgrad.debug import Commands, Session  # noqa: E402
+from stepgrad.tui.app import StepgradApp  # noqa: E402
 
 
 @pytest.hookimpl(tryfirst=True)

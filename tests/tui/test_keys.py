@@ -7,14 +7,14 @@ Each key is a shortcut for a command name; the assertions look at the session's 
 from __future__ import annotations
 
 import tui_programs as programs
+from tui_helpers import SIZE, inspector_text, log_text, press, settle, text_of
+
+from stepgrad import events as ev
 from stepgrad.tui.screens.help_screen import HelpScreen
 from stepgrad.tui.screens.quit_screen import QuitScreen
 from stepgrad.tui.screens.too_small_screen import TooSmallScreen
 from stepgrad.tui.widgets.command_line import CommandLine
 from stepgrad.tui.widgets.tape import Tape
-from tui_helpers import SIZE, inspector_text, log_text, press, settle, text_of
-
-from stepgrad import events as ev
 
 
 async def test_step_moves_one_event_and_the_tape_follows(make_app):

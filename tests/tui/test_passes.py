@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import tui_programs as programs
-from stepgrad.tui import passes
 
 import stepgrad as sg
 from stepgrad import events as ev
+from stepgrad.tui import passes
 
 
 class Recorded(list):

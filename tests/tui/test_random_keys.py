@@ -12,10 +12,11 @@ from __future__ import annotations
 import random
 
 import tui_programs as programs
-from stepgrad.tui.screens.quit_screen import QuitScreen
-from stepgrad.tui.widgets.tape import Tape
 from textual.command import CommandPalette
 from tui_helpers import SIZE, settle
+
+from stepgrad.tui.screens.quit_screen import QuitScreen
+from stepgrad.tui.widgets.tape import Tape
 
 KEYS = ["s"] * 6 + ["n", "c", "f", "r", "left", "b", "g", "i", "w", "p", "slash", "escape",
         "tab", "shift+tab", "up", "down", "home", "end", "pageup", "enter", "space",

@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 from rich.console import Console
+
 from stepgrad.tui import render
 
 

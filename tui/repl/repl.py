@@ -34,6 +34,7 @@ from prompt_toolkit import PromptSession, print_formatted_text
 from prompt_toolkit.formatted_text import FormattedText
 from prompt_toolkit.input import Input
 from prompt_toolkit.output import Output
+
 from stepgrad.tui.repl.completion import CommandCompleter
 from stepgrad.tui.repl.history import open_history
 from stepgrad.tui.repl.style import STYLE, colorize, wants_color

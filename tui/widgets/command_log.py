@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from rich.console import RenderableType
 from rich.text import Text
-from stepgrad.tui.widgets.strip_view import StripView, render_strips, set_virtual_size
 from textual.geometry import Size
+
+from stepgrad.tui.widgets.strip_view import StripView, render_strips, set_virtual_size
 
 MAX_ENTRIES = 500
 

@@ -20,13 +20,14 @@ import numpy as np
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
-from stepgrad.tui.render import number, stats_text, tensor_block
-from stepgrad.tui.widgets.strip_view import StripView, render_strips
 from textual import work
 from textual.message import Message
 from textual.strip import Strip
 
 from stepgrad import events as ev
+from stepgrad.debug.chain import local_derivatives
+from stepgrad.tui.render import number, stats_text, tensor_block
+from stepgrad.tui.widgets.strip_view import StripView, render_strips
 
 
 @dataclass
@@ -149,16 +150,6 @@ def _forward(event: ev.ForwardStep, backward: ev.BackwardStep | None,
     return parts
 
 
-def _local_derivative(event: ev.BackwardStep, i: int) -> np.ndarray | None:
-    """sent / upstream where the op acts elementwise (same shape, nothing summed)."""
-    sent = event.grads[i]
-    if sent is None or sent.shape != event.upstream.shape or event.summed_axes[i]:
-        return None
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(event.upstream != 0, sent / np.where(event.upstream != 0,
-                                                              event.upstream, 1), np.nan)
-
-
 def _backward(event: ev.BackwardStep, forward: ev.ForwardStep | None,
               contributions: list[tuple[int, str, np.ndarray]], width: int) -> list[RenderableType]:
     parts: list[RenderableType] = [Text("chain rule: sent grad = upstream grad x local derivative",
@@ -167,6 +158,7 @@ def _backward(event: ev.BackwardStep, forward: ev.ForwardStep | None,
                               diverging=True))
     if len(contributions) > 1:
         parts.append(_fan_in(event, contributions, width))
+    locals_ = local_derivatives(forward)
     for i, (name, sent) in enumerate(zip(event.input_names, event.grads)):
         notes = Text()
         if event.summed_axes[i]:
@@ -176,11 +168,13 @@ def _backward(event: ev.BackwardStep, forward: ev.ForwardStep | None,
             notes.append(f"  += added to the gradient {name} already had (used more than once)",
                          style="cyan")
         parts.append(Text(""))
-        local = _local_derivative(event, i)
+        local = locals_[i] if i < len(locals_) else None
         if local is not None:
-            parts.append(tensor_block(f"x local derivative d{event.name}/d{name} "
-                                      f"(sent / upstream)", local, width, diverging=True, rows=4,
-                                      show_histogram=False))
+            parts.append(tensor_block(f"x local derivative d{event.name}/d{name}", local, width,
+                                      diverging=True, rows=4, show_histogram=False))
+        elif sent is not None and forward is not None and not locals_:
+            parts.append(Text(f"x the local derivative of {forward.op} (it mixes elements: "
+                              f"see its backward in the source pane)", style="dim italic"))
         parts.append(tensor_block(f"= sent to input {i}: dL/d{name}", sent, width,
                                   diverging=True))
         if notes.plain:

@@ -17,12 +17,12 @@ from typing import Any
 from rich.console import Group, RenderableType
 from rich.syntax import Syntax
 from rich.text import Text
-from stepgrad.tui.widgets.strip_view import StripView, render_strips
 from textual import work
 from textual.message import Message
 from textual.strip import Strip
 
 from stepgrad import events as ev
+from stepgrad.tui.widgets.strip_view import StripView, render_strips
 
 
 class SourcePane(StripView):

@@ -14,15 +14,16 @@ from __future__ import annotations
 
 from rich.segment import Segment
 from rich.style import Style
-from stepgrad.tui.passes import Pass, Row
-from stepgrad.tui.render import magnitude_color, number
-from stepgrad.tui.widgets.strip_view import set_virtual_size
 from textual.binding import Binding
 from textual.events import Click
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+
+from stepgrad.tui.passes import Pass, Row
+from stepgrad.tui.render import magnitude_color, number
+from stepgrad.tui.widgets.strip_view import set_virtual_size
 
 
 class Tape(ScrollView, can_focus=True):

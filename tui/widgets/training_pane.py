@@ -16,9 +16,10 @@ from typing import Any
 
 from rich.table import Table
 from rich.text import Text
-from stepgrad.tui.render import number
 from textual.containers import VerticalScroll
 from textual.widgets import Label, ProgressBar, Sparkline, Static
+
+from stepgrad.tui.render import number
 
 ACCURACY_NAMES = ("accuracy", "acc", "train_accuracy", "test_accuracy", "epoch_test_accuracy")
 
