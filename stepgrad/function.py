@@ -130,14 +130,14 @@ def _emit_forward(cls: type[Function], tensors: tuple[Tensor, ...], out: Tensor,
     file, line = user_frame(3)  # 0 user_frame, 1 _emit_forward, 2 apply: all engine
     stack = events.module_stack
     path, depth = (events.module_path(), len(stack)) if stack else ("", 0)
-    output = np.array(out.data, copy=True)
+    output = out.data.copy()
     inputs, ids, names, flags = [], [], [], []
     for t in tensors:  # an input made by an earlier node shares the copy of its output
         made = t._where
         if made is not None:
             inputs.append(made[4]), names.append(made[5])
         else:  # a leaf: copied, unless a constant made from a Python number (nobody else has it)
-            inputs.append(t.data if t._index < 0 else np.array(t.data, copy=True))
+            inputs.append(t.data if t._index < 0 else t.data.copy())
             names.append(t.name)
         ids.append(t._id), flags.append(t.requires_grad)
     name, ids, names = f"{cls.name}_{out._index}", tuple(ids), tuple(names)

@@ -119,18 +119,20 @@ class History:
 
     def append(self, event: ev.Event) -> int:
         """Record `event`; returns its number. Drops the oldest events past the limit."""
-        number = len(self)
-        size = event_bytes(event)
-        self._events.append(event)
+        kept = self._events
+        number = self.first + len(kept)
+        sizer = _ARRAY_BYTES.get(type(event))  # event_bytes, inlined: this runs per event
+        size = EVENT_OVERHEAD if sizer is None else EVENT_OVERHEAD + sizer(event)
+        kept.append(event)
         self._sizes.append(size)
         self.nbytes += size
-        kind = type(event)
-        if kind is ev.ForwardStep:
+        if sizer is _forward_bytes:
             self._forward[event.node_id] = number  # type: ignore[attr-defined]
-        elif kind is ev.BackwardStep:
+        elif sizer is _backward_bytes:
             self._backward[event.node_id] = number  # type: ignore[attr-defined]
-        while self.nbytes > self.limit and len(self._events) > 1:
-            self._drop_oldest()
+        if self.nbytes > self.limit:
+            while self.nbytes > self.limit and len(kept) > 1:
+                self._drop_oldest()
         return number
 
     def set_limit(self, limit: int) -> None:

@@ -241,10 +241,7 @@ class Session:
         self._inline = frontend
         self._rule = rules.Step(1)
         self._status = "running"
-        ident = threading.get_ident()
-        self._unsubscribe = ev.subscribe(
-            lambda e: self._on_event(e) if threading.get_ident() == ident else None
-        )
+        self._unsubscribe = ev.subscribe(self._listener_for_this_thread())
 
     def detach(self) -> None:
         unsubscribe = getattr(self, "_unsubscribe", None)
@@ -255,11 +252,19 @@ class Session:
             "detached: the program runs on without the debugger",
         )
 
+    def _listener_for_this_thread(self) -> Callable[[ev.Event], None]:
+        """A listener that hears only the calling thread's events: another thread's work
+        (a front end rerunning a lesson to compare, say) is not this program's."""
+        ident, get_ident, on_event = threading.get_ident(), threading.get_ident, self._on_event
+
+        def listener(event: ev.Event) -> None:
+            if get_ident() == ident:
+                on_event(event)
+
+        return listener
+
     def _run(self) -> None:
-        ident = threading.get_ident()
-        unsubscribe = ev.subscribe(
-            lambda e: self._on_event(e) if threading.get_ident() == ident else None
-        )
+        unsubscribe = ev.subscribe(self._listener_for_this_thread())
         status, reason, error = "finished", "the program finished", None
         reset_names()
         try:

@@ -21,7 +21,7 @@ from stepgrad.debug import Commands, Session
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
-def _mlp_training(steps: int = 30) -> float:
+def _mlp_training(steps: int = 200) -> float:
     sg.manual_seed(0)
     model = sg.nn.Sequential(
         sg.nn.Linear(64, 128),
