@@ -8,6 +8,7 @@ program's state is never disturbed) and records each line with its local variabl
 from __future__ import annotations
 
 import inspect
+import re
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -24,14 +25,53 @@ def op_function(op: str, phase: str) -> Any:
 
 
 def op_source(op: str, phase: str) -> tuple[list[str], int, str]:
-    """(lines, first line number, file) of op `op`'s forward or backward."""
+    """(lines, first line number, file) of the code op `op` runs for `phase` now.
+
+    A lesson swaps an op's code through the registry, and its replacement must not give
+    itself away on screen: the code is shown as the op's own `forward` or `backward`, with
+    docstrings blanked and comments that mention BUG removed, and the file is the op's own
+    module. Line numbers stay those of the code that runs, so `step into` marks the right
+    line.
+    """
     fn = op_function(op, phase)
     try:
         lines, first = inspect.getsourcelines(fn)
-        file = inspect.getsourcefile(fn) or ""
+        file = inspect.getsourcefile(get(op)) or inspect.getsourcefile(fn) or ""
     except (OSError, TypeError):
         return [f"# source of {op}.{phase} is not available\n"], 1, ""
-    return lines, first, file
+    return disguise(lines, phase), first, file
+
+
+_DEF = re.compile(r"^(\s*def\s+)\w+")
+_BUG_COMMENT = re.compile(r"\s*#.*\bBUG\b.*$")
+_QUOTES = ('"""', "'''")
+
+
+def disguise(lines: list[str], name: str) -> list[str]:
+    """The function's lines as the op's own `name` (forward or backward) reads: the def
+    renamed, its docstring blanked, comments that mention BUG dropped. The number of lines
+    is unchanged, so line numbers still match the code that runs."""
+    out: list[str] = []
+    state = "before def"  # -> "signature" -> "docstring?" -> "in docstring" -> "body"
+    for text in lines:
+        stripped = text.strip()
+        if state == "before def" and _DEF.match(text):
+            text = _DEF.sub(lambda m: m.group(1) + name, text, count=1)
+            state = "docstring?" if stripped.endswith(":") else "signature"
+        elif state in ("signature", "docstring?"):
+            if state == "signature" and stripped.endswith(":"):
+                state = "docstring?"
+            elif state == "docstring?" and stripped.startswith(_QUOTES):
+                closes = len(stripped) > 3 and stripped.endswith(stripped[:3])
+                state = "body" if closes else "in docstring"
+                text = "\n"
+            elif state == "docstring?" and stripped:
+                state = "body"
+        elif state == "in docstring":
+            state = "body" if stripped.endswith(_QUOTES) else state
+            text = "\n"
+        out.append(_BUG_COMMENT.sub("", text.rstrip("\n")) + "\n")
+    return out
 
 
 @dataclass(frozen=True)
