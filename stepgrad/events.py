@@ -35,7 +35,8 @@ Listener = Callable[["Event"], None]
 #: The subscribed callables. The engine tests `if listeners:` before building an event.
 listeners: list[Listener] = []
 
-#: Names of the modules being called, outermost first ("" for an unnamed root).
+#: The dotted paths of the modules being called, outermost first ("" for an unnamed root):
+#: ["", "encoder", "encoder.fc1"] while encoder.fc1 runs inside the model.
 module_stack: list[str] = []
 
 _seq = itertools.count(1)
@@ -66,7 +67,7 @@ def emit(event: Event) -> None:
 
 def module_path() -> str:
     """The dotted path of the module being called, such as `encoder.fc1`."""
-    return ".".join([name for name in module_stack if name]) if module_stack else ""
+    return module_stack[-1] if module_stack else ""
 
 
 def snapshot(array: Any) -> Any:

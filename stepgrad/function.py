@@ -129,7 +129,7 @@ def _emit_forward(cls: type[Function], tensors: tuple[Tensor, ...], out: Tensor,
     """
     file, line = user_frame(3)  # 0 user_frame, 1 _emit_forward, 2 apply: all engine
     stack = events.module_stack
-    path, depth = (events.module_path(), len(stack)) if stack else ("", 0)
+    path, depth = (stack[-1], len(stack)) if stack else ("", 0)
     output = out.data.copy()
     inputs, ids, names, flags = [], [], [], []
     for t in tensors:  # an input made by an earlier node shares the copy of its output

@@ -71,9 +71,12 @@ class Module:
             return self.forward(*args, **kwargs)
         if not events.module_stack:
             self._name_parameters()
-        depth = len(events.module_stack)
-        events.module_stack.append(self._path_name())
-        path, kind = events.module_path(), type(self).__name__
+        stack = events.module_stack
+        depth, name = len(stack), self._path_name()
+        parent = stack[-1] if stack else ""
+        path = f"{parent}.{name}" if parent and name else parent or name
+        stack.append(path)
+        kind = type(self).__name__
         # make(seq, depth, path, module): every field in order (the fast constructor)
         events.emit(events.ModuleEnter.make(events.next_seq(), depth, path, kind))
         try:
