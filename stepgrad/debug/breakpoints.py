@@ -1,6 +1,7 @@
 """Breakpoints: when to stop while the program runs.
 
     break relu                 every node of an op (forward and backward)
+    break backward             every node's backward step (or forward)
     break backward conv2d      only in one phase
     break fc2                  a node or module by name (also a parameter: fc1.weight)
     break nan / break inf      any NaN or Inf in what a node computed
@@ -97,6 +98,9 @@ def parse(number: int, text: str, temporary: bool = False) -> Breakpoint:
     if not words and condition:
         bp.code = compile_expression(condition)
         return bp
+    if not words and phase is not None:  # `break backward`: every node's backward step
+        bp.kind = "phase"
+        return bp
     if not words:
         raise ValueError(
             "break what? Give an op (break relu), a node or module name (break fc2),"
@@ -164,6 +168,8 @@ def matches(bp: Breakpoint, event: ev.Event, previous: ev.Event | None, namespac
         return False
     if isinstance(event, ev.ModuleEnter):
         return bp.kind == "name" and event.path == bp.target
+    if bp.kind == "phase":
+        return not isinstance(event, ev.ModuleEnter)
     if bp.kind == "op":
         return event.op == bp.target
     if bp.kind == "name":

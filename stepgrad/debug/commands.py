@@ -376,6 +376,7 @@ class Commands:
         """break [forward|backward] TARGET [if COND] | break CONDITION
         Set a breakpoint; with no argument, list them. Forms:
           break relu                 every relu node (forward and backward)
+          break backward             every node's backward step (or: break forward)
           break backward conv2d      only backward steps of conv2d
           break fc2                  a node or module by name (or a parameter: fc1.weight)
           break nan | break inf      a NaN or Inf in what a node computed
@@ -877,7 +878,8 @@ def _short(value: Any) -> str:
             return f"{fmt.stats_line(value)}\n{fmt.array_text(value)}"
         return fmt.array_text(value)
     if isinstance(value, list) and value and all(isinstance(v, np.ndarray) for v in value):
-        return "\n".join(f"[{i}] {fmt.stats_line(v)}" for i, v in enumerate(value))
+        return "\n".join(f"[{i}] {fmt.stats_line(v) if v.size > 12 else fmt.array_text(v)}"
+                         for i, v in enumerate(value))
     text = repr(value)
     return text if len(text) < 2000 else text[:2000] + " ..."
 

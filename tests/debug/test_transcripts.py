@@ -468,3 +468,14 @@ def test_completion_of_attributes_and_usage_in_infos(make_session):
     assert commands.complete("p out.mean().sh") == []  # no calls while completing
     info = next(i for i in commands.infos() if i.name == "step")
     assert info.usage == "step [N] | step into" and info.summary.startswith("Go to the next event")
+
+
+def test_break_on_a_whole_phase(make_session):
+    session, commands = make_session()
+    assert commands.run("break backward") == "Breakpoint 1: backward"
+    commands.run("continue")
+    first = session.state.event
+    assert isinstance(first, ev.BackwardStep) and first.op == "cross_entropy"
+    commands.run("continue")
+    assert isinstance(session.state.event, ev.BackwardStep)
+    assert session.state.event.op == "linear"
