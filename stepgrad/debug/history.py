@@ -44,11 +44,18 @@ ARRAY_OVERHEAD = 112
 
 
 def _arrays_bytes(arrays: Any) -> int:
-    return sum([ARRAY_OVERHEAD + a.nbytes for a in arrays if a is not None])
+    total = 0
+    for a in arrays:
+        if a is not None:
+            total += ARRAY_OVERHEAD + a.nbytes
+    return total
 
 
 def _forward_bytes(event: ev.ForwardStep) -> int:
-    return _arrays_bytes(event.inputs) + ARRAY_OVERHEAD + event.output.nbytes
+    total = ARRAY_OVERHEAD * (len(event.inputs) + 1) + event.output.nbytes
+    for a in event.inputs:
+        total += a.nbytes
+    return total
 
 
 def _backward_bytes(event: ev.BackwardStep) -> int:
