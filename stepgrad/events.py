@@ -203,12 +203,22 @@ class ModuleExit(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ParamUpdate:
-    """One parameter's share of an optimizer step."""
+    """One parameter's share of an optimizer step: its gradient, the change the step made
+    to it, and the norm of the weight before the change (for the update-to-weight ratio)."""
 
     name: str
     grad: np.ndarray | None
     update: np.ndarray
-    ratio: float  # ||update|| / ||weight before the update||
+    weight_norm: float
+
+    @property
+    def ratio(self) -> float:
+        """||update|| / ||weight before the update|| (a healthy step is around 1e-3); worked
+        out when asked, so recording a step costs one norm per parameter, not two."""
+        if self.weight_norm <= 0:
+            return float("inf")
+        update = self.update.ravel()
+        return float(np.sqrt(np.dot(update, update))) / self.weight_norm
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

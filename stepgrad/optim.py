@@ -89,10 +89,9 @@ def _norm(array: np.ndarray) -> float:
 
 
 def _param_update(p: Tensor, change: np.ndarray) -> events.ParamUpdate:
-    norm = _norm(p.data)
-    ratio = _norm(change) / norm if norm > 0 else float("inf")
-    # make(name, grad, update, ratio); the grad is copied (a user may change .grad in place)
-    return events.ParamUpdate.make(p.name, p.grad.copy(), change, ratio)
+    # make(name, grad, update, weight_norm); the grad is copied (a user may change .grad in
+    # place later), the update is a fresh array the step made
+    return events.ParamUpdate.make(p.name, p.grad.copy(), change, _norm(p.data))
 
 
 class SGD(Optimizer):

@@ -199,7 +199,7 @@ class Session:
             epoch=self.epoch,
             losses=tuple(self.losses),
             metrics=tuple(self.metrics),
-            ratios=dict(self.ratios),
+            ratios=self.ratios,
             reason=self._reason,
             error=self._error,
             breakpoints=tuple(bp.info() for bp in self.breakpoints),
@@ -568,7 +568,13 @@ class Session:
         self.epoch: int | None = None
         self.losses: list[tuple[int, float]] = []
         self.metrics: list[tuple[int, dict[str, float]]] = []
-        self.ratios: dict[str, float] = {}
+        self._last_step: ev.OptimizerStep | None = None
+
+    @property
+    def ratios(self) -> dict[str, float]:
+        """The update-to-weight ratio of each parameter at the last optimizer step."""
+        step = self._last_step
+        return {} if step is None else {p.name: p.ratio for p in step.params}
 
     def _track(self, event: ev.Event) -> None:
         if isinstance(event, ev.Iteration):
@@ -592,7 +598,7 @@ class Session:
                     )
                 )
         elif isinstance(event, ev.OptimizerStep):
-            self.ratios = {p.name: p.ratio for p in event.params}
+            self._last_step = event  # its ratios are worked out when a front end asks
 
     def _progress(self) -> None:
         now = time.monotonic()
