@@ -61,6 +61,7 @@ class StepgradApp(App[int]):
         Binding("c", "command('continue')", "Cont"),
         Binding("f", "command('finish')", "Finish"),
         Binding("r,left", "command('back')", "Back", key_display="r/←"),
+        Binding("colon", "focus_command", "Cmd", key_display=":"),
         Binding("b", "command('break')", "Break"),
         Binding("i", "command('step into')", "Into"),
         Binding("g", "command('gradcheck')", "Gradchk"),
@@ -70,7 +71,6 @@ class StepgradApp(App[int]):
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "command('quit')", "Quit"),
         Binding("t", "toggle_side", "Panels", show=False),
-        Binding("colon", "focus_command", "Command", show=False, key_display=":"),
         Binding("ctrl+t", "toggle_theme", "Theme", show=False),
     ]
 
@@ -111,7 +111,8 @@ class StepgradApp(App[int]):
             with TabbedContent(id="side"):
                 if self.lesson is not None:
                     with TabPane("lesson", id="side-lesson"):
-                        yield LessonPane(self.lesson, id="lesson")
+                        yield LessonPane(self.lesson, tutor=getattr(self.commands, "tutor", None),
+                                         id="lesson")
                 with TabPane("training", id="side-training"):
                     yield TrainingPane(id="training")
                 with TabPane("breaks", id="side-breaks"):

@@ -57,8 +57,8 @@ class CommandLine(Input):
             super().__init__()
 
     def __init__(self, complete: Complete | None = None, *, id: str | None = None) -> None:
-        super().__init__(placeholder="command: step, next, break relu, print grad.norm(), "
-                         "help  (Enter repeats the last move)",
+        super().__init__(placeholder=": for a command, e.g. break relu, p grad.norm, "
+                         "diagnose ..., help  (Enter repeats the last move)",
                          suggester=CommandSuggester(complete), id=id)
         self.history: list[str] = []
         self._position = 0

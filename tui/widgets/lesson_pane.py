@@ -9,15 +9,19 @@ from textual.widgets import Markdown
 
 
 class LessonPane(VerticalScroll, can_focus=True):
-    """Shows a `Lesson` (title, text as Markdown, goals, target) and hints as they come."""
+    """Shows a `Lesson` (title, text as Markdown, goals, target), what goes wrong in this
+    run (from the tutor), and the tutor's answers as they come."""
 
-    def __init__(self, lesson: Any = None, *, id: str | None = None) -> None:
+    def __init__(self, lesson: Any = None, *, tutor: Any = None, id: str | None = None) -> None:
         super().__init__(id=id)
         self.lesson = lesson
+        self.tutor = tutor
         self.notes: list[str] = []
 
     def compose(self):
-        yield Markdown(lesson_markdown(self.lesson), id="lesson-text")
+        text = self.tutor.text() + "\n\n" + HOW_TO_ANSWER if self.tutor is not None \
+            else lesson_markdown(self.lesson)
+        yield Markdown(text, id="lesson-text")
         yield Markdown("", id="lesson-notes")
 
     def add_note(self, title: str, text: str) -> None:
@@ -25,6 +29,11 @@ class LessonPane(VerticalScroll, can_focus=True):
         self.notes.append(f"**{title}**\n\n```\n{text.strip()}\n```")
         self.query_one("#lesson-notes", Markdown).update("\n\n".join(self.notes))
         self.scroll_end(animate=False)
+
+
+HOW_TO_ANSWER = ("*To answer, press `:` for the command line and type for example "
+                 "`diagnose relu backward` (Tab completes); `hint` gives a hint, `reveal` the "
+                 "answer, `fixed` the healthy run.*")
 
 
 def lesson_markdown(lesson: Any) -> str:
