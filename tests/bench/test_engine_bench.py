@@ -28,7 +28,6 @@ do the same work: same loss, same updated weights.
 
 from __future__ import annotations
 
-import ctypes
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator
@@ -46,24 +45,11 @@ LR = 0.01
 
 
 def one_thread() -> Callable[[], None]:
-    """PyTorch and numpy's OpenBLAS on one thread (numpy was loaded before any env var);
-    returns the function that puts the previous thread counts back."""
+    """PyTorch on one thread (numpy's OpenBLAS is put on one thread for every benchmark by
+    tests/bench/conftest.py); returns the function that puts the previous count back."""
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
-    restores = [lambda: torch.set_num_threads(previous)]
-    with open("/proc/self/maps") as maps:
-        paths = {line.split()[-1] for line in maps if "openblas" in line.lower()}
-    for path in paths:
-        lib = ctypes.CDLL(path)
-        for prefix in ("scipy_openblas", "openblas"):
-            for suffix in ("64_", ""):
-                get = getattr(lib, f"{prefix}_get_num_threads{suffix}", None)
-                set_ = getattr(lib, f"{prefix}_set_num_threads{suffix}", None)
-                if get is not None and set_ is not None:
-                    count = get()
-                    set_(1)
-                    restores.append(lambda set_=set_, count=count: set_(count))
-    return lambda: [restore() for restore in restores] and None
+    return lambda: torch.set_num_threads(previous)
 
 
 def best_times(contenders: dict[str, Callable[[], Any]], number: int,
