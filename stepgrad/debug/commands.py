@@ -187,8 +187,11 @@ class Commands:
             value = self.session.evaluate(base)
         except ExpressionError:
             return []
-        names = [a for a in dir(value) if a.startswith(partial)
-                 and (partial.startswith("_") or not a.startswith("_"))]
+        names = [
+            a
+            for a in dir(value)
+            if a.startswith(partial) and (partial.startswith("_") or not a.startswith("_"))
+        ]
         return [f"{base}.{a}" for a in sorted(names)]
 
     def _node_names(self) -> list[str]:
@@ -240,7 +243,9 @@ class Commands:
         event = self.session.state.event
         return (ask(event) or "") if ask is not None and event is not None else ""
 
-    def _moved(self, reason: str) -> str:
+    def _move(self, rule: rules.Rule) -> str:
+        """Make a move, then show where it arrived (the stop reason is part of it)."""
+        self.session.move(rule)
         return self.position()
 
     def _require_live_or_history(self) -> None:
@@ -258,7 +263,7 @@ class Commands:
         if self._lines:
             return self._line_move(_count(arg))
         self._require_live_or_history()
-        return self._moved(self.session.move(rules.Step(_count(arg))))
+        return self._move(rules.Step(_count(arg)))
 
     do_s = do_step
 
@@ -272,7 +277,7 @@ class Commands:
         depth = event.depth if event is not None else 0
         if isinstance(event, ev.ModuleEnter):
             depth = event.depth
-        return self._moved(self.session.move(rules.Next(depth, _count(arg))))
+        return self._move(rules.Next(depth, _count(arg)))
 
     do_n = do_next
 
@@ -280,7 +285,7 @@ class Commands:
         """continue
         Run until a breakpoint, an interrupt (Ctrl-C) or the end of the program."""
         self._leave_lines()
-        return self._moved(self.session.move(rules.Rule()))
+        return self._move(rules.Rule())
 
     do_c = do_cont = do_continue
 
@@ -291,14 +296,12 @@ class Commands:
             return self.position()
         event = self.session.state.event
         if event is None:
-            return self._moved(self.session.move(rules.Step(1)))
+            return self._move(rules.Step(1))
         depth = event.depth + 1 if isinstance(event, ev.ModuleEnter) else event.depth
         phase = "backward" if event.phase == "backward" else "forward"
         if event.phase not in ("forward", "backward"):
-            return self._moved(self.session.move(rules.Finish("forward", 0)))
-        return self._moved(
-            self.session.move(rules.Finish(phase, depth if phase == "forward" else 0))
-        )
+            return self._move(rules.Finish("forward", 0))
+        return self._move(rules.Finish(phase, depth if phase == "forward" else 0))
 
     do_f = do_return = do_finish
 
@@ -315,7 +318,7 @@ class Commands:
         ):
             raise CommandError("until iter N or until epoch N, for example: until iter 10")
         unit = "epoch" if words[0] == "epoch" else "iter"
-        return self._moved(self.session.move(rules.Until(unit, int(words[1]))))
+        return self._move(rules.Until(unit, int(words[1])))
 
     do_unt = do_until
 
@@ -510,8 +513,10 @@ class Commands:
         elif kind == "backward":
             why = "this node's forward step is no longer in history"
         else:
-            why = (f"#{state.cursor} is a {kind} event: out, ins, grad and grads belong to "
-                   f"a node's forward or backward step")
+            why = (
+                f"#{state.cursor} is a {kind} event: out, ins, grad and grads belong to "
+                f"a node's forward or backward step"
+            )
         return f"{message} ({why})"
 
     def do_info(self, arg: str) -> str:
@@ -878,8 +883,10 @@ def _short(value: Any) -> str:
             return f"{fmt.stats_line(value)}\n{fmt.array_text(value)}"
         return fmt.array_text(value)
     if isinstance(value, list) and value and all(isinstance(v, np.ndarray) for v in value):
-        return "\n".join(f"[{i}] {fmt.stats_line(v) if v.size > 12 else fmt.array_text(v)}"
-                         for i, v in enumerate(value))
+        return "\n".join(
+            f"[{i}] {fmt.stats_line(v) if v.size > 12 else fmt.array_text(v)}"
+            for i, v in enumerate(value)
+        )
     text = repr(value)
     return text if len(text) < 2000 else text[:2000] + " ..."
 
@@ -909,5 +916,3 @@ def _users(history: Any, node_id: int, start: int) -> list[ev.ForwardStep]:
         if isinstance(event, ev.ForwardStep) and node_id in event.input_ids:
             users.append(event)
     return users
-
-
