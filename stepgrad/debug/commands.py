@@ -514,7 +514,8 @@ class Commands:
             why = "this node's forward step is no longer in history"
         else:
             why = (
-                f"#{state.cursor} is a {kind} event: out, ins, grad and grads belong to "
+                f"#{state.cursor} is {'an' if kind[0] in 'aeiou' else 'a'} {kind} event: out, "
+                f"ins, grad and grads belong to "
                 f"a node's forward or backward step"
             )
         return f"{message} ({why})"
