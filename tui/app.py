@@ -374,6 +374,7 @@ class StepgradApp(App[int]):
 
     def action_toggle_theme(self) -> None:
         self.theme = "textual-light" if self._dark else "textual-dark"
+        self.call_after_refresh(self.query_one(Tape).restyle)  # once the new colours apply
         if self.state is not None:
             self.query_one(SourcePane).show(self.state.event, self.state.line, self._dark)
 

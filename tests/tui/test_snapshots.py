@@ -47,3 +47,14 @@ def test_channel_grid_at_80x24(snap_compare, make_app):
     app = make_app(programs.conv_net)
     assert snap_compare(app, terminal_size=(80, 24),
                         run_before=prepare("break backward conv2d", "continue"))
+
+
+def test_light_theme_at_a_backward_step(snap_compare, make_app):
+    app = make_app(programs.wide_grad)
+
+    async def run_before(pilot) -> None:
+        await prepare("break backward mul", "continue")(pilot)
+        await pilot.press("ctrl+t")  # Textual's light theme
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

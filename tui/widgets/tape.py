@@ -48,9 +48,9 @@ class Tape(ScrollView, can_focus=True):
     Tape > .tape--current { background: $accent 45%; text-style: bold; }
     Tape > .tape--selected { background: $primary 35%; }
     Tape > .tape--group { color: $secondary; text-style: bold; }
-    Tape > .tape--mark { color: $text-muted; text-style: italic; }
-    Tape > .tape--dim { color: $text-disabled; }
-    Tape > .tape--op { color: $text-muted; }
+    Tape > .tape--mark { color: $foreground-muted; text-style: italic; }
+    Tape > .tape--dim { color: $foreground-disabled; }
+    Tape > .tape--op { color: $foreground-muted; }
     """
 
     class NodeSelected(Message):
@@ -269,7 +269,12 @@ class Tape(ScrollView, can_focus=True):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        self._strips = {}   # the theme changed: draw the rows again
+        self.restyle()
+
+    def restyle(self) -> None:
+        """The theme changed: forget the drawn rows and draw them again with its colours."""
+        self._strips = {}
+        self.refresh()
 
     def _fit_virtual_size(self) -> None:
         set_virtual_size(self, Size(self.size.width, len(self._visible)))
