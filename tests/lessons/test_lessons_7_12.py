@@ -238,21 +238,6 @@ def test_a_diagnosis_of_the_other_bug_is_rejected() -> None:
     assert not tutor.diagnose("adam bias correction")[0]
 
 
-# -- the lessons are well formed --------------------------------------------------------------
-
-@pytest.mark.parametrize("n", lesson_params())
-def test_lesson_is_well_formed(n: int) -> None:
-    lesson = get_lesson(n)
-    assert lesson.number == n and lesson.slug and lesson.title
-    assert not lesson.text.lstrip().startswith("# "), "front ends add the title heading"
-    assert "PyTorch" in lesson.text
-    assert len(lesson.bugs) >= 2 and lesson.goals and lesson.target
-    for bug in lesson.bugs:
-        assert len(bug.hints) >= 3 and bug.answers and bug.explanation and bug.symptom
-        if bug.kind == "op":
-            assert bug.op in sg.ops.names()
-
-
 # -- the capstone -----------------------------------------------------------------------------
 
 def test_capstone_draws_from_every_lesson() -> None:
