@@ -17,8 +17,24 @@ from stepgrad.function import Context
 from stepgrad.ops.registry import get
 
 #: Ops whose output element i depends only on the input elements at position i.
-ELEMENTWISE = frozenset({"add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "abs",
-                         "relu", "leaky_relu", "sigmoid", "tanh"})
+ELEMENTWISE = frozenset(
+    {
+        "add",
+        "sub",
+        "mul",
+        "div",
+        "neg",
+        "pow",
+        "exp",
+        "log",
+        "sqrt",
+        "abs",
+        "relu",
+        "leaky_relu",
+        "sigmoid",
+        "tanh",
+    }
+)
 
 
 def local_derivatives(forward: ev.ForwardStep | None) -> list[np.ndarray | None]:

@@ -613,7 +613,6 @@ class Commands:
         forward = self.session.history.forward_of(event.node_id)
         return fmt.backprop(
             event,
-            forward,
             local_derivatives(forward),
             contributions(self.session.history, state.cursor, event),
         )
@@ -707,7 +706,7 @@ class Commands:
             mark = "->" if number == state.cursor else "  "
             lines.append(f"{mark} {fmt.describe(event, number)}")
         kept = f"events #{history.first}..#{history.last}" if len(history) else "no events"
-        lines.append(f"({kept}, {fmt_bytes(history.nbytes)} of {fmt_bytes(history.limit)})")
+        lines.append(f"({kept}, {format_size(history.nbytes)} of {format_size(history.limit)})")
         return "\n".join(lines)
 
     do_hist = do_history
@@ -719,11 +718,11 @@ class Commands:
         words = arg.split()
         history = self.session.history
         if not words:
-            return f"history {fmt_bytes(history.limit)} (using {fmt_bytes(history.nbytes)})"
+            return f"history {format_size(history.limit)} (using {format_size(history.nbytes)})"
         if words[0] != "history" or len(words) != 2:
             raise CommandError("set history SIZE, for example: set history 1GB")
         history.set_limit(parse_size(words[1]))
-        return f"history limit is now {fmt_bytes(history.limit)}"
+        return f"history limit is now {format_size(history.limit)}"
 
     # == step into =============================================================================
     def _step_into(self) -> str:
@@ -854,10 +853,6 @@ class Commands:
 
 
 _LESSON_COMMANDS = {"lesson", "hint", "diagnose", "reveal", "fixed", "predict"}
-
-
-def fmt_bytes(n: int) -> str:
-    return format_size(n)
 
 
 def _count(arg: str, default: int = 1) -> int:

@@ -136,7 +136,6 @@ def where(event: ev.Event | None, number: int, iteration: int | None, epoch: int
 
 def backprop(
     event: ev.BackwardStep,
-    forward: ev.ForwardStep | None,
     local: list[Any],
     contributions: dict[int, list[str]],
 ) -> str:

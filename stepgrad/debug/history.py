@@ -66,8 +66,11 @@ def _optimizer_bytes(event: ev.OptimizerStep) -> int:
     return sum(200 + _arrays_bytes((p.update, p.grad)) for p in event.params)
 
 
-_ARRAY_BYTES = {ev.ForwardStep: _forward_bytes, ev.BackwardStep: _backward_bytes,
-                ev.OptimizerStep: _optimizer_bytes}
+_ARRAY_BYTES = {
+    ev.ForwardStep: _forward_bytes,
+    ev.BackwardStep: _backward_bytes,
+    ev.OptimizerStep: _optimizer_bytes,
+}
 
 
 def event_bytes(event: ev.Event) -> int:
