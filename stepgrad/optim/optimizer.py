@@ -1,0 +1,185 @@
+"""The optimizer base class: parameter groups, per-parameter state, and one step loop.
+
+Each optimizer (sgd.py, adam.py, ...) writes only `_update(weight, grad, state, group)`,
+which returns the change to add to the weight, so its update rule reads as the formula
+it is. `step()` applies the change and, when a debugger listens, emits one OptimizerStep
+event with every parameter's grad, update and update-to-weight ratio (a healthy ratio is
+around 1e-3 per step). Lessons swap an optimizer's `_update` to inject their bugs.
+
+PyTorch: `torch.optim.Optimizer` (param_groups, state, state_dict, add_param_group).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+from stepgrad import events
+from stepgrad.grad_mode import enable_grad
+from stepgrad.tensor import Tensor
+
+
+class Optimizer:
+    """Base class: `param_groups` (a list of dicts, each with its own lr and options) and
+    `state` (one dict per parameter, keyed by the parameter as in PyTorch)."""
+
+    def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
+        if isinstance(params, Tensor):
+            raise TypeError(f"{type(self).__name__}: params should be an iterable of tensors "
+                            f"(model.parameters() or [w, b]), got a single tensor")
+        params = list(params)
+        if not params:
+            raise ValueError(f"{type(self).__name__}: got an empty parameter list; pass "
+                             f"model.parameters()")
+        self.defaults = defaults
+        self.param_groups: list[dict[str, Any]] = []
+        self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
+        self.steps = 0
+        groups = params if isinstance(params[0], dict) else [{"params": params}]
+        for group in groups:
+            self.add_param_group(group)
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group of parameters with its own options (unset ones take the defaults),
+        e.g. a smaller lr for a pretrained body:
+        `opt.add_param_group({"params": body.parameters(), "lr": 1e-4})`."""
+        params = param_group["params"]
+        params = [params] if isinstance(params, Tensor) else list(params)
+        for value in params:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"{type(self).__name__}: parameters must be tensors, got "
+                                f"{type(value).__name__}")
+        seen = {id(p) for group in self.param_groups for p in group["params"]}
+        if any(id(p) in seen for p in params):
+            raise ValueError(f"{type(self).__name__}: some parameters appear in more than one "
+                             f"parameter group; give each tensor to one group only")
+        self.param_groups.append({**self.defaults, **param_group, "params": params})
+
+    @property
+    def lr(self) -> float:
+        """The first group's learning rate (setting it sets every group's): a shortcut of
+        stepgrad's, where PyTorch writes `param_groups[0]["lr"]`."""
+        return float(self.param_groups[0]["lr"])
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        for group in self.param_groups:
+            group["lr"] = value
+
+    def parameters(self) -> list[Tensor]:
+        return [p for group in self.param_groups for p in group["params"]]
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget the gradients of every parameter (call it before each backward). PyTorch 2
+        sets them to None; `set_to_none=False` gives zeros of the gradient's shape."""
+        params = self.parameters()
+        for p in params:
+            _zero_grad(p, set_to_none)
+        if events.listeners:
+            events.emit(events.ZeroGrad(seq=events.next_seq(), owner=type(self).__name__,
+                                        params=len(params)))
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """Update every parameter that has a gradient. A `closure` that re-evaluates the
+        model and returns the loss is called first (with gradients on), as in PyTorch."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        self.steps += 1
+        listening = bool(events.listeners)
+        updates = []
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                grad = grad_array(p)
+                ascent = -grad if group.get("maximize") else grad
+                change = self._update(p.data, ascent, self.state[p], group)
+                if listening:
+                    updates.append(_param_update(p, grad, change))
+                # a new array, not a write into the old: arrays the debugger recorded stay true
+                p.data = (p.data + change).astype(p.data.dtype, copy=False)
+        if listening:
+            events.emit(events.OptimizerStep(seq=events.next_seq(), optimizer=type(self).__name__,
+                                             lr=self.lr, step=self.steps, params=tuple(updates)))
+        return loss
+
+    def _update(self, weight: np.ndarray, grad: np.ndarray, state: dict[str, Any],
+                group: dict[str, Any]) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__} has no update rule (_update)")
+
+    # -- saving -----------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """{"state": {index: {...}}, "param_groups": [{..., "params": [indices]}]}: parameters
+        are numbered in group order, as in PyTorch, so the dict holds no tensors of the model."""
+        index = {id(p): i for i, p in enumerate(self.parameters())}
+        groups = [{**{k: v for k, v in g.items() if k != "params"},
+                   "params": [index[id(p)] for p in g["params"]]} for g in self.param_groups]
+        state = {index[id(p)]: {k: _copy(v) for k, v in s.items()}
+                 for p, s in self.state.items() if id(p) in index}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore options and state saved by `state_dict` (also PyTorch's, tensors become
+        numpy arrays); the parameter groups must have the same sizes."""
+        groups = state_dict["param_groups"]
+        sizes = [len(g["params"]) for g in self.param_groups]
+        if sizes != [len(g["params"]) for g in groups]:
+            raise ValueError(f"{type(self).__name__}.load_state_dict: the saved parameter groups "
+                             f"have sizes {[len(g['params']) for g in groups]}, this optimizer's "
+                             f"have {sizes}")
+        by_index = {}
+        for own, saved in zip(self.param_groups, groups):
+            by_index.update(zip(saved["params"], own["params"]))
+            own.update({k: v for k, v in saved.items() if k != "params"})
+        self.state = defaultdict(dict)
+        for key, values in state_dict["state"].items():
+            self.state[by_index[int(key)]] = {k: _from_saved(v) for k, v in values.items()}
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            lines += [f"    {key}: {group[key]}" for key in sorted(group) if key != "params"]
+        return "\n".join(lines) + "\n)"
+
+
+def grad_array(p: Tensor) -> np.ndarray:
+    """A parameter's gradient as a numpy array, whether `.grad` holds a Tensor or an array."""
+    grad = p.grad
+    return grad.data if isinstance(grad, Tensor) else np.asarray(grad)
+
+
+def _zero_grad(p: Tensor, set_to_none: bool) -> None:
+    if set_to_none or p.grad is None:
+        p.grad = None
+    elif isinstance(p.grad, Tensor):
+        p.grad.data = np.zeros_like(p.grad.data)  # rebind: recorded gradients stay true
+    else:
+        p.grad = np.zeros_like(p.grad)
+
+
+def _norm(array: np.ndarray) -> float:
+    return math.sqrt(float(np.vdot(array, array)))  # np.linalg.norm, without its overhead
+
+
+def _param_update(p: Tensor, grad: np.ndarray, change: np.ndarray) -> events.ParamUpdate:
+    # make(name, grad, update, weight_norm); the grad is copied (a user may change .grad in
+    # place later), the update is a fresh array the step made
+    return events.ParamUpdate.make(p.name, grad.copy(), change, _norm(p.data))
+
+
+def _copy(value: Any) -> Any:
+    return value.copy() if isinstance(value, np.ndarray) else value
+
+
+def _from_saved(value: Any) -> Any:
+    if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch.Tensor
+        value = value.detach().cpu().numpy()
+        return value.item() if value.ndim == 0 else value
+    return _copy(value)
