@@ -8,7 +8,8 @@ Saved as JSON in the user's data directory:
 
 Every change is written at once and atomically (a temporary file in the same directory,
 then `os.replace`), so a crash mid-write leaves the previous file whole. A file that cannot
-be read is set aside as `progress.json.corrupt-<time>` with a message, never a crash.
+be read is set aside as `progress.json.damaged-<time>` with a message, never a crash;
+a save that fails raises ProgressError ("could not save progress: ...").
 
     progress = Progress.load()
     progress.record_hint(lesson, "relu-times-activation")
@@ -21,6 +22,7 @@ import json
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,91 @@ from stepgrad.paths import data_dir
 
 FILENAME = "progress.json"
 VERSION = 1
+
+
+class ProgressError(OSError):
+    """Progress could not be saved; the message is one line for the learner."""
+
+
+STALE_SECONDS = 60
+_TEMPORARY_SUFFIX = ".tmp"
+_MAX_NAME_LENGTH = 200
+
+
+def _remove_quietly(path: str | None) -> None:
+    if path is not None:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+
+def _unused_name(path: Path) -> Path:
+    """`path`, or `path-2`, `path-3`... : two damaged files set aside in the same second
+    must not overwrite each other."""
+    candidate, n = path, 1
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.name}-{n}")
+    return candidate
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a count")
+
+
+def _parse(raw: bytes) -> Any:
+    """The JSON in the file; ValueError (one line) for bytes that are not UTF-8 JSON."""
+    try:
+        return json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
+    except UnicodeDecodeError:
+        raise ValueError("not UTF-8 text") from None
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+    except ValueError as error:  # json.JSONDecodeError, or a number too long to read
+        raise ValueError(f"not JSON: {str(error).splitlines()[0]}") from None
+
+
+def _names(value: Any, where: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"{where} should be a list of bug names")
+    return list(value)
+
+
+def _counts(value: Any, where: str) -> dict[str, int]:
+    if not isinstance(value, dict):
+        raise ValueError(f"{where} should map bug names to counts")
+    for bug, count in value.items():
+        if type(count) is not int or count < 0:  # bool is an int to Python, not a count
+            raise ValueError(f"{where}[{bug!r}] should be a whole number >= 0, not {count!r}")
+    return dict(value)
+
+
+#: Every field of a lesson's record this version reads, with the check it must pass.
+#: A new field is added here together with the code that reads it.
+FIELDS: dict[str, Callable[[Any, str], Any]] = {
+    "solved": _names,
+    "hints": _counts,
+    "attempts": _counts,
+}
+
+
+def validate(data: Any) -> dict[str, dict[str, Any]]:
+    """The lessons of a parsed progress file, checked field by field; ValueError naming the
+    first wrong field. Fields this version does not know are kept as they are."""
+    if not isinstance(data, dict) or not isinstance(data.get("lessons"), dict):
+        raise ValueError("no 'lessons' mapping at the top")
+    lessons: dict[str, dict[str, Any]] = {}
+    for key, entry in data["lessons"].items():
+        where = f"lessons[{key[:_MAX_NAME_LENGTH]!r}]"
+        if not isinstance(entry, dict):
+            raise ValueError(f"{where} should be a mapping")
+        checked = dict(entry)
+        for name, check in FIELDS.items():
+            if name in entry:
+                checked[name] = check(entry[name], f"{where}[{name!r}]")
+        lessons[key] = checked
+    return lessons
 
 
 def lesson_key(lesson: Any) -> str:
@@ -49,67 +136,83 @@ class Progress:
 
     @classmethod
     def load(cls, path: str | Path | None = None, autosave: bool = True) -> Progress:
-        """Read the progress file (a missing file is an empty progress)."""
+        """Read the progress file (a missing file is an empty progress).
+
+        Never raises: a damaged file is set aside with a note in `messages`, and temporary
+        files left by writes that were interrupted (a kill -9) are removed."""
         progress = cls(path, autosave)
+        progress._remove_stale_temporaries()
         progress._read()
         return progress
 
     # -- reading and writing --------------------------------------------------------------
     def _read(self) -> None:
         try:
-            text = self.path.read_text(encoding="utf-8")
+            raw = self.path.read_bytes()
         except FileNotFoundError:
             return
         except OSError as error:
-            self.messages.append(f"could not read {self.path} ({error}); starting afresh")
+            self.messages.append(f"could not read {self.path} ({error.strerror or error}); "
+                                 "starting afresh")
             return
         try:
-            data = json.loads(text)
-            lessons = data["lessons"]
-            if not isinstance(lessons, dict) or not all(isinstance(v, dict)
-                                                        for v in lessons.values()):
-                raise ValueError("'lessons' is not a mapping of lessons")
-        except (ValueError, KeyError, TypeError) as error:
-            self._set_aside(f"{type(error).__name__}: {error}")
-            return
-        self.lessons = lessons
+            self.lessons = validate(_parse(raw))
+        except ValueError as error:
+            self._set_aside(str(error))
 
     def _set_aside(self, why: str) -> None:
-        aside = self.path.with_name(f"{self.path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
+        aside = _unused_name(self.path.with_name(
+            f"{self.path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}"))
         try:
             os.replace(self.path, aside)
             where = f"moved it to {aside}"
         except OSError as error:
-            where = f"could not move it aside ({error})"
-        self.messages.append(f"your progress file {self.path} could not be read ({why}); "
+            where = f"could not move it aside ({error.strerror or error})"
+        self.messages.append(f"your progress file {self.path} is damaged ({why}); "
                              f"{where} and started afresh")
 
-    def save(self) -> None:
-        """Write the file atomically: a temporary file in the same folder, then os.replace."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps({"version": VERSION, "lessons": self.lessons}, indent=1, sort_keys=True)
-        fd, temporary = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp",
-                                         dir=self.path.parent)
+    def _remove_stale_temporaries(self) -> None:
+        """Delete `.progress.json.*.tmp` files older than a minute: what a write killed
+        between creating its temporary file and renaming it leaves behind. (A younger one may
+        belong to another stepgrad saving right now.)"""
+        pattern = f".{self.path.name}.*{_TEMPORARY_SUFFIX}"
         try:
+            stale = [p for p in self.path.parent.glob(pattern)
+                     if time.time() - p.stat().st_mtime > STALE_SECONDS]
+            for temporary in stale:
+                temporary.unlink()
+        except OSError:
+            pass  # a folder we cannot list or clean is reported when saving, not here
+
+    def save(self) -> None:
+        """Write the file atomically: a temporary file in the same folder, then os.replace.
+
+        Raises ProgressError ("could not save progress: ...") when the folder is read-only,
+        the disk is full, or anything else stops the write; the old file is then unchanged."""
+        text = json.dumps({"version": VERSION, "lessons": self.lessons}, indent=1, sort_keys=True)
+        temporary = None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, temporary = tempfile.mkstemp(prefix=f".{self.path.name}.",
+                                             suffix=_TEMPORARY_SUFFIX, dir=self.path.parent)
             with os.fdopen(fd, "w", encoding="utf-8") as file:
                 file.write(text + "\n")
                 file.flush()
                 os.fsync(file.fileno())
             os.replace(temporary, self.path)
+        except OSError as error:
+            _remove_quietly(temporary)
+            reason = error.strerror or str(error)
+            raise ProgressError(f"could not save progress: {reason} ({self.path})") from None
         except BaseException:
-            try:
-                os.unlink(temporary)
-            except OSError:
-                pass
+            _remove_quietly(temporary)
             raise
 
     def _changed(self) -> None:
-        if not self.autosave:
-            return
-        try:
+        """Save after a change (unless autosave is off); a failed save raises ProgressError,
+        so the command that changed progress tells the learner instead of "Solved!"."""
+        if self.autosave:
             self.save()
-        except OSError as error:  # a full disk must not stop the lesson
-            self.messages.append(f"could not save your progress to {self.path}: {error}")
 
     # -- recording ------------------------------------------------------------------------
     def _lesson(self, lesson: Any) -> dict[str, Any]:
@@ -167,4 +270,4 @@ class Progress:
         self._changed()
 
 
-__all__ = ["FILENAME", "Progress", "data_dir", "lesson_key"]
+__all__ = ["FILENAME", "Progress", "ProgressError", "data_dir", "lesson_key", "validate"]

@@ -177,8 +177,13 @@ def _lesson(args: argparse.Namespace) -> int:
 
 def _lessons(args: argparse.Namespace) -> int:
     from stepgrad.lessons.cli import list_lessons
+    from stepgrad.lessons.progress import ProgressError
 
-    return list_lessons(args)
+    try:
+        return list_lessons(args)
+    except ProgressError as error:  # `--reset` that could not write: say so, change nothing
+        print(f"stepgrad lessons: {error}", file=sys.stderr)
+        return 1
 
 
 def _serve(args: argparse.Namespace) -> int:
