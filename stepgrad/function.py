@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 import numpy as np
 
@@ -31,10 +31,31 @@ class Context:
     """A scratchpad an op's forward fills for its backward (`ctx.x = x`).
 
     `ctx.needs_input_grad[i]` tells whether input i wants a gradient, so a backward
-    may skip work (PyTorch: `ctx.needs_input_grad`).
+    may skip work (PyTorch: `ctx.needs_input_grad`). Any other attribute is whatever the
+    op's forward saved.
     """
 
     needs_input_grad: tuple[bool, ...]
+
+    if TYPE_CHECKING:  # tell a type checker that any attribute may be saved and read; at run
+        # time these would put a Python call in every attribute access of every op
+        def __getattr__(self, name: str) -> Any: ...
+
+        def __setattr__(self, name: str, value: Any) -> None: ...
+
+
+class Where(NamedTuple):
+    """Where and how a node was made: kept on its output tensor (`Tensor._where`) when
+    someone listens, for the node's BackwardStep and for later nodes that take this output."""
+
+    module_path: str          # the dotted path of the module being called, "" outside any
+    file: str                 # the user's source line that made the node
+    line: int
+    depth: int                # how many modules were being called
+    output: np.ndarray        # the snapshot of the output, shared by the nodes that use it
+    name: str                 # the node's readable name, such as relu_2
+    input_ids: tuple[int, ...]
+    input_names: tuple[str, ...]
 
 
 class _GradMode(threading.local):
@@ -133,16 +154,16 @@ def _emit_forward(cls: type[Function], tensors: tuple[Tensor, ...], out: Tensor,
     output = out.data.copy()
     inputs, ids, names, flags = [], [], [], []
     for t in tensors:  # an input made by an earlier node shares the copy of its output
-        made = t._where
+        made: Where | None = t._where
         if made is not None:
-            inputs.append(made[4]), names.append(made[5])
+            inputs.append(made.output), names.append(made.name)
         else:  # a leaf: copied, unless a constant made from a Python number (nobody else has it)
             inputs.append(t.data if t._index < 0 else t.data.copy())
             names.append(t.name)
         ids.append(t._id), flags.append(t.requires_grad)
     name, ids, names = f"{cls.name}_{out._index}", tuple(ids), tuple(names)
     # kept for the node's BackwardStep and for later nodes that use this output
-    out._where = (path, file, line, depth, output, name, ids, names)
+    out._where = Where(path, file, line, depth, output, name, ids, names)
     # ForwardStep.make takes every field in order: seq, depth, node_id, op, name, inputs,
     # input_ids, input_names, input_requires_grad, output, attrs (a fresh dict), module_path,
     # file, line, requires_grad
