@@ -21,10 +21,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from stepgrad import events as ev
-from stepgrad.debug.expr import ExpressionError, compile_expression, evaluate
+from stepgrad.debug import matchers
+from stepgrad.debug.expr import ExpressionError, compile_expression
 from stepgrad.ops.registry import registry
 
 PHASES = ("forward", "backward")
@@ -50,11 +49,8 @@ class BreakpointInfo:
 class Breakpoint:
     number: int
     spec: str
-    kind: str  # op | name | nan | inf | expr | dead | saturated
+    matcher: matchers.Matcher = field(default_factory=matchers.Matcher)
     phase: str | None = None
-    target: str | None = None
-    threshold: float = 0.0
-    code: Any = None  # compiled tensor expression (kind == "expr")
     condition: str | None = None
     condition_code: Any = None
     temporary: bool = False
@@ -62,6 +58,19 @@ class Breakpoint:
     ignore: int = 0
     hits: int = 0
     broken: str | None = field(default=None)
+
+    @property
+    def kind(self) -> str:
+        """op | name | nan | inf | expr | dead | saturated | phase (see matchers.py)"""
+        return self.matcher.kind
+
+    def matches(self, event: ev.Event, previous: ev.Event | None, namespace: Any) -> bool:
+        """Does `event` meet the place and tensor test (before condition and ignore)?"""
+        if not isinstance(event, self.matcher.events):
+            return False
+        if self.phase is not None and event.phase != self.phase:
+            return False
+        return self.matcher(event, previous, namespace)
 
     def info(self) -> BreakpointInfo:
         return BreakpointInfo(
@@ -94,33 +103,40 @@ def parse(number: int, text: str, temporary: bool = False) -> Breakpoint:
     )
     words = head.split()
     phase = words.pop(0) if words and words[0] in PHASES else None
-    bp = Breakpoint(number, spec, kind="expr", phase=phase, temporary=temporary)
+    bp = Breakpoint(number, spec, phase=phase, temporary=temporary)
     if not words and condition:
-        bp.code = compile_expression(condition)
+        bp.matcher = matchers.Test(compile_expression(condition))
         return bp
     if not words and phase is not None:  # `break backward`: every node's backward step
-        bp.kind = "phase"
         return bp
+    bp.matcher = _place(words, head if not phase else " ".join(words))
+    if bp.kind in ("dead", "saturated"):
+        bp.phase = "forward"
+    if condition:
+        bp.condition, bp.condition_code = condition, compile_expression(condition)
+    return bp
+
+
+def _place(words: list[str], test: str) -> matchers.Matcher:
+    """The matcher for the words after `break [phase]`."""
     if not words:
         raise ValueError(
             "break what? Give an op (break relu), a node or module name (break fc2),"
             " nan, inf, or a condition (break grad.norm > 1e3)"
         )
     first = words[0]
-    if first in ("nan", "inf") and len(words) == 1:
-        bp.kind = first
-    elif first in ("dead", "saturated"):
-        bp.kind, bp.target, bp.threshold = first, *_op_threshold(first, words[1:])
-        bp.phase = "forward"
-    elif any(sym in head for sym in ("<", ">", "==", "!=")):
-        bp.code = compile_expression(head if not phase else " ".join(words))
-    elif len(words) == 1 and _NAME.fullmatch(first):
-        bp.kind, bp.target = ("op" if first in registry else "name"), first
-    else:
-        raise ValueError(f"cannot read 'break {spec}'; see 'help break' for the forms")
-    if condition:
-        bp.condition, bp.condition_code = condition, compile_expression(condition)
-    return bp
+    if first == "nan" and len(words) == 1:
+        return matchers.NaN()
+    if first == "inf" and len(words) == 1:
+        return matchers.Inf()
+    if first in ("dead", "saturated"):
+        op, threshold = _op_threshold(first, words[1:])
+        return (matchers.Dead if first == "dead" else matchers.Saturated)(op, threshold)
+    if any(sym in test for sym in ("<", ">", "==", "!=")):
+        return matchers.Test(compile_expression(test))
+    if len(words) == 1 and _NAME.fullmatch(first):
+        return matchers.Op(first) if first in registry else matchers.Name(first)
+    raise ValueError(f"cannot read 'break {' '.join(words)}'; see 'help break' for the forms")
 
 
 def _op_threshold(kind: str, words: list[str]) -> tuple[str, float]:
@@ -142,84 +158,14 @@ def _op_threshold(kind: str, words: list[str]) -> tuple[str, float]:
     return op, threshold
 
 
-def _has(array: np.ndarray | None, test: Any) -> bool:
-    return array is not None and array.dtype.kind == "f" and bool(test(array).any())
-
-
-def _arrays(event: ev.Event) -> list[np.ndarray]:
-    if isinstance(event, ev.ForwardStep):
-        return [event.output]
-    if isinstance(event, ev.BackwardStep):
-        return [g for g in event.grads if g is not None]
-    return []
-
-
-def _saturation(op: str, out: np.ndarray) -> float:
-    if op == "sigmoid":
-        return float(((out < 0.01) | (out > 0.99)).mean())
-    return float((np.abs(out) > 0.99).mean())
-
-
-def matches(bp: Breakpoint, event: ev.Event, previous: ev.Event | None, namespace: Any) -> bool:
-    """Does `event` meet the breakpoint's place and tensor test (before condition/ignore)?"""
-    if not isinstance(event, (ev.ForwardStep, ev.BackwardStep, ev.ModuleEnter)):
-        return False
-    if bp.phase is not None and event.phase != bp.phase:
-        return False
-    if isinstance(event, ev.ModuleEnter):
-        return bp.kind == "name" and event.path == bp.target
-    if bp.kind == "phase":
-        return not isinstance(event, ev.ModuleEnter)
-    if bp.kind == "op":
-        return event.op == bp.target
-    if bp.kind == "name":
-        if event.name == bp.target or bp.target in event.input_names:
-            return True
-        inside = event.module_path == bp.target or event.module_path.startswith(f"{bp.target}.")
-        entering = previous is None or getattr(previous, "module_path", None) != event.module_path
-        return inside and isinstance(event, ev.BackwardStep) and entering
-    if bp.kind == "nan":
-        return any(_has(a, np.isnan) for a in _arrays(event))
-    if bp.kind == "inf":
-        return any(_has(a, np.isinf) for a in _arrays(event))
-    if bp.kind in ("dead", "saturated"):
-        if not isinstance(event, ev.ForwardStep) or event.op != bp.target or not event.output.size:
-            return False
-        fraction = (
-            float((event.output == 0).mean())
-            if bp.kind == "dead"
-            else _saturation(bp.target or "", event.output)
-        )
-        return fraction > bp.threshold
-    if bp.kind == "expr":
-        return _truth(_evaluate_test(bp.code, namespace()))
-    return False
-
-
-def _evaluate_test(code: Any, names: dict[str, Any]) -> Any:
-    """Evaluate a test; a comparison with a tensor the step lacks (grad at a forward step,
-    where it is None) is simply false, not an error."""
-    try:
-        return evaluate(code, names)
-    except ExpressionError as error:
-        if "NoneType" in str(error):
-            return False
-        raise
-
-
-def _truth(value: Any) -> bool:
-    if value is None:
-        return False
-    array = np.asarray(value)
-    return bool(array.any()) if array.dtype != object else bool(value)
-
-
 def should_stop(bp: Breakpoint, event: ev.Event, previous: ev.Event | None, namespace: Any) -> bool:
     """Apply place, tensor test, condition and ignore count; count the hit. May raise
     ExpressionError (the caller disables the breakpoint and reports it once)."""
-    if not bp.enabled or not matches(bp, event, previous, namespace):
+    if not bp.enabled or not bp.matches(event, previous, namespace):
         return False
-    if bp.condition_code is not None and not _truth(_evaluate_test(bp.condition_code, namespace())):
+    if bp.condition_code is not None and not matchers.truth(
+        matchers.evaluate_test(bp.condition_code, namespace())
+    ):
         return False
     bp.hits += 1
     if bp.ignore > 0:
@@ -228,12 +174,39 @@ def should_stop(bp: Breakpoint, event: ev.Event, previous: ev.Event | None, name
     return True
 
 
+def first_hit(
+    breakpoints: list[Breakpoint],
+    event: ev.Event,
+    previous: ev.Event | None,
+    namespace: Any,
+    count: bool = True,
+) -> tuple[Breakpoint | None, list[Breakpoint]]:
+    """The first enabled breakpoint that stops at `event`, and those whose test or condition
+    failed there (now disabled, with `broken` saying why). With `count=False` (walking
+    recorded history) only the place and tensor test are asked, and nothing is counted."""
+    broken = []
+    for bp in breakpoints:
+        if not bp.enabled:
+            continue
+        try:
+            hit = should_stop(bp, event, previous, namespace) if count else bp.matches(
+                event, previous, namespace
+            )
+        except ExpressionError as error:
+            bp.enabled, bp.broken = False, str(error)
+            broken.append(bp)
+            continue
+        if hit:
+            return bp, broken
+    return None, broken
+
+
 __all__ = [
     "Breakpoint",
     "BreakpointInfo",
     "ExpressionError",
     "KEYWORDS",
-    "matches",
+    "first_hit",
     "parse",
     "should_stop",
 ]

@@ -83,7 +83,7 @@ def evaluate(code: Any, namespace: dict[str, Any]) -> Any:
     try:
         with np.errstate(all="ignore"):
             return eval(code, scope)  # noqa: S307 (a debugger evaluates the user's expressions)
-    except Exception as error:  # noqa: BLE001 (any error in the user's expression is reported)
+    except BaseException as error:  # noqa: BLE001 (pdb's bar: `p exit(5)` prints, never exits)
         raise ExpressionError(f"{type(error).__name__}: {error}") from None
 
 

@@ -183,3 +183,32 @@ def _example_index(array: Any) -> tuple[int, ...]:
     with np.errstate(all="ignore"):
         flat = int(np.nanargmax(np.abs(a))) if np.isfinite(a).any() else 0
     return tuple(int(i) for i in np.unravel_index(flat, a.shape))
+
+
+def value_text(value: Any) -> str:
+    """A value as `print` shows it: arrays with statistics when large, lists of arrays one
+    per line, anything else by repr (cut at 2000 characters)."""
+    if isinstance(value, np.generic):
+        return str(value)
+    if isinstance(value, np.ndarray):
+        if value.size > 12:
+            return f"{stats_line(value)}\n{array_text(value)}"
+        return array_text(value)
+    if isinstance(value, list) and value and all(isinstance(v, np.ndarray) for v in value):
+        return "\n".join(
+            f"[{i}] {stats_line(v) if v.size > 12 else array_text(v)}"
+            for i, v in enumerate(value)
+        )
+    text = repr(value)
+    return text if len(text) < 2000 else text[:2000] + " ..."
+
+
+def numbered(source: tuple[list[str], int, str], current: int | None) -> str:
+    """Source lines with their numbers, the `current` one marked `->` (as pdb's list)."""
+    lines, first, _ = source
+    out = []
+    for offset, text in enumerate(lines):
+        number = first + offset
+        mark = "->" if number == current else "  "
+        out.append(f"{number:>4} {mark} {text.rstrip()}")
+    return "\n".join(out)

@@ -72,6 +72,14 @@ def _program():
         sg.mark_iteration(i, loss=loss.item())
 
 
+def _assert_one_answer(out: str, answers: tuple[str, ...]) -> None:
+    """A command either does what it says (one of `answers`) or refuses in one line."""
+    if out.startswith("***"):
+        assert "\n" not in out and len(out) > 4, out
+    else:
+        assert out.startswith(answers), out
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(specs=st.lists(_SPEC, min_size=1, max_size=3))
 def test_no_breakpoint_spec_crashes_the_session(specs):
@@ -80,10 +88,12 @@ def test_no_breakpoint_spec_crashes_the_session(specs):
     commands = Commands(session)
     try:
         for spec in specs:
-            assert isinstance(commands.run(f"break {spec}"), str)
-            assert isinstance(commands.run(f"condition 1 {spec}"), str)
+            listed = ("Breakpoint ", "No breakpoints", "Num  Where")
+            _assert_one_answer(commands.run(f"break {spec}"), listed)
+            _assert_one_answer(commands.run(f"condition 1 {spec}"), ("Breakpoint 1 ",))
         out = commands.run("continue")
-        assert isinstance(out, str)
+        assert "Traceback" not in out
+        assert session.state.status in ("paused", "finished"), session.state.reason
         commands.run("clear")  # whatever the breakpoints did, the program runs on to the end
         commands.run("continue")
         assert session.state.status == "finished", session.state.reason
@@ -98,8 +108,10 @@ def test_no_command_line_raises(line):
     session.start()
     try:
         out = Commands(session).run(line)
-        assert isinstance(out, str)
         assert "Traceback" not in out
+        if out.startswith("***"):  # an error is one line that says what was wrong
+            assert "\n" not in out and len(out) > 4
+        assert session.state.status in ("paused", "finished"), session.state.reason
     finally:
         session.close()
 

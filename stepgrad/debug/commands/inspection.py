@@ -1,0 +1,300 @@
+"""Inspection: print, pp, info, where, list, graph, backprop, gradcheck, display, undisplay,
+history, set. Nothing here moves the cursor or runs the program."""
+
+from __future__ import annotations
+
+import pprint
+from typing import Any
+
+import numpy as np
+
+from stepgrad import events as ev
+from stepgrad.debug import format as fmt
+from stepgrad.debug.chain import contributions, local_derivatives
+from stepgrad.debug.commands.dispatch import CommandError, Dispatcher, aliases, parse_count
+from stepgrad.debug.expr import ExpressionError, compile_expression, evaluate
+from stepgrad.debug.history import History, format_size, parse_size
+from stepgrad.debug.source import op_source
+from stepgrad.gradcheck import check_node
+
+#: Elements of a large input that `gradcheck` checks (chosen at random; all when fewer).
+GRADCHECK_ELEMENTS = 2000
+GRADCHECK_ALL_ELEMENTS = 300
+
+
+class InspectionCommands(Dispatcher):
+    """Looking at values, nodes, source and history where the cursor is."""
+
+    @aliases("p")
+    def do_print(self, arg: str) -> str:
+        """print EXPR
+        Evaluate an expression over the node's tensors and the program's variables:
+        out (output), ins (inputs), grad (upstream gradient), grads (sent gradients),
+        node (op, name, module), np, and the program's own names."""
+        if not arg:
+            raise CommandError("print what? For example: p out.shape  or  p grad.norm")
+        return fmt.value_text(self._evaluate(arg))
+
+    def complete_print(self, text: str, line: str) -> list[str]:
+        return self._complete_expression(text)
+
+    def do_pp(self, arg: str) -> str:
+        """pp EXPR
+        Print an expression in full (whole arrays) with its statistics."""
+        if not arg:
+            raise CommandError("pp what? For example: pp out")
+        value = self._evaluate(arg)
+        if isinstance(value, np.ndarray):
+            with np.printoptions(threshold=100_000, linewidth=120, precision=5, suppress=True):
+                return f"{fmt.stats_line(value)}\n{np.array2string(value)}"
+        return pprint.pformat(value, width=100)
+
+    complete_pp = complete_print
+
+    def _evaluate(self, text: str) -> Any:
+        stepper = self.session.stepper
+        if stepper.active:
+            return evaluate(compile_expression(text), {"np": np, **stepper.locals})
+        try:
+            return self.session.evaluate(text)
+        except ExpressionError as error:
+            raise ExpressionError(self._explain_missing(str(error))) from None
+
+    def _explain_missing(self, message: str) -> str:
+        """Say why out/grad/... is None here, instead of a bare NoneType error."""
+        if "NoneType" not in message:
+            return message
+        state = self.session.state
+        kind = state.event.kind if state.event is not None else "nothing"
+        if kind == "forward":
+            why = "grad and grads exist only at backward steps"
+        elif kind == "backward":
+            why = "this node's forward step is no longer in history"
+        else:
+            why = (
+                f"#{state.cursor} is {'an' if kind[0] in 'aeiou' else 'a'} {kind} event: out, "
+                f"ins, grad and grads belong to a node's forward or backward step"
+            )
+        return f"{message} ({why})"
+
+    def do_info(self, arg: str) -> str:
+        """info
+        The current node: op, shapes, dtype and statistics (mean, std, min, max, norm,
+        zeros, NaN/Inf) of its output, inputs and gradients."""
+        state = self.session.state
+        if state.event is None:
+            return "nothing recorded yet"
+        view = self.session.node_view(state.cursor)
+        names = {}
+        source = view.forward or view.event
+        for i, name in enumerate(getattr(source, "input_names", ())):
+            names[f"ins[{i}]"] = names[f"grads[{i}]"] = name
+        names["out"] = getattr(view.event, "name", "")
+        text = fmt.info(view.event, view.tensors, names)
+        if isinstance(view.event, ev.OptimizerStep):
+            rows = [
+                f"  {p.name:<20} update/weight {p.ratio:.2e}  |grad| "
+                f"{fmt.stats(p.grad).get('norm', 0):.3g}"
+                for p in view.event.params
+                if p.grad is not None
+            ]
+            text += "\n" + "\n".join(rows)
+        return text
+
+    @aliases("w", "bt")
+    def do_where(self, arg: str) -> str:
+        """where
+        Where the program is: module path, iteration, phase and your source line."""
+        line = self.session.line
+        if line is not None:
+            return f"in {line.op}.{line.phase}, line {line.lineno} (step into)"
+        state = self.session.state
+        return fmt.where(state.event, state.cursor, state.iteration, state.epoch)
+
+    @aliases("l", "ll")
+    def do_list(self, arg: str) -> str:
+        """list
+        The source of the current op's forward or backward, and the line of your program
+        that made the node. In `step into`, the current line is marked."""
+        line = self.session.line
+        if line is not None:
+            return fmt.numbered(op_source(line.op, line.phase), line.lineno)
+        event = self.session.state.event
+        if not isinstance(event, (ev.ForwardStep, ev.BackwardStep)):
+            return "list shows an op's code: go to a forward or backward step first"
+        text = fmt.numbered(op_source(event.op, event.phase), None)
+        return f"{text}\nmade at {fmt.source_line(event.file, event.line)}"
+
+    def do_graph(self, arg: str) -> str:
+        """graph
+        The nodes around the current one: what feeds it, what it feeds, with shapes and
+        gradient norms."""
+        state = self.session.state
+        node_id = getattr(state.event, "node_id", None)
+        if node_id is None:
+            return "graph shows a node's neighbours: go to a forward or backward step first"
+        history = self.session.history
+        forward = history.forward_of(node_id)
+        if forward is None:
+            return "the forward step of this node was dropped from history"
+        lines = ["inputs:"]
+        for name, input_id, array in zip(forward.input_names, forward.input_ids, forward.inputs):
+            producer = history.forward_of(input_id)
+            origin = f"made by {producer.op}" if producer is not None else "leaf"
+            lines.append(
+                f"  {name:<18} {fmt.shape_of(array):<14} {origin}{_grad_norm(history, input_id)}"
+            )
+        lines.append(
+            f"node:\n  {forward.name:<18} {fmt.shape_of(forward.output):<14} "
+            f"{forward.op}{_grad_norm(history, node_id)}   <- here"
+        )
+        users = _users(history, node_id, history.forward_number(node_id) or state.cursor)
+        lines.append("used by:" if users else "used by: nothing yet (an output, or the loss)")
+        for user in users:
+            lines.append(
+                f"  {user.name:<18} {fmt.shape_of(user.output):<14} {user.op}"
+                f"{_grad_norm(history, user.node_id)}"
+            )
+        return "\n".join(lines)
+
+    @aliases("why")
+    def do_backprop(self, arg: str) -> str:
+        """backprop
+        At a backward step: upstream grad x local derivative = sent grad, with numbers;
+        which broadcast axes were summed; contributions added to a value used twice."""
+        state = self.session.state
+        event = state.event
+        if not isinstance(event, ev.BackwardStep):
+            return "backprop explains a backward step: step or continue to one first"
+        forward = self.session.history.forward_of(event.node_id)
+        return fmt.backprop(
+            event,
+            local_derivatives(forward),
+            contributions(self.session.history, state.cursor, event),
+        )
+
+    @aliases("gc")
+    def do_gradcheck(self, arg: str) -> str:
+        """gradcheck [all]
+        Check the current node's backward by finite differences on its recorded inputs,
+        and name the worst element. `gradcheck all` checks one node of every op recorded
+        around here (the latest of each), to find which op's backward is wrong."""
+        if arg == "all":
+            return self._gradcheck_all()
+        if arg:
+            raise CommandError("gradcheck takes no argument, or `all`")
+        event = self.session.state.event
+        node_id = getattr(event, "node_id", None)
+        forward = self.session.history.forward_of(node_id) if node_id is not None else None
+        if forward is None:
+            return "gradcheck checks a node: go to one of its forward or backward steps first"
+        upstream = event.upstream if isinstance(event, ev.BackwardStep) else None
+        result = check_node(
+            forward.op, forward.inputs, forward.attrs, upstream, max_elements=GRADCHECK_ELEMENTS
+        )
+        verdict = "ok" if result.ok else "MISMATCH"
+        return f"gradcheck {forward.name} ({forward.op}): {verdict}\n{result.message}"
+
+    def complete_gradcheck(self, text: str, line: str) -> list[str]:
+        return ["all"]
+
+    def _gradcheck_all(self) -> str:
+        history, cursor = self.session.history, max(self.session.state.cursor, 0)
+        latest: dict[str, ev.ForwardStep] = {}
+        for number in range(
+            min(cursor + 1, len(history)) - 1, max(history.first, cursor - 20_000) - 1, -1
+        ):
+            event = history[number]
+            if isinstance(event, ev.ForwardStep) and event.op not in latest:
+                latest[event.op] = event
+        if not latest:
+            return "gradcheck all: no forward step recorded yet; step or continue first"
+        rows = ["gradcheck all: the latest node of each op, on its recorded inputs"]
+        for op in sorted(latest):
+            forward = latest[op]
+            backward = history.backward_of(forward.node_id)
+            upstream = backward.upstream if backward is not None else None
+            result = check_node(
+                op, forward.inputs, forward.attrs, upstream, max_elements=GRADCHECK_ALL_ELEMENTS
+            )
+            verdict = "ok" if result.ok else "MISMATCH"
+            detail = "" if result.ok else "  " + result.message.splitlines()[0]
+            rows.append(f"  {verdict:<9} {forward.name:<18} {op}{detail}")
+        return "\n".join(rows)
+
+    def do_display(self, arg: str) -> str:
+        """display [EXPR]
+        Show EXPR at every stop; with no argument, list the displays."""
+        displays = self.session.displays
+        if not arg:
+            if not displays:
+                return "No displays. For example: display grad.norm"
+            return "\n".join(f"{i + 1}: {self.display_line(t)}" for i, t in enumerate(displays))
+        compile_expression(arg)
+        displays.append(arg)
+        return f"{len(displays)}: {self.display_line(arg)}"
+
+    complete_display = complete_print
+
+    def do_undisplay(self, arg: str) -> str:
+        """undisplay [N | EXPR]
+        Stop showing a display (by number or text); with no argument, all of them."""
+        displays = self.session.displays
+        if not arg:
+            displays.clear()
+            return "Removed every display."
+        if arg.isascii() and arg.isdigit() and 1 <= int(arg) <= len(displays):
+            return f"Removed display {displays.pop(int(arg) - 1)}"
+        if arg in displays:
+            displays.remove(arg)
+            return f"Removed display {arg}"
+        raise CommandError(f"no display {arg!r}; 'display' lists them")
+
+    @aliases("hist")
+    def do_history(self, arg: str) -> str:
+        """history [N]
+        The N events (default 10) around the current one."""
+        count = parse_count(arg, default=10)
+        state = self.session.state
+        history = self.session.history
+        start = max(history.first, state.cursor - count // 2)
+        lines = []
+        for number, event in history.numbered(start, start + count):
+            mark = "->" if number == state.cursor else "  "
+            lines.append(f"{mark} {fmt.describe(event, number)}")
+        kept = f"events #{history.first}..#{history.last}" if len(history) else "no events"
+        lines.append(f"({kept}, {format_size(history.nbytes)} of {format_size(history.limit)})")
+        return "\n".join(lines)
+
+    def do_set(self, arg: str) -> str:
+        """set history SIZE
+        Change how much history is kept, for example: set history 1GB. Plain `set` shows
+        the settings."""
+        words = arg.split()
+        history = self.session.history
+        if not words:
+            return f"history {format_size(history.limit)} (using {format_size(history.nbytes)})"
+        if words[0] != "history" or len(words) != 2:
+            raise CommandError("set history SIZE, for example: set history 1GB")
+        history.set_limit(parse_size(words[1]))
+        return f"history limit is now {format_size(history.limit)}"
+
+    def complete_set(self, text: str, line: str) -> list[str]:
+        return ["history"]
+
+
+def _grad_norm(history: History, node_id: int) -> str:
+    step = history.backward_of(node_id)
+    if step is None:
+        return ""
+    return f"   |grad| {np.linalg.norm(step.upstream):.3g}"
+
+
+def _users(history: History, node_id: int, start: int) -> list[ev.ForwardStep]:
+    users = []
+    for _, event in history.numbered(start + 1, start + 3000):
+        if isinstance(event, ev.BackwardBegin):
+            break
+        if isinstance(event, ev.ForwardStep) and node_id in event.input_ids:
+            users.append(event)
+    return users

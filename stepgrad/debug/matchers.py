@@ -1,0 +1,168 @@
+"""Breakpoint matchers: one small callable per kind of place, in the style of rules.py.
+
+A matcher is asked about an event (`matcher(event, previous, namespace)`) and answers
+whether the breakpoint's place and tensor test hold there; conditions and ignore counts are
+the breakpoint's business (breakpoints.py). `events` names the event types a matcher looks
+at, so most events are turned away by one type check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from stepgrad import events as ev
+from stepgrad.debug.expr import ExpressionError, evaluate
+
+#: The namespace of the event, built only when a test needs it (see namespace.py).
+Namespace = Callable[[], dict[str, Any]]
+NODE_STEPS = (ev.ForwardStep, ev.BackwardStep)
+
+
+class Matcher:
+    """Matches every forward or backward step (`break forward`, `break backward`)."""
+
+    kind = "phase"
+    events: tuple[type, ...] = NODE_STEPS
+
+    def __call__(self, event: Any, previous: ev.Event | None, namespace: Namespace) -> bool:
+        return True
+
+
+@dataclass
+class Op(Matcher):
+    """Every node of one op: `break relu`."""
+
+    op: str
+    kind = "op"
+
+    def __call__(self, event: Any, previous: ev.Event | None, namespace: Namespace) -> bool:
+        return bool(event.op == self.op)
+
+
+@dataclass
+class Name(Matcher):
+    """A node, a module or a parameter by name: `break fc2`, `break fc1.weight`.
+
+    A module stops where it is entered in the forward pass and where the backward pass
+    first enters it."""
+
+    name: str
+    kind = "name"
+    events = (*NODE_STEPS, ev.ModuleEnter)
+
+    def __call__(self, event: Any, previous: ev.Event | None, namespace: Namespace) -> bool:
+        if isinstance(event, ev.ModuleEnter):
+            return bool(event.path == self.name)
+        if event.name == self.name or self.name in event.input_names:
+            return True
+        path = event.module_path
+        inside = path == self.name or path.startswith(f"{self.name}.")
+        entering = previous is None or getattr(previous, "module_path", None) != path
+        return inside and isinstance(event, ev.BackwardStep) and entering
+
+
+def _has(array: np.ndarray | None, test: Any) -> bool:
+    return array is not None and array.dtype.kind == "f" and bool(test(array).any())
+
+
+def computed(event: Any) -> list[np.ndarray]:
+    """The arrays a step computed: a forward step's output, a backward step's grads."""
+    if isinstance(event, ev.ForwardStep):
+        return [event.output]
+    return [g for g in event.grads if g is not None]
+
+
+class NaN(Matcher):
+    """Any NaN in what a node computed: `break nan`."""
+
+    kind = "nan"
+
+    def __call__(self, event: Any, previous: ev.Event | None, namespace: Namespace) -> bool:
+        return any(_has(a, np.isnan) for a in computed(event))
+
+
+class Inf(Matcher):
+    """Any infinity in what a node computed: `break inf`."""
+
+    kind = "inf"
+
+    def __call__(self, event: Any, previous: ev.Event | None, namespace: Namespace) -> bool:
+        return any(_has(a, np.isinf) for a in computed(event))
+
+
+@dataclass
+class Dead(Matcher):
+    """More than `threshold` of an op's outputs exactly zero: `break dead relu > 0.5`."""
+
+    op: str
+    threshold: float
+    kind = "dead"
+    events = (ev.ForwardStep,)
+
+    def fraction(self, out: np.ndarray) -> float:
+        return float((out == 0).mean())
+
+    def __call__(self, event: Any, previous: ev.Event | None, namespace: Namespace) -> bool:
+        if event.op != self.op or not event.output.size:
+            return False
+        return self.fraction(event.output) > self.threshold
+
+
+@dataclass
+class Saturated(Dead):
+    """More than `threshold` of tanh/sigmoid outputs stuck near their limits."""
+
+    kind = "saturated"
+
+    def fraction(self, out: np.ndarray) -> float:
+        if self.op == "sigmoid":
+            return float(((out < 0.01) | (out > 0.99)).mean())
+        return float((np.abs(out) > 0.99).mean())
+
+
+@dataclass
+class Test(Matcher):
+    """Any expression over the node's tensors: `break grad.norm > 1e3`, `break if ...`."""
+
+    code: Any
+    kind = "expr"
+
+    def __call__(self, event: Any, previous: ev.Event | None, namespace: Namespace) -> bool:
+        return truth(evaluate_test(self.code, namespace()))
+
+
+def evaluate_test(code: Any, names: dict[str, Any]) -> Any:
+    """Evaluate a test; a comparison with a tensor the step lacks (grad at a forward step,
+    where it is None) is simply false, not an error."""
+    try:
+        return evaluate(code, names)
+    except ExpressionError as error:
+        if "NoneType" in str(error):
+            return False
+        raise
+
+
+def truth(value: Any) -> bool:
+    """Is a test's value true? Arrays are true when any element is (`break out > 1`); a
+    value that cannot be read as true or false raises ExpressionError saying so."""
+    if value is None:
+        return False
+    try:
+        array = np.asarray(value)
+        return bool(array.any()) if array.dtype != object else bool(value)
+    except BaseException as error:  # noqa: BLE001 (a user's __bool__ may raise anything)
+        raise ExpressionError(
+            f"its value {_brief(value)} is not true or false ({type(error).__name__}: {error})"
+        ) from None
+
+
+def _brief(value: Any) -> str:
+    try:
+        text = repr(value)
+    except BaseException:  # noqa: BLE001 (a user's __repr__ may raise anything)
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= 40 else text[:37] + "..."
