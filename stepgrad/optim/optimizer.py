@@ -78,7 +78,7 @@ class Optimizer:
         sets them to None; `set_to_none=False` gives zeros of the gradient's shape."""
         params = self.parameters()
         for p in params:
-            _zero_grad(p, set_to_none)
+            zero_grad_of(p, set_to_none)
         if events.listeners:
             events.emit(events.ZeroGrad(seq=events.next_seq(), owner=type(self).__name__,
                                         params=len(params)))
@@ -155,7 +155,8 @@ def grad_array(p: Tensor) -> np.ndarray:
     return grad.data if isinstance(grad, Tensor) else np.asarray(grad)
 
 
-def _zero_grad(p: Tensor, set_to_none: bool) -> None:
+def zero_grad_of(p: Tensor, set_to_none: bool) -> None:
+    """Set one parameter's gradient to None, or to zeros of its shape."""
     if set_to_none or p.grad is None:
         p.grad = None
     elif isinstance(p.grad, Tensor):
