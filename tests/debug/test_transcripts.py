@@ -225,9 +225,9 @@ def test_info_where_list_graph(make_session):
     listing = commands.run("list")
     assert "def backward" in listing and "ctx.mask" in listing and "made at conftest.py" in listing
     graph = commands.run("graph")
-    assert (
-        "linear_1" in graph and "<- here" in graph and "used by:" in graph and "linear_2" in graph
-    )
+    # the neighbourhood of relu_1 to depth 2: what feeds it, what it feeds, itself marked
+    assert "linear_1" in graph and "linear_2" in graph and "◀ here" in graph
+    assert "╔═ relu_1 " in graph and "▼" in graph
 
 
 def _fan_out_with_bias():

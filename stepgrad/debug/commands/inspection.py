@@ -13,9 +13,10 @@ from stepgrad.debug import format as fmt
 from stepgrad.debug.chain import contributions, local_derivatives
 from stepgrad.debug.commands.dispatch import CommandError, Dispatcher, aliases, parse_count
 from stepgrad.debug.expr import ExpressionError, compile_expression, evaluate
-from stepgrad.debug.history import History, format_size, parse_size
+from stepgrad.debug.history import format_size, parse_size
 from stepgrad.debug.source import op_source
 from stepgrad.gradcheck import check_node
+from stepgrad.graph.view import graph_command
 
 #: Elements of a large input that `gradcheck` checks (chosen at random; all when fewer).
 GRADCHECK_ELEMENTS = 2000
@@ -126,36 +127,19 @@ class InspectionCommands(Dispatcher):
         return f"{text}\nmade at {fmt.source_line(event.file, event.line)}"
 
     def do_graph(self, arg: str) -> str:
-        """graph
-        The nodes around the current one: what feeds it, what it feeds, with shapes and
-        gradient norms."""
-        state = self.session.state
-        node_id = getattr(state.event, "node_id", None)
-        if node_id is None:
-            return "graph shows a node's neighbours: go to a forward or backward step first"
-        history = self.session.history
-        forward = history.forward_of(node_id)
-        if forward is None:
-            return "the forward step of this node was dropped from history"
-        lines = ["inputs:"]
-        for name, input_id, array in zip(forward.input_names, forward.input_ids, forward.inputs):
-            producer = history.forward_of(input_id)
-            origin = f"made by {producer.op}" if producer is not None else "leaf"
-            lines.append(
-                f"  {name:<18} {fmt.shape_of(array):<14} {origin}{_grad_norm(history, input_id)}"
-            )
-        lines.append(
-            f"node:\n  {forward.name:<18} {fmt.shape_of(forward.output):<14} "
-            f"{forward.op}{_grad_norm(history, node_id)}   <- here"
-        )
-        users = _users(history, node_id, history.forward_number(node_id) or state.cursor)
-        lines.append("used by:" if users else "used by: nothing yet (an output, or the loss)")
-        for user in users:
-            lines.append(
-                f"  {user.name:<18} {fmt.shape_of(user.output):<14} {user.op}"
-                f"{_grad_norm(history, user.node_id)}"
-            )
-        return "\n".join(lines)
+        """graph [DEPTH] [--modules] [--dot FILE] [--svg FILE]
+        Draw the computation graph around the current node, DEPTH edges out (default 2):
+        boxes with name, op, shape and |grad| (or the value of a single number), arrows in
+        data-flow order, ╔╗ the current node, ┏┓ nodes backward has already passed.
+        --modules folds each module into one box; --dot FILE writes Graphviz DOT of the
+        whole pass, --svg FILE renders it (needs Graphviz's `dot`)."""
+        try:
+            return graph_command(self.session.history, self.session.state.cursor, arg)
+        except ValueError as error:
+            raise CommandError(str(error)) from None
+
+    def complete_graph(self, text: str, line: str) -> list[str]:
+        return [w for w in ("--modules", "--dot", "--svg") if w.startswith(text)]
 
     @aliases("why")
     def do_backprop(self, arg: str) -> str:
@@ -281,20 +265,3 @@ class InspectionCommands(Dispatcher):
 
     def complete_set(self, text: str, line: str) -> list[str]:
         return ["history"]
-
-
-def _grad_norm(history: History, node_id: int) -> str:
-    step = history.backward_of(node_id)
-    if step is None:
-        return ""
-    return f"   |grad| {np.linalg.norm(step.upstream):.3g}"
-
-
-def _users(history: History, node_id: int, start: int) -> list[ev.ForwardStep]:
-    users = []
-    for _, event in history.numbered(start + 1, start + 3000):
-        if isinstance(event, ev.BackwardBegin):
-            break
-        if isinstance(event, ev.ForwardStep) and node_id in event.input_ids:
-            users.append(event)
-    return users
