@@ -136,14 +136,14 @@ def test_repr_reads_like_pytorch() -> None:
                           nn.Flatten(), nn.Linear(64, 10))
     assert repr(model) == (
         "Sequential(\n"
-        "  (0): Conv2d(1, 4, kernel_size=(3, 3), stride=1, padding=1)\n"
+        "  (0): Conv2d(1, 4, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))\n"
         "  (1): ReLU()\n"
-        "  (2): MaxPool2d(kernel_size=2, stride=2)\n"
-        "  (3): Flatten()\n"
+        "  (2): MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)\n"
+        "  (3): Flatten(start_dim=1, end_dim=-1)\n"
         "  (4): Linear(in_features=64, out_features=10, bias=True)\n"
         ")")
     assert repr(Net()).startswith("Net(\n  (block): Block(\n    (conv): Conv2d(")
-    assert repr(model[0].bias).startswith("Parameter([")
+    assert repr(model[0].bias).startswith("Parameter containing:\ntensor([")
 
 
 def test_sequential_indexing() -> None:

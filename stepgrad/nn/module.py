@@ -4,42 +4,70 @@ A Module registers every Parameter and sub-Module assigned to it as an attribute
 `named_parameters()` can walk the tree and give each weight its path (`fc1.weight`).
 Calling a module runs its `forward`; when a debugger listens, the call is framed by
 ModuleEnter / ModuleExit events and the nodes inside carry the module's path.
+Saving (state_dict), dtype and device moves live in nn/module_state.py.
 PyTorch: `torch.nn.Module`, `torch.nn.Parameter`.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
 from stepgrad import events
+from stepgrad.nn.module_state import StateMixin, load, save
+from stepgrad.optim.optimizer import zero_grad_of
 from stepgrad.tensor import Tensor
+
+__all__ = ["Module", "Parameter", "RemovableHandle", "load", "save"]
 
 
 class Parameter(Tensor):
-    """A tensor that is a weight of a module: it requires a gradient by default."""
+    """A tensor that is a weight of a module: it requires a gradient by default.
+    `nn.Parameter(torch.randn(3, 4))` wraps the data of a tensor or an array."""
 
     __slots__ = ()
 
-    def __init__(self, data: Any, requires_grad: bool = True, name: str | None = None) -> None:
+    def __init__(self, data: Any = None, requires_grad: bool = True,
+                 name: str | None = None) -> None:
+        if data is None:
+            data = np.empty(0, dtype=np.float32)
         super().__init__(data, requires_grad=requires_grad, name=name)
 
     def __repr__(self) -> str:
-        return "Parameter(" + super().__repr__()[len("tensor("):]
+        return "Parameter containing:\n" + super().__repr__()
 
 
-class Module:
+class RemovableHandle:
+    """What `register_forward_hook` returns: `handle.remove()` unregisters the hook."""
+
+    _ids = itertools.count()
+
+    def __init__(self, hooks: dict[int, Callable[..., Any]]) -> None:
+        self.hooks, self.id = hooks, next(self._ids)
+
+    def remove(self) -> None:
+        self.hooks.pop(self.id, None)
+
+    def __enter__(self) -> RemovableHandle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()
+
+
+class Module(StateMixin):
     """Base class of layers and models: subclass it, set layers in `__init__`, write `forward`."""
 
     training: bool
 
     def __init__(self) -> None:
-        object.__setattr__(self, "_parameters", OrderedDict())
-        object.__setattr__(self, "_modules", OrderedDict())
-        object.__setattr__(self, "_buffers", OrderedDict())
+        for name in ("_parameters", "_modules", "_buffers", "_forward_hooks",
+                     "_forward_pre_hooks"):
+            object.__setattr__(self, name, OrderedDict())
         object.__setattr__(self, "_named", False)
         object.__setattr__(self, "training", True)
 
@@ -47,6 +75,10 @@ class Module:
         if "_parameters" not in self.__dict__:
             raise AttributeError(f"{type(self).__name__}: call super().__init__() at the start "
                                  f"of __init__ before assigning {name!r}")
+        if value is None and self._parameters.get(name) is not None:
+            self._parameters[name] = None  # stays registered, as in PyTorch (a removed bias)
+            object.__setattr__(self, name, None)
+            return
         self._parameters.pop(name, None)
         self._modules.pop(name, None)
         if isinstance(value, (Parameter, Module)):
@@ -57,18 +89,52 @@ class Module:
             self._modules[name] = value
         object.__setattr__(self, name, value)
 
-    def register_buffer(self, name: str, array: np.ndarray) -> None:
-        """Keep a non-learned array (such as BatchNorm's running mean) in the state dict."""
-        self._buffers[name] = True
-        object.__setattr__(self, name, array)
+    def __delattr__(self, name: str) -> None:
+        for table in (self._parameters, self._modules, self._buffers):
+            table.pop(name, None)
+        object.__delattr__(self, name)
+
+    def register_buffer(self, name: str, tensor: Any, persistent: bool = True) -> None:
+        """Keep a non-learned tensor or array (BatchNorm's running mean, an attention mask)
+        with the module: it follows `.to(dtype)` and, if persistent, the state dict."""
+        self._buffers[name] = persistent
+        object.__setattr__(self, name, tensor)
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Register a Parameter (or None, a slot without a weight) under `name`."""
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"register_parameter: {name!r} must be an nn.Parameter or None, got "
+                            f"{type(param).__name__}; wrap it: nn.Parameter(tensor)")
+        self._parameters[name] = param
+        object.__setattr__(self, name, param)
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        self._modules[name] = module
+        object.__setattr__(self, name, module)
+
+    register_module = add_module
+
+    def get_submodule(self, target: str) -> Module:
+        module = self
+        for part in target.split(".") if target else ():
+            if part not in module._modules:
+                raise AttributeError(f"{type(module).__name__} has no submodule {part!r}")
+            module = module._modules[part]
+        return module
 
     # -- calling ----------------------------------------------------------------------
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} has no forward method")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._forward_hooks or self._forward_pre_hooks:
+            return self._call_with_hooks(args, kwargs)
         if not events.listeners:
             return self.forward(*args, **kwargs)
+        return self._call_recorded(args, kwargs)
+
+    def _call_recorded(self, args: tuple, kwargs: dict[str, Any]) -> Any:
+        """forward framed by ModuleEnter / ModuleExit events, with the module's path."""
         if not events.module_stack:
             self._name_parameters()
         stack = events.module_stack
@@ -85,6 +151,34 @@ class Module:
             del events.module_stack[depth:]
             if events.listeners:
                 events.emit(events.ModuleExit.make(events.next_seq(), depth, path, kind))
+
+    def _call_with_hooks(self, args: tuple, kwargs: dict[str, Any]) -> Any:
+        """Pre-hooks may replace the inputs, hooks the output (a hook returning None keeps it)."""
+        for hook in list(self._forward_pre_hooks.values()):
+            result = hook(self, args)
+            if result is not None:
+                args = result if isinstance(result, tuple) else (result,)
+        if events.listeners:
+            output = self._call_recorded(args, kwargs)
+        else:
+            output = self.forward(*args, **kwargs)
+        for hook in list(self._forward_hooks.values()):
+            result = hook(self, args, output)
+            if result is not None:
+                output = result
+        return output
+
+    def register_forward_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
+        """Call `hook(module, args, output)` after every forward (to look at activations)."""
+        handle = RemovableHandle(self._forward_hooks)
+        self._forward_hooks[handle.id] = hook
+        return handle
+
+    def register_forward_pre_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
+        """Call `hook(module, args)` before every forward."""
+        handle = RemovableHandle(self._forward_pre_hooks)
+        self._forward_pre_hooks[handle.id] = hook
+        return handle
 
     def _path_name(self) -> str:
         return self.__dict__.get("_child_name", "")
@@ -103,34 +197,58 @@ class Module:
 
     # -- walking the tree -------------------------------------------------------------
     def children(self) -> Iterator[Module]:
-        yield from self._modules.values()
+        for _, module in self.named_children():
+            yield module
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
-        yield from self._modules.items()
+        yield from ((name, m) for name, m in self._modules.items() if m is not None)
 
-    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+    def named_modules(self, memo: set[int] | None = None,
+                      prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """Every module of the tree with its path, each once (a shared one at its first path)."""
+        memo = set() if memo is None else memo
+        if id(self) in memo:
+            return
+        memo.add(id(self))
         yield prefix, self
-        for name, child in self._modules.items():
-            yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
+        for name, child in self.named_children():
+            yield from child.named_modules(memo, f"{prefix}.{name}" if prefix else name)
 
     def modules(self) -> Iterator[Module]:
         for _, module in self.named_modules():
             yield module
 
-    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
-        for name, param in self._parameters.items():
-            yield (f"{prefix}.{name}" if prefix else name), param
-        for name, child in self._modules.items():
-            yield from child.named_parameters(f"{prefix}.{name}" if prefix else name)
+    def named_parameters(self, prefix: str = "",
+                         recurse: bool = True) -> Iterator[tuple[str, Parameter]]:
+        """Every parameter with its path, each once (a tied weight at its first path)."""
+        seen: set[int] = set()
+        modules = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
+        for path, module in modules:
+            for name, param in module._parameters.items():
+                if param is not None and id(param) not in seen:
+                    seen.add(id(param))
+                    yield (f"{path}.{name}" if path else name), param
 
-    def parameters(self) -> Iterator[Parameter]:
-        for _, param in self.named_parameters():
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        for _, param in self.named_parameters(recurse=recurse):
             yield param
 
-    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, np.ndarray]]:
-        for path, module in self.named_modules(prefix):
+    def named_buffers(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Any]]:
+        modules = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
+        for path, module in modules:
             for name in module._buffers:
                 yield (f"{path}.{name}" if path else name), getattr(module, name)
+
+    def buffers(self, recurse: bool = True) -> Iterator[Any]:
+        for _, buffer in self.named_buffers(recurse=recurse):
+            yield buffer
+
+    def apply(self, fn: Callable[[Module], Any]) -> Module:
+        """Call `fn` on every submodule, then on this one (e.g. a custom initialisation)."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
 
     # -- modes and gradients ----------------------------------------------------------
     def train(self, mode: bool = True) -> Module:
@@ -147,7 +265,7 @@ class Module:
         """Forget every parameter's gradient (PyTorch's default sets them to None)."""
         params = list(self.parameters())
         for param in params:
-            param.grad = None if set_to_none or param.grad is None else np.zeros_like(param.grad)
+            zero_grad_of(param, set_to_none)
         if events.listeners:
             events.emit(events.ZeroGrad(seq=events.next_seq(), owner=type(self).__name__,
                                         params=len(params)))
@@ -157,66 +275,17 @@ class Module:
             param.requires_grad = requires_grad
         return self
 
-    # -- saving -----------------------------------------------------------------------
-    def state_dict(self) -> OrderedDict[str, np.ndarray]:
-        """Every parameter and buffer by path, as copies of numpy arrays."""
-        state: OrderedDict[str, np.ndarray] = OrderedDict()
-        for path, module in self.named_modules():  # PyTorch's order: module by module
-            prefix = f"{path}." if path else ""
-            for name, param in module._parameters.items():
-                state[prefix + name] = param.data.copy()
-            for name in module._buffers:
-                state[prefix + name] = np.array(getattr(module, name), copy=True)
-        return state
-
-    def load_state_dict(self, state: dict[str, Any], strict: bool = True) -> None:
-        """Copy arrays (numpy, stepgrad or PyTorch tensors) into the parameters, by path."""
-        own = dict(self.named_parameters())
-        buffers = {path for path, _ in self.named_buffers()}
-        missing = [k for k in list(own) + sorted(buffers) if k not in state]
-        unexpected = [k for k in state if k not in own and k not in buffers]
-        if strict and (missing or unexpected):
-            raise KeyError(f"load_state_dict: missing keys {missing}, unexpected keys "
-                           f"{unexpected}; pass strict=False to load the keys that match")
-        for key, value in state.items():
-            array = _as_numpy(value)
-            if key in own:
-                if array.shape != own[key].data.shape:
-                    raise ValueError(f"load_state_dict: {key} has shape {own[key].data.shape} "
-                                     f"but the state gives {array.shape}")
-                own[key].data = array.astype(own[key].data.dtype).copy()
-            elif key in buffers:
-                module_path, _, name = key.rpartition(".")
-                module = dict(self.named_modules())[module_path]
-                dtype = np.asarray(getattr(module, name)).dtype
-                object.__setattr__(module, name, array.astype(dtype))
-
     # -- printing ---------------------------------------------------------------------
     def extra_repr(self) -> str:
+        """The layer's own settings, shown inside its parentheses (`in_features=2, ...`)."""
         return ""
 
     def __repr__(self) -> str:
-        lines = [f"{type(self).__name__}({self.extra_repr()}"]
-        for name, child in self._modules.items():
-            body = repr(child).replace("\n", "\n  ")
-            lines.append(f"  ({name}): {body}")
-        return lines[0] + ")" if len(lines) == 1 else "\n".join(lines) + "\n)"
-
-
-def _as_numpy(value: Any) -> np.ndarray:
-    if isinstance(value, Tensor):
-        return value.data
-    if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch.Tensor
-        return value.detach().cpu().numpy()
-    return np.asarray(value)
-
-
-def save(state: dict[str, Any], path: str) -> None:
-    """Save a state dict as a numpy `.npz` file (arrays only, no pickle)."""
-    np.savez(path, **{key: _as_numpy(value) for key, value in state.items()})
-
-
-def load(path: str) -> OrderedDict[str, np.ndarray]:
-    """Load a state dict saved by `save` (refuses pickled objects)."""
-    with np.load(path, allow_pickle=False) as archive:
-        return OrderedDict((key, archive[key]) for key in archive.files)
+        # PyTorch's layout: a one-line body stays on the first line, else one item per line
+        extra = self.extra_repr().split("\n") if self.extra_repr() else []
+        children = [f"({name}): " + repr(child).replace("\n", "\n  ")
+                    for name, child in self._modules.items()]
+        if len(extra) == 1 and not children:
+            return f"{type(self).__name__}({extra[0]})"
+        body = "".join(f"\n  {line}" for line in extra + children)
+        return f"{type(self).__name__}({body}\n)" if body else f"{type(self).__name__}()"
