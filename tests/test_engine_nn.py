@@ -232,7 +232,6 @@ def test_save_and_load_npz_without_pickle(tmp_path: Path) -> None:
     for (key, a), b in zip(net.state_dict().items(), fresh.state_dict().values()):
         np.testing.assert_array_equal(a, b, err_msg=key)
         assert a.dtype == b.dtype
-    assert nn.load is sg.load and nn.save is sg.save
 
 
 def test_load_refuses_pickled_objects(tmp_path: Path) -> None:
@@ -240,3 +239,104 @@ def test_load_refuses_pickled_objects(tmp_path: Path) -> None:
     np.savez(path, weight=np.array([{"not": "an array"}], dtype=object))
     with pytest.raises(ValueError, match="pickle"):
         sg.load(str(path))
+
+
+# -- PyTorch's Module API --------------------------------------------------------------------
+def test_forward_hooks_see_and_replace_inputs_and_outputs() -> None:
+    layer = nn.Linear(2, 2)
+    seen = []
+    handle = layer.register_forward_hook(lambda m, args, out: seen.append((m, out)))
+    pre = layer.register_forward_pre_hook(lambda m, args: (args[0] * 0,))
+    out = layer(sg.randn(3, 2))
+    assert seen[0][0] is layer and seen[0][1] is out
+    np.testing.assert_allclose(out.data, np.broadcast_to(layer.bias.data, (3, 2)))  # input zeroed
+    pre.remove()
+    with layer.register_forward_hook(lambda m, args, out: out * 0):
+        assert not layer(sg.randn(3, 2)).data.any()  # a hook's return value replaces the output
+    handle.remove()
+    assert layer(sg.randn(3, 2)).data.any() and len(seen) == 2
+
+
+def test_apply_register_parameter_and_shared_weights() -> None:
+    model = nn.Sequential(nn.Linear(3, 3), nn.ReLU(), nn.Linear(3, 3))
+    model.apply(lambda m: nn.init.zeros_(m.weight) if isinstance(m, nn.Linear) else None)
+    assert not any(layer.weight.data.any() for layer in (model[0], model[2]))
+    model[2].weight = model[0].weight  # tied: counted once, at its first path
+    assert [n for n, _ in model.named_parameters()] == ["0.weight", "0.bias", "2.bias"]
+    layer = nn.Linear(2, 2, bias=False)
+    assert layer.bias is None and [n for n, _ in layer.named_parameters()] == ["weight"]
+    assert "bias" not in layer.state_dict()
+    with pytest.raises(TypeError, match=r"must be an nn.Parameter or None.*nn.Parameter\(tensor\)"):
+        layer.register_parameter("scale", np.ones(2))
+    assert model.get_submodule("2") is model[2]
+
+
+def test_buffers_follow_the_state_dict_and_dtype_moves() -> None:
+    class Masked(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(2, 2)
+            self.norm = nn.BatchNorm1d(2)
+            self.register_buffer("mask", sg.Tensor(np.tril(np.ones((2, 2), dtype=np.float32))))
+            self.register_buffer("cache", np.zeros(2, dtype=np.float32), persistent=False)
+
+    model = Masked()
+    assert "mask" in model.state_dict() and "cache" not in model.state_dict()
+    assert [n for n, _ in model.named_buffers()][:2] == ["mask", "cache"]
+    assert model.double() is model
+    assert model.fc.weight.dtype == np.float64 and model.mask.dtype == np.float64
+    assert model.norm.running_mean.dtype == np.float64
+    assert model.norm.num_batches_tracked.dtype == np.int64  # counters stay integers
+    assert model.to("cpu", dtype=np.float32).fc.weight.dtype == np.float32
+    state = model.state_dict()
+    state["mask"] = np.zeros((2, 2))
+    model.load_state_dict(state)
+    assert not model.mask.data.any() and model.mask.dtype == np.float32
+
+
+def test_gpu_devices_and_half_are_clear_errors() -> None:
+    model = nn.Linear(2, 2)
+    assert model.cpu() is model and model.to("cpu:0") is model
+    with pytest.raises(RuntimeError, match="'cuda' is not available; stepgrad runs on the CPU"):
+        model.to("cuda")
+    with pytest.raises(RuntimeError, match="CPU only"):
+        model.cuda()
+    with pytest.raises(RuntimeError, match="CPU only"):
+        nn.Linear(2, 2, device="mps")
+    with pytest.raises(TypeError, match="float16 is outside stepgrad's course subset"):
+        model.half()
+
+
+def test_load_state_dict_not_strict_returns_the_keys_it_skipped() -> None:
+    model = nn.Sequential(nn.Linear(2, 2))
+    result = model.load_state_dict({"0.weight": np.ones((2, 2)), "extra": np.ones(1)},
+                                   strict=False)
+    assert result.missing_keys == ["0.bias"] and result.unexpected_keys == ["extra"]
+    assert (model[0].weight.data == 1).all()
+
+
+def test_module_list_and_dict_register_their_modules() -> None:
+    blocks = nn.ModuleList([nn.Linear(2, 2) for _ in range(2)])
+    blocks.append(nn.ReLU())
+    blocks.insert(0, nn.Tanh())
+    assert [type(b).__name__ for b in blocks] == ["Tanh", "Linear", "Linear", "ReLU"]
+    assert blocks[-1] is list(blocks)[3] and len(blocks[1:3]) == 2
+    assert len(list(blocks.parameters())) == 4
+    with pytest.raises(IndexError, match="index 4 is out of range for 4 modules"):
+        blocks[4]
+    heads = nn.ModuleDict({"a": nn.Linear(2, 1)})
+    heads["b"] = nn.Linear(2, 3)
+    assert list(heads) == ["a", "b"] and "b" in heads and len(heads) == 2
+    assert [n for n, _ in heads.named_parameters()] == ["a.weight", "a.bias", "b.weight",
+                                                         "b.bias"]
+    heads.pop("a")
+    assert list(heads.keys()) == ["b"]
+    with pytest.raises(TypeError, match="expected an nn.Module, got list"):
+        nn.ModuleList([[nn.ReLU()]])
+
+
+def test_a_missing_nn_name_says_it_is_outside_the_subset() -> None:
+    with pytest.raises(AttributeError, match="torch.nn.LSTM is outside stepgrad's course subset"):
+        nn.LSTM  # noqa: B018
+    with pytest.raises(NotImplementedError, match="outside stepgrad's course subset"):
+        nn.Conv2d(1, 1, 3, groups=2)
