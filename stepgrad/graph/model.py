@@ -9,6 +9,7 @@ Graphviz): this module only says what is connected to what, and with which numbe
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -48,11 +49,14 @@ class PassGraph:
     nodes: dict[int, Node] = field(default_factory=dict)
     edges: list[tuple[int, int]] = field(default_factory=list)
     broadcasts: set[tuple[int, int]] = field(default_factory=set)
+    _adjacency: dict[int, set[int]] | None = field(default=None, repr=False, compare=False)
+    _edges: set[tuple[int, int]] | None = field(default=None, repr=False, compare=False)
 
     def add_inputs(self, node_id: int, input_ids: Iterable[int],
                    shapes: list[tuple[int, ...]], out_shape: tuple[int, ...]) -> None:
         """Edges from each input to `node_id`; broadcast ones marked (numpy's rule)."""
         input_ids = list(input_ids)
+        self._adjacency = self._edges = None  # the cached lookups no longer hold
         widened: tuple[int, ...] | None = None
         if len(shapes) > 1:
             try:
@@ -76,16 +80,24 @@ class PassGraph:
             raise KeyError(f"node {center} is not in this pass")
         near = {center}
         frontier = {center}
-        adjacency: dict[int, set[int]] = {}
-        for a, b in self.edges:
-            adjacency.setdefault(a, set()).add(b)
-            adjacency.setdefault(b, set()).add(a)
+        adjacency = self._adjacency
+        if adjacency is None:  # built once per pass graph: every cursor move reuses it
+            adjacency = self._adjacency = {}
+            for a, b in self.edges:
+                adjacency.setdefault(a, set()).add(b)
+                adjacency.setdefault(b, set()).add(a)
         for _ in range(depth):
             frontier = {m for n in frontier for m in adjacency.get(n, ())} - near
             near |= frontier
-        return PassGraph({i: n for i, n in self.nodes.items() if i in near},
-                         [(a, b) for a, b in self.edges if a in near and b in near],
-                         {(a, b) for a, b in self.broadcasts if a in near and b in near})
+        edges = [(a, b) for a in near for b in adjacency.get(a, ()) if b in near]
+        ordered = [e for e in dict.fromkeys(edges) if e in self._edge_set()]
+        return PassGraph({i: self.nodes[i] for i in sorted(near)}, ordered,
+                         {e for e in ordered if e in self.broadcasts})
+
+    def _edge_set(self) -> set[tuple[int, int]]:
+        if self._edges is None:
+            self._edges = set(self.edges)
+        return self._edges
 
     def fold_modules(self) -> PassGraph:
         """One box per top-level module (`fc1`, `conv2`): the nodes made inside it and its
@@ -127,7 +139,8 @@ def _module_of(node: Node) -> str:
 
 
 def _scalar(array: Any) -> float | None:
-    array = np.asarray(array)
+    if not isinstance(array, np.ndarray):
+        array = np.asarray(array)
     return float(array.reshape(())) if array.size == 1 and array.dtype.kind in "fiub" else None
 
 
@@ -135,25 +148,17 @@ def norm(array: Any) -> float | None:
     """The L2 norm in float64 (None for no array), as the tape shows it."""
     if array is None:
         return None
-    with np.errstate(over="ignore", invalid="ignore"):
-        return float(np.sqrt(np.sum(np.square(np.asarray(array), dtype=np.float64))))
+    flat = np.asarray(array, dtype=np.float64).ravel()
+    return math.sqrt(flat @ flat)  # float64 squares of float32 values cannot overflow
 
 
 def from_events(events: Iterable[ev.Event]) -> PassGraph:
     """The graph of the forward and backward steps among `events` (one pass)."""
     graph = PassGraph()
     leaf_grads: dict[int, list[Any]] = {}
-    for event in events:
-        if isinstance(event, ev.ForwardStep):
-            _add_forward(graph, event)
-        elif isinstance(event, ev.BackwardStep):
-            node = graph.nodes.get(event.node_id)
-            if node is not None:
-                graph.nodes[event.node_id] = replace(node, grad=norm(event.upstream),
-                                                     walked=True)
-            for input_id, grad in zip(event.input_ids, event.grads):
-                if grad is not None:
-                    leaf_grads.setdefault(input_id, []).append(grad)
+    with np.errstate(over="ignore", invalid="ignore"):  # a norm of float64 data may overflow
+        for event in events:
+            _add_event(graph, event, leaf_grads)
     for node_id, grads in leaf_grads.items():
         node = graph.nodes.get(node_id)
         if node is not None and node.kind != "op":
@@ -162,17 +167,29 @@ def from_events(events: Iterable[ev.Event]) -> PassGraph:
     return graph
 
 
+def _add_event(graph: PassGraph, event: ev.Event, leaf_grads: dict[int, list[Any]]) -> None:
+    if isinstance(event, ev.ForwardStep):
+        _add_forward(graph, event)
+    elif isinstance(event, ev.BackwardStep):
+        node = graph.nodes.get(event.node_id)
+        if node is not None:
+            graph.nodes[event.node_id] = replace(node, grad=norm(event.upstream), walked=True)
+        for input_id, grad in zip(event.input_ids, event.grads):
+            if grad is not None:  # leaves get the sum of what every user sent them
+                leaf_grads.setdefault(input_id, []).append(grad)
+
+
 def _add_forward(graph: PassGraph, event: ev.ForwardStep) -> None:
     for input_id, name, array, needs in zip(event.input_ids, event.input_names,
                                             event.inputs, event.input_requires_grad):
         if input_id not in graph.nodes:
-            graph.nodes[input_id] = Node(input_id, name, "", tuple(np.shape(array)),
+            graph.nodes[input_id] = Node(input_id, name, "", array.shape,
                                          "param" if needs else "leaf",
                                          value=_scalar(array))
-    graph.add_inputs(event.node_id, event.input_ids, [np.shape(a) for a in event.inputs],
-                     np.shape(event.output))
+    graph.add_inputs(event.node_id, event.input_ids, [a.shape for a in event.inputs],
+                     event.output.shape)
     graph.nodes[event.node_id] = Node(event.node_id, event.name, event.op,
-                                      tuple(np.shape(event.output)), "op",
+                                      event.output.shape, "op",
                                       module=event.module_path, value=_scalar(event.output))
 
 

@@ -162,10 +162,12 @@ class _Canvas:
         return self.cells[row][col] if self._inside(row, col) else " "
 
     def write(self, row: int, col: int, text: str) -> None:
-        for k, ch in enumerate(text):
-            if self._inside(row, col + k):
-                self.cells[row][col + k] = ch
-                self.links[row][col + k] = 0
+        if not 0 <= row < len(self.cells):
+            return
+        start, stop = max(col, 0), min(col + len(text), len(self.cells[row]))
+        if start < stop:
+            self.cells[row][start:stop] = text[start - col:stop - col]
+            self.links[row][start:stop] = [0] * (stop - start)
 
     def box(self, row: int, col: int, width: int, text: tuple[str, ...], b: str) -> None:
         title, what, number = text
@@ -207,8 +209,10 @@ class _Canvas:
     def lines(self) -> list[str]:
         out = []
         for r, row in enumerate(self.cells):
-            chars = [JOINS.get(self.links[r][c], ch) if self.links[r][c] and ch == " " else ch
-                     for c, ch in enumerate(row)]
+            links = self.links[r]
+            chars = row if not any(links) else [
+                JOINS.get(links[c], ch) if links[c] and ch == " " else ch
+                for c, ch in enumerate(row)]
             for ar, ac in self.arrows:
                 if ar == r and 0 <= ac < len(chars) and chars[ac] in " │":
                     chars[ac] = "▼"

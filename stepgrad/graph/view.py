@@ -47,7 +47,11 @@ def parse(arg: str) -> GraphRequest:
 
 def pass_graph(history: HistoryLike, index: int) -> PassGraph:
     """The graph of the pass holding event `index`."""
-    return from_events(history[i] for i in pass_range(history, index))
+    span = pass_range(history, index)
+    numbered = getattr(history, "numbered", None)  # History's own iterator skips a lookup
+    if numbered is not None:
+        return from_events(event for _, event in numbered(span.start, span.stop))
+    return from_events(history[i] for i in span)
 
 
 def current_node(history: HistoryLike, index: int) -> int | None:
