@@ -99,6 +99,28 @@ def start() -> None:
     BridgeMode().__enter__()
 
 
+def use_for_script(session: Any, path: str, engine: str | None = None) -> bool:
+    """Give `session` (made by Session.for_script) the bridge when `engine` is "torch", or
+    when it is None and the script imports torch; True when it did. Raises TorchMissing
+    when the bridge is forced and PyTorch is not installed."""
+    wanted = script_uses_torch(path) if engine is None else engine == "torch"
+    if wanted and engine is None and not available():
+        return False  # `import torch` will fail in the script itself, with its own message
+    if wanted:
+        require_torch()
+        session.program = wrap(session.program)
+    return wanted
+
+
+def use_for_function(session: Any, fn: Callable[..., Any], *args: Any) -> bool:
+    """Give `session` (made by Session.for_function) the bridge when `fn` belongs to a torch
+    program (see detect.function_uses_torch); True when it did."""
+    if not function_uses_torch(fn, *args):
+        return False
+    session.program = wrap(session.program)
+    return True
+
+
 def gradcheck_event(forward: Any, upstream: Any = None) -> Any:
     """Check a recorded torch node's backward against finite differences (see check.py);
     the result has `ok` and `message`, like stepgrad.gradcheck.check_node's."""
@@ -108,12 +130,30 @@ def gradcheck_event(forward: Any, upstream: Any = None) -> Any:
     return check(forward, upstream)
 
 
+def check_call(op: str, inputs: Any, attrs: dict[str, Any]) -> Any:
+    """The same check from the parts stepgrad.gradcheck.check_node is given (its dispatch
+    for torch nodes: `"torch" in attrs`)."""
+    require_torch()
+    from stepgrad.torchbridge.check import check_call as check
+
+    return check(op, inputs, attrs)
+
+
+def local_derivatives(forward: Any) -> list[Any]:
+    """d out / d input of an elementwise torch node (stepgrad.debug.chain's dispatch)."""
+    require_torch()
+    from stepgrad.torchbridge.check import local_derivatives as derivatives
+
+    return derivatives(forward)
+
+
 def is_torch_event(event: Any) -> bool:
     """True for a ForwardStep the bridge made (its attrs hold the torch call)."""
     return "torch" in (getattr(event, "attrs", None) or {})
 
 
 __all__ = [
-    "INSTALL_HINT", "TorchMissing", "available", "bridge", "function_uses_torch",
-    "gradcheck_event", "is_torch_event", "require_torch", "script_uses_torch", "start", "wrap",
+    "INSTALL_HINT", "TorchMissing", "available", "bridge", "check_call", "function_uses_torch",
+    "gradcheck_event", "is_torch_event", "require_torch", "script_uses_torch", "start",
+    "local_derivatives", "use_for_function", "use_for_script", "wrap",
 ]

@@ -41,6 +41,12 @@ class TorchCheck:
     ok: bool
     message: str
     worst: tuple[Any, ...] = ()
+    kinks: int = 0
+    seconds: float = 0.0
+
+    @property
+    def verdict(self) -> str:
+        return "ok" if self.ok else "MISMATCH"
 
 
 def rerun(text: str, inputs: list[Any]) -> Any:
@@ -94,26 +100,32 @@ def _value(node: ast.expr, inputs: list[Any]) -> Any:
         raise CallError(f"cannot read {ast.unparse(node)} in the recorded call") from None
 
 
-def _as_float64(forward: events.ForwardStep) -> list[torch.Tensor]:
+def _as_float64(inputs: Any, wanted: Any = None) -> list[torch.Tensor]:
     """The node's inputs as fresh tensors: floats in float64, those that took a gradient
-    in the program asking for one here."""
+    in the program (all floats when `wanted` is not known) asking for one here."""
     tensors = []
-    for array, wanted in zip(forward.inputs, forward.input_requires_grad):
+    for array, grad in zip(inputs, wanted or [True] * len(inputs)):
         floating = np.asarray(array).dtype.kind == "f"
         data = np.array(array, dtype=np.float64 if floating else None)
-        tensors.append(torch.tensor(data, requires_grad=bool(wanted and floating)))
+        tensors.append(torch.tensor(data, requires_grad=bool(grad and floating)))
     return tensors
 
 
 def gradcheck_event(forward: events.ForwardStep, upstream: Any = None) -> TorchCheck:
     """torch.autograd.gradcheck of a recorded torch node's function, on its recorded inputs
-    in float64 (random directions first, `fast_mode`; every element when the inputs are
-    small enough to say which derivative is off)."""
-    op = forward.op
-    text = forward.attrs.get("torch")
+    in float64 (every element when the inputs are small, so the message can say which
+    derivative is off; else random directions, torch's `fast_mode`)."""
+    return check_call(forward.op, forward.inputs, forward.attrs, forward.input_requires_grad)
+
+
+def check_call(op: str, arrays: Any, attrs: dict[str, Any], wanted_grads: Any = None
+               ) -> TorchCheck:
+    """`gradcheck_event` from the parts stepgrad's check_node is given."""
+    text = attrs.get("torch")
     if text is None:
         return TorchCheck(op, False, f"{op}: not a torch node (no recorded call)")
-    inputs = _as_float64(forward)
+    grad_fn = attrs.get("grad_fn", "backward")
+    inputs = _as_float64(arrays, wanted_grads)
     wanted = [i for i, t in enumerate(inputs) if t.requires_grad]
     if not wanted:
         return TorchCheck(op, True, f"{op}: no input of this node takes a gradient")
@@ -133,11 +145,11 @@ def gradcheck_event(forward: events.ForwardStep, upstream: Any = None) -> TorchC
         return TorchCheck(op, False, f"{op}: {error}")
     except (torch.autograd.gradcheck.GradcheckError, RuntimeError) as error:
         first = str(error).strip().splitlines()[:6]
-        return TorchCheck(op, False, f"{op}: {forward.attrs.get('grad_fn', 'backward')} "
-                          f"differs from finite differences:\n" + "\n".join(first))
+        return TorchCheck(op, False, f"{op}: {grad_fn} differs from finite differences:\n"
+                          + "\n".join(first))
     how = "every element" if small else "random directions (fast_mode)"
-    return TorchCheck(op, True, f"{op}: {forward.attrs.get('grad_fn', 'backward')} agrees with "
-                      f"finite differences in float64 ({how}, torch.autograd.gradcheck)")
+    return TorchCheck(op, True, f"{op}: {grad_fn} agrees with finite differences in float64 "
+                      f"({how}, torch.autograd.gradcheck)")
 
 
 def local_derivatives(forward: events.ForwardStep | None) -> list[np.ndarray | None]:
