@@ -49,6 +49,8 @@ class PassGraph:
     nodes: dict[int, Node] = field(default_factory=dict)
     edges: list[tuple[int, int]] = field(default_factory=list)
     broadcasts: set[tuple[int, int]] = field(default_factory=set)
+    #: node id -> history index of the event that made it (filled from recorded history)
+    made_at: dict[int, int] = field(default_factory=dict)
     _adjacency: dict[int, set[int]] | None = field(default=None, repr=False, compare=False)
     _edges: set[tuple[int, int]] | None = field(default=None, repr=False, compare=False)
 
@@ -92,7 +94,8 @@ class PassGraph:
         edges = [(a, b) for a in near for b in adjacency.get(a, ()) if b in near]
         ordered = [e for e in dict.fromkeys(edges) if e in self._edge_set()]
         return PassGraph({i: self.nodes[i] for i in sorted(near)}, ordered,
-                         {e for e in ordered if e in self.broadcasts})
+                         {e for e in ordered if e in self.broadcasts},
+                         {i: self.made_at[i] for i in near if i in self.made_at})
 
     def _edge_set(self) -> set[tuple[int, int]]:
         if self._edges is None:

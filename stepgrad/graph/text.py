@@ -42,6 +42,7 @@ class Drawing:
 
     lines: list[str]
     boxes: dict[int, tuple[int, int, int, int]] = field(default_factory=dict)
+    current: int | None = None
 
     def __str__(self) -> str:
         return "\n".join(line.rstrip() for line in self.lines)
@@ -136,7 +137,7 @@ def _paint(graph: PassGraph, texts: dict, positions: dict[int, tuple[int, int]],
             canvas.write(y + 1, x, {"─": "┬", "━": "┳", "═": "╤"}[canvas.char(y + 1, x)])
         if broadcast:
             canvas.write(y + 2, x + 2, "broadcast")
-    return Drawing(canvas.lines(), boxes)
+    return Drawing(canvas.lines(), boxes, current if current in boxes else None)
 
 
 UP, DOWN, LEFT, RIGHT = 1, 2, 4, 8

@@ -49,9 +49,11 @@ def pass_graph(history: HistoryLike, index: int) -> PassGraph:
     """The graph of the pass holding event `index`."""
     span = pass_range(history, index)
     numbered = getattr(history, "numbered", None)  # History's own iterator skips a lookup
-    if numbered is not None:
-        return from_events(event for _, event in numbered(span.start, span.stop))
-    return from_events(history[i] for i in span)
+    pairs = list(numbered(span.start, span.stop) if numbered is not None
+                 else ((i, history[i]) for i in span))
+    graph = from_events(event for _, event in pairs)
+    graph.made_at = {event.node_id: i for i, event in pairs if event.kind == "forward"}
+    return graph
 
 
 def current_node(history: HistoryLike, index: int) -> int | None:
