@@ -5,16 +5,16 @@
     model = sg.nn.Sequential(sg.nn.Linear(2, 8), sg.nn.ReLU(), sg.nn.Linear(8, 3))
     loss = sg.nn.functional.cross_entropy(model(x), [2])
     loss.backward()
-    model[0].weight.grad        # a numpy array, shaped like the weight
+    model[0].weight.grad        # a Tensor shaped like the weight
 
-The API follows PyTorch's names, so what you learn here transfers.
+The API follows PyTorch's names, so what you learn here transfers: `import stepgrad as
+torch` runs course-sized PyTorch programs (README: "Coming from PyTorch").
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
 from typing import Any
 
 if "numpy" not in sys.modules:
@@ -24,55 +24,71 @@ if "numpy" not in sys.modules:
 
 import numpy as np  # noqa: E402 (after the BLAS thread setting)
 
-from stepgrad import events, nn, ops, optim
+from stepgrad import events, nn, ops, optim  # nn first: it imports tensor before function
+from stepgrad import autograd  # noqa: I001
 from stepgrad.anomaly import AnomalyError, detect_anomaly
+from stepgrad.creation import (
+    arange,
+    as_tensor,
+    empty,
+    empty_like,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    multinomial,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    randperm,
+    zeros,
+    zeros_like,
+)
+from stepgrad.device import accelerator, backends, cuda, device
 from stepgrad.function import Context, Function, ShapeError
-from stepgrad.grad_mode import enable_grad, is_grad_enabled, no_grad
+from stepgrad.grad_mode import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from stepgrad.gradcheck import GradcheckError, check_node, gradcheck
 from stepgrad.loop import mark_epoch, mark_iteration
-from stepgrad.nn.module import load, save
-from stepgrad.random import manual_seed
-from stepgrad.tensor import Tensor, default_dtype, set_default_dtype, tensor
+from stepgrad.random import Generator, manual_seed, seed
+from stepgrad.serialization import load, save
+from stepgrad.tensor import (
+    Size,
+    Tensor,
+    default_dtype,
+    get_default_dtype,
+    set_default_dtype,
+    tensor,
+)
+from stepgrad.torch_functions import *  # noqa: F403 (torch.exp, torch.max, ...: one per method)
+from stepgrad.torch_functions import cat, concat, stack, where
 from stepgrad.trace import Trace, TraceError, load_trace, trace
 
 __version__ = "0.1.0"
 
-float32 = np.float32
-float64 = np.float64
+# dtypes by PyTorch's names: numpy's types, so `x.dtype == torch.float32` holds
+float32, float64, float16 = np.float32, np.float64, np.float16
+int64, int32, int16, int8, uint8 = np.int64, np.int32, np.int16, np.int8, np.uint8
+long, double, half, bool = np.int64, np.float64, np.float16, np.bool_  # noqa: A001
+float, int = np.float32, np.int32  # noqa: A001 (PyTorch's names; builtins unused below)
+dtype = np.dtype
+finfo, iinfo = np.finfo, np.iinfo
 
 
-def concat(tensors: Sequence[Tensor], axis: int = 0, *, dim: int | None = None) -> Tensor:
-    """Join tensors along an existing axis. PyTorch: torch.cat."""
-    return ops.Concat.apply(*tensors, axis=axis if dim is None else dim)
-
-
-cat = concat
-
-
-def stack(tensors: Sequence[Tensor], axis: int = 0, *, dim: int | None = None) -> Tensor:
-    """Stack tensors along a new axis. PyTorch: torch.stack."""
-    return ops.Stack.apply(*tensors, axis=axis if dim is None else dim)
-
-
-def pad(x: Tensor, pad_width: Any, value: float = 0.0) -> Tensor:
+def pad(x: Tensor, pad_width: Any, value: Any = 0.0) -> Tensor:
     """Pad with a constant, `pad_width` as in np.pad. PyTorch: F.pad (reversed order)."""
     return ops.Pad.apply(x, pad_width=pad_width, value=value)
-
-
-def zeros(*shape: int, requires_grad: bool = False, dtype: Any = None) -> Tensor:
-    return Tensor(np.zeros(shape, dtype=dtype or default_dtype()), requires_grad=requires_grad)
-
-
-def ones(*shape: int, requires_grad: bool = False, dtype: Any = None) -> Tensor:
-    return Tensor(np.ones(shape, dtype=dtype or default_dtype()), requires_grad=requires_grad)
-
-
-def randn(*shape: int, requires_grad: bool = False, dtype: Any = None) -> Tensor:
-    """Standard normal values from stepgrad's seeded generator (`sg.manual_seed`)."""
-    from stepgrad.random import generator
-
-    data = generator().standard_normal(shape).astype(dtype or default_dtype())
-    return Tensor(data, requires_grad=requires_grad)
 
 
 def debug(fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -89,11 +105,39 @@ def set_trace() -> None:
     _set_trace()
 
 
+def draw_graph(root: Tensor, path: Any = None) -> str:
+    """The graph that made `root` as Graphviz DOT source; with `path`, also write it there
+    (`.svg` renders with Graphviz's `dot`). Like micrograd's `draw_dot` and torchviz's
+    `make_dot`; the debugger's `graph` command draws the same graph in the terminal."""
+    from stepgrad.graph import draw_graph as _draw_graph
+
+    return _draw_graph(root, path)
+
+
+class NotInCourseSubset(AttributeError):
+    """A PyTorch name stepgrad does not have: it is outside stepgrad's course subset."""
+
+
+def __getattr__(name: str) -> Any:
+    """`torch.some_api` that stepgrad lacks fails here, naming it, not lines later."""
+    if name.startswith("__"):
+        raise AttributeError(name)
+    raise NotInCourseSubset(
+        f"torch.{name} is a PyTorch API outside stepgrad's course subset: stepgrad implements "
+        f"the tensors, autograd, nn, optim and functions a deep-learning course uses (README: "
+        f"'Coming from PyTorch'). Write it from the ops stepgrad has, or run this part with "
+        f"PyTorch itself")
+
+
 __all__ = [
-    "AnomalyError", "Context", "Function", "GradcheckError", "ShapeError", "Tensor", "Trace",
-    "TraceError", "cat", "check_node", "concat", "debug", "default_dtype", "detect_anomaly",
-    "enable_grad", "events", "float32", "float64", "gradcheck", "is_grad_enabled", "load",
-    "load_trace", "manual_seed", "mark_epoch", "mark_iteration", "nn", "no_grad", "ones", "ops",
-    "optim", "pad", "randn", "save", "set_default_dtype", "set_trace", "stack", "tensor", "trace",
-    "zeros",
+    "AnomalyError", "Context", "Function", "Generator", "GradcheckError", "NotInCourseSubset",
+    "ShapeError", "Size", "Tensor", "Trace", "TraceError", "accelerator", "arange", "as_tensor",
+    "autograd", "backends", "cat", "check_node", "concat", "cuda", "debug", "default_dtype",
+    "detect_anomaly", "device", "draw_graph", "empty", "empty_like", "enable_grad", "events", "eye",
+    "float32", "float64", "from_numpy", "full", "full_like", "get_default_dtype", "gradcheck",
+    "inference_mode", "int64", "is_grad_enabled", "is_inference_mode_enabled", "linspace",
+    "load", "load_trace", "manual_seed", "mark_epoch", "mark_iteration", "multinomial", "nn",
+    "no_grad", "ones", "ones_like", "ops", "optim", "pad", "rand", "rand_like", "randint",
+    "randn", "randn_like", "randperm", "save", "seed", "set_default_dtype", "set_grad_enabled",
+    "set_trace", "stack", "tensor", "trace", "where", "zeros", "zeros_like",
 ]
