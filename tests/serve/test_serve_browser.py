@@ -2,7 +2,8 @@
 
 The server runs on a free local port; Chromium is driven through its DevTools protocol
 (aiohttp, which textual-serve already needs, is the websocket client). textual-serve draws
-the terminal on a canvas, so the test compares screenshots: the page shows the app, it is
+the terminal on a canvas, so the test compares screenshots: the page (opened with the token
+`serve` printed, so the browser's cookie lets the websocket in) shows the app, it is
 stable while nothing happens, and it changes when `s` (step) is pressed.
 """
 
@@ -48,6 +49,15 @@ def _wait_for(url: str, seconds: float = 30) -> str:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+
+
+def _printed_url(server: subprocess.Popen) -> str:
+    """The `http://127.0.0.1:PORT/?token=...` line that `stepgrad serve` prints."""
+    for line in server.stdout:
+        text = line.decode().strip()
+        if "?token=" in text:
+            return text
+    raise AssertionError("stepgrad serve printed no URL with a token")
 
 
 class DevTools:
@@ -142,7 +152,7 @@ def test_served_lesson_appears_and_steps_on_a_key(tmp_path):
     )
     browser = None
     try:
-        url = f"http://127.0.0.1:{port}/"
+        url = _printed_url(server)  # the page needs the token that serve prints
         page = _wait_for(url)
         assert "stepgrad" in page.lower() or "textual" in page.lower()
         browser = subprocess.Popen(
