@@ -201,11 +201,54 @@ def first_hit(
     return None, broken
 
 
+class BreakpointTable:
+    """The session's breakpoints: numbered as set, asked at every event while any exist."""
+
+    breakpoints: list[Breakpoint]
+    messages: list[str]
+    history: Any
+    _next_breakpoint: int
+
+    def add_breakpoint(self, spec: str, temporary: bool = False) -> Breakpoint:
+        bp = parse(self._next_breakpoint, spec, temporary)
+        self._next_breakpoint += 1
+        self.breakpoints.append(bp)
+        return bp
+
+    def find_breakpoint(self, number: int) -> Breakpoint:
+        for bp in self.breakpoints:
+            if bp.number == number:
+                return bp
+        known = ", ".join(str(bp.number) for bp in self.breakpoints) or "none"
+        raise KeyError(f"no breakpoint number {number} (set: {known})")
+
+    def _breakpoint_hit(self, number: int, event: ev.Event, count: bool = True) -> str | None:
+        """The stop reason of the first breakpoint that stops at event `number`, or None. A
+        breakpoint whose test cannot be decided there is disabled and said once."""
+        if not self.breakpoints:
+            return None
+        previous = self.history[number - 1] if number - 1 in self.history else None
+        hit, broken = first_hit(
+            self.breakpoints, event, previous, lambda: self.tensor_namespace(number)  # type: ignore[attr-defined], count
+        )
+        for bp in broken:
+            self.messages.append(
+                f"breakpoint {bp.number} ({bp.spec}) is disabled: its "
+                f"condition failed at #{number}: {bp.broken}"
+            )
+        if hit is None:
+            return None
+        if hit.temporary and count:
+            self.breakpoints.remove(hit)
+        return f"breakpoint {hit.number} ({hit.spec})"
+
+
 __all__ = [
     "Breakpoint",
     "BreakpointInfo",
     "ExpressionError",
     "KEYWORDS",
+    "BreakpointTable",
     "first_hit",
     "parse",
     "should_stop",

@@ -151,6 +151,11 @@ def truth(value: Any) -> bool:
     value that cannot be read as true or false raises ExpressionError saying so."""
     if value is None:
         return False
+    if isinstance(value, (list, tuple, dict, set)):  # `break if ins`: true whenever non-empty
+        raise ExpressionError(
+            f"its value is a {type(value).__name__} ({_brief(value)}), which is not true or "
+            f"false; compare something, for example: ins[0].mean() > 0"
+        )
     try:
         array = np.asarray(value)
         return bool(array.any()) if array.dtype != object else bool(value)

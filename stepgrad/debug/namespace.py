@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from stepgrad import events as ev
-from stepgrad.debug.expr import NodeInfo
+from stepgrad.debug.expr import NodeInfo, compile_expression, evaluate
 from stepgrad.debug.history import History
 from stepgrad.debug.state import NodeView
 
@@ -69,3 +69,27 @@ def node_view(history: History, number: int) -> NodeView:
         forward = history.forward_of(node_id)
         backward = event if isinstance(event, ev.BackwardStep) else history.backward_of(node_id)
     return NodeView(number, event, forward, backward, history.tensors(number))
+
+
+class Inspection:
+    """What the session answers about any recorded event (mixed into Session)."""
+
+    history: History
+    _frame: Frame | None
+    _cursor: int
+
+    def tensor_namespace(self, number: int) -> dict[str, Any]:
+        """out, ins, grad, grads and node for event `number` (see expr.py)."""
+        return tensor_namespace(self.history, number)
+
+    def namespace(self, number: int | None = None) -> dict[str, Any]:
+        """The program's variables where it is paused, then the node's tensors."""
+        return namespace(self._frame, self.history, self._cursor if number is None else number)
+
+    def evaluate(self, text: str, number: int | None = None) -> Any:
+        """Evaluate an expression where the cursor is (or at event `number`)."""
+        return evaluate(compile_expression(text), self.namespace(number))
+
+    def node_view(self, number: int) -> NodeView:
+        """Everything recorded about the node of event `number`."""
+        return node_view(self.history, number)

@@ -18,18 +18,19 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from types import FrameType
 from typing import Any
 
 from stepgrad import events as ev
 from stepgrad.debug import rules
-from stepgrad.debug.breakpoints import Breakpoint, first_hit, parse
+from stepgrad.debug.breakpoints import Breakpoint, BreakpointTable
 from stepgrad.debug.cursor import CursorMoves
-from stepgrad.debug.expr import compile_expression, evaluate
 from stepgrad.debug.history import DEFAULT_LIMIT, History, format_size
-from stepgrad.debug.namespace import Frame, namespace, node_view, tensor_namespace
+from stepgrad.debug.interrupt import LineInterrupter
+from stepgrad.debug.namespace import Frame, Inspection
 from stepgrad.debug.program import script, user_frame, user_traceback
 from stepgrad.debug.progress import TRACKED, Progress
-from stepgrad.debug.state import LineState, NodeView, State
+from stepgrad.debug.state import LineState, NodeView, State  # noqa: F401 (re-exported)
 from stepgrad.debug.stepinto import LineStepper
 from stepgrad.function import reset_names
 
@@ -41,11 +42,15 @@ Listener = Callable[["State"], None]
 _PROGRESS = (ev.Iteration, ev.Epoch)  # events that tell front ends about progress
 
 
+#: Seconds an interrupt waits for an event before pausing at the next line of user code.
+INTERRUPT_GRACE = 0.2
+
+
 class _Abort(BaseException):
     """Raised inside the program's thread to stop it (quit, restart, close)."""
 
 
-class Session(CursorMoves):
+class Session(CursorMoves, BreakpointTable, Inspection):
     """One program under the debugger. See the module docstring."""
 
     def __init__(
@@ -80,6 +85,7 @@ class Session(CursorMoves):
         self._frame: Frame | None = None
         self._end_reason = "the program has ended"
         self._inline: Callable[[], None] | None = None
+        self._interrupter = LineInterrupter(self._pause_at_line)
         self._told_dropped = False
         self._last_progress = 0.0
         self.progress = Progress()
@@ -208,16 +214,20 @@ class Session(CursorMoves):
         unsubscribe = ev.subscribe(self._listener_for_this_thread())
         status, reason, error = "finished", "the program finished", None
         reset_names()
+        self._interrupter.enter()
         try:
             self.result = self.program()  # type: ignore[misc]
         except _Abort:
             status, reason = "closed", "the program was stopped"
         except SystemExit as exit_:
             reason = f"the program exited with status {exit_.code}"
-        except Exception as exc:  # noqa: BLE001 (post-mortem: any error of the user's program)
+        except BaseException as exc:  # noqa: BLE001 (post-mortem: any error of the program,
+            # KeyboardInterrupt and GeneratorExit too: the debugger must not hang on them)
             status, reason = "crashed", f"{type(exc).__name__}: {exc}"
             error = user_traceback(exc)
         finally:
+            self._interrupter.leave()
+            sys.settrace(None)  # an interrupt armed just before the end leaves no tracing
             unsubscribe()
             ev.module_stack.clear()
         with self._cond:
@@ -245,7 +255,11 @@ class Session(CursorMoves):
         if type(self._rule) is rules.Rule and not self.breakpoints and not self._interrupt:
             reason = None  # `continue` with no breakpoint: nothing to ask (the common case)
         else:
-            reason = self._stop_reason(number, event)
+            try:
+                reason = self._stop_reason(number, event)
+            except Exception as error:  # noqa: BLE001 (never raise into the user's program)
+                self.messages.append(f"the debugger failed at #{number}: {error!r}")
+                reason = "debugger error"
         if reason is None:
             if type(event) in _PROGRESS:
                 self._progress()
@@ -258,26 +272,6 @@ class Session(CursorMoves):
             return "interrupted"
         reason = self._rule(number, event) if self._rule is not None else None
         return reason or self._breakpoint_hit(number, event)
-
-    def _breakpoint_hit(self, number: int, event: ev.Event, count: bool = True) -> str | None:
-        """The stop reason of the first breakpoint that stops at event `number`, or None. A
-        breakpoint whose test cannot be decided there is disabled and said once."""
-        if not self.breakpoints:
-            return None
-        previous = self.history[number - 1] if number - 1 in self.history else None
-        hit, broken = first_hit(
-            self.breakpoints, event, previous, lambda: self.tensor_namespace(number), count
-        )
-        for bp in broken:
-            self.messages.append(
-                f"breakpoint {bp.number} ({bp.spec}) is disabled: its "
-                f"condition failed at #{number}: {bp.broken}"
-            )
-        if hit is None:
-            return None
-        if hit.temporary and count:
-            self.breakpoints.remove(hit)
-        return f"breakpoint {hit.number} ({hit.spec})"
 
     def _pause(self, number: int, reason: str) -> None:
         self._capture_frame()
@@ -307,7 +301,7 @@ class Session(CursorMoves):
                 try:
                     self._cond.wait(0.1)
                 except KeyboardInterrupt:
-                    self._interrupt = True
+                    self.interrupt()
 
     def _resume(self, rule: rules.Rule) -> None:
         with self._cond:
@@ -318,8 +312,28 @@ class Session(CursorMoves):
             self._wait()
 
     def interrupt(self) -> None:
-        """Pause at the next event (Ctrl-C, the pause key)."""
+        """Pause at the next event, or at the next line of the user's code when that comes
+        first (Ctrl-C, the pause key): a program busy in plain Python pauses too."""
         self._interrupt = True
+        if self._status == "running" and self._inline is None:
+            # Events come often in most programs: give them a moment before tracing lines.
+            timer = threading.Timer(INTERRUPT_GRACE, self._interrupt_between_events)
+            timer.daemon = True
+            timer.start()
+
+    def _interrupt_between_events(self) -> None:
+        if self._interrupt and self._status == "running":
+            self._interrupter.arm()
+
+    def _pause_at_line(self, frame: FrameType) -> None:
+        """In the program's thread, at a line of the user's code after `interrupt`."""
+        if self._abort:
+            raise _Abort()
+        if not self._interrupt:
+            return  # an event paused it first
+        self._interrupt = False
+        where = f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"
+        self._pause(self.history.last, f"interrupted between events, at {where}")
 
     def close(self) -> None:
         """Stop the program (if it runs) and wait for its thread to end. A session attached
@@ -333,6 +347,7 @@ class Session(CursorMoves):
                 self._status = "closed"
             self._cond.notify_all()
         if self._thread is not None and self._thread is not threading.current_thread():
+            self._interrupter.arm()  # a program between events stops at its next line
             self._thread.join(timeout=10)
         self._notify()
 
@@ -351,36 +366,6 @@ class Session(CursorMoves):
             bp.hits = 0
         self.progress = Progress()
         return self.start()
-
-    # -- breakpoints --------------------------------------------------------------------------
-    def add_breakpoint(self, spec: str, temporary: bool = False) -> Breakpoint:
-        bp = parse(self._next_breakpoint, spec, temporary)
-        self._next_breakpoint += 1
-        self.breakpoints.append(bp)
-        return bp
-
-    def find_breakpoint(self, number: int) -> Breakpoint:
-        for bp in self.breakpoints:
-            if bp.number == number:
-                return bp
-        known = ", ".join(str(bp.number) for bp in self.breakpoints) or "none"
-        raise KeyError(f"no breakpoint number {number} (set: {known})")
-
-    # -- inspection ---------------------------------------------------------------------------
-    def tensor_namespace(self, number: int) -> dict[str, Any]:
-        """out, ins, grad, grads and node for event `number` (see expr.py)."""
-        return tensor_namespace(self.history, number)
-
-    def namespace(self, number: int | None = None) -> dict[str, Any]:
-        """The program's variables where it is paused, then the node's tensors."""
-        return namespace(self._frame, self.history, self._cursor if number is None else number)
-
-    def evaluate(self, text: str, number: int | None = None) -> Any:
-        return evaluate(compile_expression(text), self.namespace(number))
-
-    def node_view(self, number: int) -> NodeView:
-        """Everything recorded about the node of event `number`."""
-        return node_view(self.history, number)
 
     def _progress(self) -> None:
         now = time.monotonic()

@@ -95,7 +95,9 @@ class Dispatcher:
             if not self._last_move:
                 return ""
             line = self._last_move
-        word, _, arg = line.partition(" ")
+        word, _, arg = line.replace("\t", " ").partition(" ")
+        if not word.isprintable():
+            return f"*** cannot read {line[:60]!r}: one command per line, for example: step"
         if self.tutor is not None and _is_number(word):
             word, arg = "predict", line
         name = self.resolve(word)
@@ -104,13 +106,14 @@ class Dispatcher:
         try:
             text: str = getattr(self, f"do_{name}")(arg.strip())
         except (CommandError, ExpressionError, ValueError, KeyError, IndexError) as error:
-            message = error.args[0] if error.args else str(error)
-            return f"*** {message}"
+            message = str(error.args[0] if error.args else error)
         except BaseException as error:  # noqa: BLE001 (one clear line, as pdb: never a traceback)
-            return f"*** {word}: {type(error).__name__}: {error}"
-        if name in REPEATABLE:
-            self._last_move = line
-        return text
+            message = f"{word}: {type(error).__name__}: {error}"
+        else:
+            if name in REPEATABLE:
+                self._last_move = line
+            return text
+        return "*** " + " ".join(message.split("\n"))
 
     @classmethod
     @functools.cache
