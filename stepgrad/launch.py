@@ -42,6 +42,10 @@ def debug(fn: Any, *args: Any, **kwargs: Any) -> Any:
     """Run `fn(*args, **kwargs)` under the debugger; returns what fn returned."""
     repl = bool(kwargs.pop("_repl", False))
     session = Session.for_function(fn, *args, **kwargs)
+    if "torch" in sys.modules:  # a torch program steps through torch's ops (stepgrad.torchbridge)
+        from stepgrad.torchbridge import use_for_function
+
+        use_for_function(session, fn, *args)
     commands = Commands(session)
     session.start()
     try:
@@ -55,6 +59,10 @@ def set_trace() -> None:
     """Pause at the next event, in the line REPL, in this very thread (like `breakpoint()`)."""
     session = Session(None, name="set_trace")
     commands = Commands(session)
+    if "torch" in sys.modules:  # a torch program steps through torch's ops (stepgrad.torchbridge)
+        from stepgrad.torchbridge import start_if_torch
+
+        start_if_torch(sys._getframe(2).f_globals)  # 0 here, 1 sg.set_trace, 2 the caller
 
     def command_loop() -> None:
         """pdb's loop: read commands here until one resumes the program."""
