@@ -262,8 +262,7 @@ def _replay(args: argparse.Namespace) -> int:
     if dropped:
         note = (f"the trace has {len(trace)} events; the first {dropped} were dropped to stay "
                 f"under --history {args.history}, so replay starts at #{session.history.first}")
-        print(f"stepgrad replay: {note}", file=sys.stderr)
-        session.messages.append(note)
+        session.messages.append(note)  # both front ends show the session's messages
     return open_frontend(session, Commands(session), repl=args.repl)
 
 
