@@ -24,8 +24,8 @@ if "numpy" not in sys.modules:
 
 import numpy as np  # noqa: E402 (after the BLAS thread setting)
 
-from stepgrad import events, nn, ops, optim  # nn first: it imports tensor before function
-from stepgrad import autograd  # noqa: I001
+import stepgrad.tensor  # first: function.py and the ops need Tensor defined when they load
+from stepgrad import autograd, events, nn, ops, optim
 from stepgrad.anomaly import AnomalyError, detect_anomaly
 from stepgrad.creation import (
     arange,
@@ -76,6 +76,7 @@ from stepgrad.torch_functions import cat, concat, stack, where
 from stepgrad.trace import Trace, TraceError, load_trace, trace
 
 __version__ = "0.1.0"
+del stepgrad  # the name `import stepgrad.tensor` bound: the package itself
 
 # dtypes by PyTorch's names: numpy's types, so `x.dtype == torch.float32` holds
 float32, float64, float16 = np.float32, np.float64, np.float16

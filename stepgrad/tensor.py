@@ -3,10 +3,12 @@
     x = sg.tensor([[1.0, -2.0]], requires_grad=True, name="x")
     y = (x * 3).relu().sum()
     y.backward()
-    x.grad            # numpy array, shaped like x
+    x.grad            # a Tensor shaped like x (np.asarray(x.grad) gives its array)
 
-Every operator and method below delegates to an op's `Function.apply` (see ops/):
-the tensor itself holds no math. PyTorch equivalent: `torch.Tensor`.
+Every operator and method delegates to an op's `Function.apply` (see ops/): the tensor
+itself holds no math. The methods live in two mixins, `tensor_methods.py` (math, reductions,
+shape, casts) and `tensor_inplace.py` (`add_`, `w -= ...`, `x[i] = v`). PyTorch equivalent:
+`torch.Tensor`.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ import itertools
 from typing import Any
 
 import numpy as np
+
+from stepgrad.tensor_inplace import InplaceMethods
+from stepgrad.tensor_methods import Methods
 
 _ids = itertools.count(1)
 _new_id = _ids.__next__
@@ -34,6 +39,11 @@ def set_default_dtype(dtype: Any) -> None:
     _DEFAULT_DTYPE[0] = dtype
 
 
+def get_default_dtype() -> np.dtype:
+    """PyTorch's name for `default_dtype()`."""
+    return _DEFAULT_DTYPE[0]
+
+
 def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
     if isinstance(data, Tensor):
         data = data.data
@@ -43,10 +53,12 @@ def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
         array = np.array(data)
         return array.astype(default_dtype()) if array.dtype.kind == "f" and \
             array.dtype.itemsize < 4 else array
+    if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in data):
+        data = [np.asarray(x) for x in data]  # a list of tensors, as torch.tensor accepts
     array = np.array(data)
     if array.dtype.kind in "fiu" or array.dtype == object:
         if array.dtype.kind in "iu" and not _has_float(data):
-            return array  # integer data stays integer, as in PyTorch (class labels, indices)
+            return array.astype(np.int64)  # integer data stays integer (labels, indices)
         return array.astype(default_dtype())
     return array
 
@@ -59,25 +71,39 @@ def _has_float(data: Any) -> bool:
     return False
 
 
-class Tensor:
+class Size(tuple):
+    """A tensor's shape: a tuple of ints, as `torch.Size` (`x.shape`, `x.size()`)."""
+
+    __slots__ = ()
+
+    def numel(self) -> int:
+        """How many elements a tensor of this shape holds."""
+        return int(np.prod(self, dtype=np.int64))
+
+    def __repr__(self) -> str:
+        return f"Size({list(self)})"
+
+
+class Tensor(Methods, InplaceMethods):
     """A node of the computation graph: `data` (numpy array) and, after backward, `grad`.
 
     Made by `sg.tensor(...)` or by an op. `requires_grad=True` asks backward to fill
-    `grad`; `name` shows in the debugger (op outputs are named `relu_3`, parameters by
-    their module path such as `fc1.weight`).
+    `grad` (a Tensor without a gradient of its own); `name` shows in the debugger (op
+    outputs are named `relu_3`, parameters by their module path such as `fc1.weight`).
     """
 
     __slots__ = ("data", "grad", "requires_grad", "_name", "_id", "_fn", "_index", "_ctx",
-                 "_parents", "_where", "__weakref__")
-    __array_priority__ = 1000  # numpy defers to Tensor's reflected operators
+                 "_parents", "_where", "_version", "_hooks", "__weakref__")
+    # `_version` and `_hooks` are set only on tensors that were changed in place or given a
+    # hook; readers use getattr(t, "_version", 0), so the forward funnel need not set them.
 
     def __init__(self, data: Any, requires_grad: bool = False, name: str | None = None,
                  dtype: Any = None) -> None:
         self.data = _to_array(data, dtype)
         if requires_grad and self.data.dtype.kind != "f":
             raise TypeError(f"tensor: only float tensors can require gradients, got dtype "
-                            f"{self.data.dtype}; pass floats (1.0) or dtype=np.float32")
-        self.grad: np.ndarray | None = None
+                            f"{self.data.dtype}; pass floats (1.0) or dtype=torch.float32")
+        self.grad: Tensor | None = None
         self.requires_grad = bool(requires_grad)
         self._name = name
         self._id = _new_id()
@@ -126,8 +152,13 @@ class Tensor:
         return self._ctx is None
 
     @property
-    def shape(self) -> tuple[int, ...]:
-        return self.data.shape
+    def grad_fn(self) -> Any:
+        """The op that made this tensor (None for a leaf). PyTorch: `Tensor.grad_fn`."""
+        return self._fn if self._ctx is not None else None
+
+    @property
+    def shape(self) -> Size:
+        return Size(self.data.shape)
 
     @property
     def dtype(self) -> np.dtype:
@@ -137,12 +168,45 @@ class Tensor:
     def ndim(self) -> int:
         return self.data.ndim
 
-    @property
-    def size(self) -> int:
-        return self.data.size
+    def size(self, dim: int | None = None) -> Any:
+        """The shape (a Size), or the length of axis `dim`. PyTorch: `Tensor.size`."""
+        return Size(self.data.shape) if dim is None else self.data.shape[dim]
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    def numel(self) -> int:
+        return int(self.data.size)
+
+    nelement = numel
 
     def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
         return len(self.data)
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous "
+                               f"(shape {self.data.shape}); use .any() or .all()")
+        return bool(self.data)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+            raise TypeError(f"only integer tensors of a single element can be converted to an "
+                            f"index, got dtype {self.data.dtype} and shape {self.data.shape}")
+        return int(self.item())
+
+    def __iter__(self) -> Any:
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self.data)))
 
     def __repr__(self) -> str:
         body = np.array2string(self.data, precision=4, separator=", ", threshold=20,
@@ -160,10 +224,33 @@ class Tensor:
 
     # -- conversions ------------------------------------------------------------------
     def numpy(self) -> np.ndarray:
-        """The data as a numpy array (shared, like PyTorch's `.numpy()`)."""
+        """The data as a numpy array (shared, like PyTorch's `.numpy()`; PyTorch refuses it
+        on a tensor that requires grad, stepgrad allows it)."""
         return self.data
 
-    def item(self) -> float:
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        """`np.asarray(t)` gives the data (so numpy code reads tensors and their .grad)."""
+        if dtype is not None and np.dtype(dtype) != self.data.dtype:
+            return self.data.astype(dtype)
+        return self.data.copy() if copy else self.data
+
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        """numpy meets a Tensor: `ndarray + t` and `ndarray == t` become Tensor ops (as if
+        the Tensor were on the left); every other ufunc (np.exp(t), np.square(t.grad))
+        works on the arrays and gives an array, recording nothing."""
+        pair = _REFLECTED.get(ufunc.__name__)
+        if pair is not None and method == "__call__" and not kwargs and len(inputs) == 2:
+            left, right = inputs
+            if isinstance(left, Tensor):
+                return getattr(left, pair[0])(right)
+            return getattr(right, pair[1])(left)
+        arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
+        if any(isinstance(x, Tensor) for x in kwargs.get("out", ())):
+            raise TypeError(f"np.{ufunc.__name__}(..., out=tensor): write into tensor.data, or "
+                            f"use the tensor's in-place methods (add_, mul_, copy_)")
+        return getattr(ufunc, method)(*arrays, **kwargs)
+
+    def item(self) -> Any:
         """The value of a one-element tensor as a Python number."""
         if self.data.size != 1:
             raise ValueError(f"item: only one-element tensors have an item, this one has shape "
@@ -177,29 +264,18 @@ class Tensor:
         """The same data (shared, as in PyTorch), cut from the graph: no gradient flows back."""
         return Tensor._constant(self.data, self.data.dtype)
 
-    def float(self) -> Tensor:
-        return self if self.data.dtype == np.float32 else Tensor(self.data.astype(np.float32))
-
-    def double(self) -> Tensor:
-        return self if self.data.dtype == np.float64 else Tensor(self.data.astype(np.float64))
-
-    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
-        if requires_grad and self.data.dtype.kind != "f":
-            raise TypeError(f"requires_grad_: only float tensors can require gradients, got "
-                            f"dtype {self.data.dtype}")
-        self.requires_grad = requires_grad
-        return self
-
-    def zero_(self) -> Tensor:
-        self.data[...] = 0
-        return self
-
     # -- gradients --------------------------------------------------------------------
-    def backward(self, grad: Any = None) -> None:
-        """Fill `.grad` of every leaf this tensor depends on (PyTorch: `loss.backward()`)."""
+    def backward(self, gradient: Any = None, retain_graph: Any = None,
+                 create_graph: bool = False, inputs: Any = None) -> None:
+        """Fill `.grad` of every leaf this tensor depends on (PyTorch: `loss.backward()`).
+        The graph is kept, so `retain_graph` changes nothing; `create_graph` (gradients of
+        gradients) is outside stepgrad's course subset."""
         from stepgrad.autograd import backward
 
-        backward(self, grad)
+        if create_graph:
+            raise NotImplementedError("backward(create_graph=True): higher-order gradients are "
+                                      "outside stepgrad's course subset")
+        backward(self, gradient, inputs=inputs)
 
     # -- operators --------------------------------------------------------------------
     def __add__(self, other: Any) -> Tensor:
@@ -242,138 +318,99 @@ class Tensor:
         return _ops.Neg.apply(self)
 
     def __getitem__(self, index: Any) -> Tensor:
-        return _ops.GetItem.apply(self, index=_plain_index(index))
+        index = _plain_index(index)
+        first, rest = _pytorch_order(index)
+        if first is not None:  # integers next to index arrays: PyTorch selects them first
+            return _ops.GetItem.apply(_ops.GetItem.apply(self, index=first), index=rest)
+        return _ops.GetItem.apply(self, index=index)
 
-    # comparisons give plain boolean arrays (no gradient flows through a comparison)
-    def __lt__(self, other: Any) -> np.ndarray:
-        return self.data < _data(other)
+    # comparisons are elementwise and give bool tensors; no gradient flows through them
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return _compare(np.equal, self, other)
 
-    def __le__(self, other: Any) -> np.ndarray:
-        return self.data <= _data(other)
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return _compare(np.not_equal, self, other)
 
-    def __gt__(self, other: Any) -> np.ndarray:
-        return self.data > _data(other)
+    def __lt__(self, other: Any) -> Tensor:
+        return _compare(np.less, self, other)
 
-    def __ge__(self, other: Any) -> np.ndarray:
-        return self.data >= _data(other)
+    def __le__(self, other: Any) -> Tensor:
+        return _compare(np.less_equal, self, other)
 
-    __hash__ = object.__hash__
+    def __gt__(self, other: Any) -> Tensor:
+        return _compare(np.greater, self, other)
 
-    # -- elementwise methods ----------------------------------------------------------
-    def exp(self) -> Tensor:
-        return _ops.Exp.apply(self)
+    def __ge__(self, other: Any) -> Tensor:
+        return _compare(np.greater_equal, self, other)
 
-    def log(self) -> Tensor:
-        return _ops.Log.apply(self)
-
-    def sqrt(self) -> Tensor:
-        return _ops.Sqrt.apply(self)
-
-    def abs(self) -> Tensor:
-        return _ops.Abs.apply(self)
-
-    def tanh(self) -> Tensor:
-        return _ops.Tanh.apply(self)
-
-    def sigmoid(self) -> Tensor:
-        return _ops.Sigmoid.apply(self)
-
-    def relu(self) -> Tensor:
-        return _ops.ReLU.apply(self)
-
-    def leaky_relu(self, negative_slope: float = 0.01) -> Tensor:
-        return _ops.LeakyReLU.apply(self, negative_slope=negative_slope)
-
-    # -- reductions -------------------------------------------------------------------
-    def sum(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
-            keepdim: bool | None = None) -> Tensor:
-        return _ops.Sum.apply(self, **_reduce_args(axis, keepdims, dim, keepdim))
-
-    def mean(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
-             keepdim: bool | None = None) -> Tensor:
-        return _ops.Mean.apply(self, **_reduce_args(axis, keepdims, dim, keepdim))
-
-    def max(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
-            keepdim: bool | None = None) -> Tensor:
-        return _ops.Max.apply(self, **_reduce_args(axis, keepdims, dim, keepdim))
-
-    def min(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
-            keepdim: bool | None = None) -> Tensor:
-        return _ops.Min.apply(self, **_reduce_args(axis, keepdims, dim, keepdim))
-
-    def softmax(self, axis: int = -1, *, dim: int | None = None) -> Tensor:
-        return _ops.Softmax.apply(self, axis=axis if dim is None else dim)
-
-    def log_softmax(self, axis: int = -1, *, dim: int | None = None) -> Tensor:
-        return _ops.LogSoftmax.apply(self, axis=axis if dim is None else dim)
-
-    # -- shape ------------------------------------------------------------------------
-    def reshape(self, *shape: Any) -> Tensor:
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        return _ops.Reshape.apply(self, shape=tuple(int(s) for s in shape))
-
-    view = reshape
-
-    def flatten(self, start_dim: int = 0) -> Tensor:
-        return self.reshape(*self.data.shape[:start_dim], -1)
-
-    def transpose(self, *axes: Any) -> Tensor:
-        """Permute the axes: no argument reverses them, two axes swap them (as in
-        `torch.transpose(x, 0, 1)`), a full tuple is a permutation (as in numpy)."""
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
-        if len(axes) == 2:
-            order = list(range(self.data.ndim))
-            a, b = (ax % self.data.ndim for ax in axes)
-            order[a], order[b] = order[b], order[a]
-            axes = tuple(order)
-        return _ops.Transpose.apply(self, axes=tuple(axes) if axes else None)
-
-    def permute(self, *axes: int) -> Tensor:
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
-        return _ops.Transpose.apply(self, axes=tuple(axes))
-
-    @property
-    def T(self) -> Tensor:  # noqa: N802 (numpy and PyTorch name)
-        return _ops.Transpose.apply(self, axes=None)
+    __hash__ = object.__hash__  # tensors are dict keys by identity, as in PyTorch
 
 
-def _data(x: Any) -> Any:
-    return x.data if isinstance(x, Tensor) else x
+#: numpy ufunc name -> (the Tensor method when the Tensor is on the left, when on the right)
+_REFLECTED = {
+    "add": ("__add__", "__radd__"), "subtract": ("__sub__", "__rsub__"),
+    "multiply": ("__mul__", "__rmul__"), "divide": ("__truediv__", "__rtruediv__"),
+    "power": ("__pow__", "__rpow__"), "matmul": ("__matmul__", "__rmatmul__"),
+    "equal": ("__eq__", "__eq__"), "not_equal": ("__ne__", "__ne__"),
+    "less": ("__lt__", "__gt__"), "greater": ("__gt__", "__lt__"),
+    "less_equal": ("__le__", "__ge__"), "greater_equal": ("__ge__", "__le__"),
+}
+
+
+def _compare(ufunc: Any, a: Tensor, b: Any) -> Tensor:
+    other = b.data if isinstance(b, Tensor) else b
+    return Tensor._constant(np.asarray(ufunc(a.data, other)), np.dtype(bool))
 
 
 def _plain_index(index: Any) -> Any:
     if isinstance(index, Tensor):
         return index.data
     if isinstance(index, tuple):
-        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        return tuple(i.data if isinstance(i, Tensor) else np.asarray(i)
+                     if isinstance(i, list) else i for i in index)
     if isinstance(index, list):
-        return np.asarray(index)
+        return np.asarray([i.item() if isinstance(i, Tensor) else i for i in index])
     return index
 
 
-def _reduce_args(axis: Any, keepdims: bool, dim: Any, keepdim: bool | None) -> dict[str, Any]:
-    if dim is not None:
-        axis = dim
-    if keepdim is not None:
-        keepdims = keepdim
-    if isinstance(axis, list):
-        axis = tuple(axis)
-    return {"axis": axis, "keepdims": bool(keepdims)}
+def _pytorch_order(index: Any) -> tuple[Any, Any]:
+    """Split `index` when PyTorch and numpy disagree: integers beside an index array.
+
+    numpy treats an integer as an index array too, and moves the broadcast axes to the
+    front when such indices are separated by a slice; PyTorch selects the integers first,
+    so `x[1, :, idx]` keeps idx's axis in place. Returns (integers only, the rest) or
+    (None, index) when both libraries agree.
+    """
+    if not isinstance(index, tuple) or any(i is None or i is Ellipsis for i in index):
+        return None, index
+    ints = [isinstance(i, (int, np.integer)) for i in index]
+    arrays = [isinstance(i, np.ndarray) and i.ndim > 0 for i in index]
+    advanced = [n for n, (i, a) in enumerate(zip(ints, arrays)) if i or a]
+    if not any(ints) or not any(arrays) or advanced[-1] - advanced[0] == len(advanced) - 1:
+        return None, index  # no integer, no array, or all side by side: numpy agrees
+    first = tuple(i if is_int else slice(None) for i, is_int in zip(index, ints))
+    return first, tuple(i for i, is_int in zip(index, ints) if not is_int)
 
 
 def tensor(data: Any, requires_grad: bool = False, name: str | None = None,
-           dtype: Any = None) -> Tensor:
+           dtype: Any = None, device: Any = None) -> Tensor:
     """Make a tensor from a number, a (nested) list or a numpy array.
 
-    Python floats become float32 (the default dtype, for speed); numpy arrays keep
-    their float dtype, so float64 is honoured when given. PyTorch: `torch.tensor`.
+    Python floats become float32 (the default dtype, for speed); Python ints become int64;
+    numpy arrays keep their float dtype, so float64 is honoured when given. PyTorch:
+    `torch.tensor`.
     """
+    from stepgrad.device import check_device
+
+    check_device(device)
     return Tensor(data, requires_grad=requires_grad, name=name, dtype=dtype)
 
 
 # The operators above call the ops through this module reference (a global lookup, not an
-# import per call). It is imported last because the ops themselves need Tensor.
+# import per call). It is imported last because the ops themselves need Tensor; the mixins
+# get the same reference.
 from stepgrad import ops as _ops  # noqa: E402
+from stepgrad import tensor_inplace as _inplace_module  # noqa: E402
+from stepgrad import tensor_methods as _methods_module  # noqa: E402
+
+_methods_module._ops = _inplace_module._ops = _ops

@@ -119,7 +119,7 @@ def test_optimizer_zero_grad_and_loop_events() -> None:
         opt.zero_grad()
         loss = model(x).sum()
         loss.backward()
-        grad = model.weight.grad.copy()
+        grad = np.array(model.weight.grad)
         before = model.weight.data.copy()
         opt.step()
         sg.mark_iteration(0, epoch=1, loss=loss, accuracy=0.5)

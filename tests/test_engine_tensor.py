@@ -22,12 +22,16 @@ def next_line() -> int:
 def test_attributes() -> None:
     x = sg.tensor([[1.0, 2.0, 3.0]], requires_grad=True, name="x")
     assert isinstance(x.data, np.ndarray) and x.grad is None
-    assert (x.shape, x.dtype, x.ndim, x.size, len(x)) == ((1, 3), np.float32, 2, 3, 1)
+    assert (x.shape, x.dtype, x.ndim, x.numel(), len(x)) == ((1, 3), np.float32, 2, 3, 1)
+    assert x.size() == x.shape == sg.Size([1, 3]) and x.size(1) == x.size(-1) == 3
+    assert (x.dim(), x.nelement(), x.shape.numel()) == (2, 3, 3)
     assert x.requires_grad and x.is_leaf and x.name == "x"
     x.name = "renamed"
     assert x.name == "renamed" and "renamed" in repr(x)
     (x * 2).sum().backward()
-    assert isinstance(x.grad, np.ndarray) and x.grad.shape == x.shape
+    assert isinstance(x.grad, sg.Tensor) and x.grad.shape == x.shape
+    assert not x.grad.requires_grad and x.grad.grad is None
+    assert isinstance(np.asarray(x.grad), np.ndarray)
     y = x * 2
     assert not y.is_leaf and y.requires_grad and y.name.startswith("mul_")
     assert not sg.tensor([1.0]).requires_grad
@@ -62,7 +66,7 @@ def test_operators_and_reflected_forms() -> None:
     for label, (ours, expected) in cases.items():
         assert isinstance(ours, sg.Tensor), label
         np.testing.assert_allclose(ours.data, expected, err_msg=label)
-    assert isinstance(a > 1, np.ndarray) and (a > 1).tolist() == [False, True, True]
+    assert isinstance(a > 1, sg.Tensor) and (a > 1).tolist() == [False, True, True]
 
 
 def test_operators_gradients() -> None:
@@ -192,9 +196,10 @@ def test_gradient_accumulates_over_uses_and_backward_calls_until_zeroed() -> Non
     np.testing.assert_array_equal(x.grad, [3.0, 5.0])
     (x * 3).sum().backward()  # another backward adds, as in PyTorch
     np.testing.assert_array_equal(x.grad, [6.0, 8.0])
-    before = x.grad
+    before, array = x.grad, x.grad.data
     (x * 1).sum().backward()
-    np.testing.assert_array_equal(before, [6.0, 8.0])  # earlier gradient arrays are not aliased
+    assert x.grad is before  # the same .grad tensor, as in PyTorch ...
+    np.testing.assert_array_equal(array, [6.0, 8.0])  # ... holding a new array (events share)
     x.grad = None            # zeroed: the next backward starts afresh
     (x * 2).sum().backward()
     np.testing.assert_array_equal(x.grad, [2.0, 2.0])

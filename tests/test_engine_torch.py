@@ -59,6 +59,25 @@ def compare(ours: Callable[..., Any], theirs: Callable[..., Any], *arrays: np.nd
         assert_close(x.grad, t.grad, f"gradient of input {i}")
 
 
+labels2d = np.array([[0, 1, 3], [2, 1, 0]])
+class_w = _rng.uniform(0.5, 2.0, 4)
+targets01 = _rng.uniform(0, 1, (2, 3))
+
+
+def _setitem_ours(a: Any, b: Any) -> Any:
+    out = a * 1.0
+    out[1] = b * 2
+    out[:, 0] = 0.0
+    return out
+
+
+def _setitem_theirs(a: Any, b: Any) -> Any:
+    out = a * 1.0
+    out[1] = b * 2
+    out[:, 0] = 0.0
+    return out
+
+
 #: (op name, stepgrad function, torch function, inputs)
 mask = np.array([[True, False, True, True], [False, False, True, False], [True] * 4])
 index = np.array([2, 0, 2, 2, 1])
@@ -99,7 +118,7 @@ OPS: list[tuple[str, Callable, Callable, tuple[np.ndarray, ...]]] = [
      (r(2, 3, 4),)),
     ("max", lambda a: a.max(), torch.amax, (distinct(2, 3),)),
     ("max", lambda a: a.max(axis=1), lambda a: a.amax(1), (distinct(2, 3),)),
-    ("max", lambda a: a.max(dim=0, keepdim=True), lambda a: a.amax(0, keepdim=True),
+    ("max", lambda a: a.amax(dim=0, keepdim=True), lambda a: a.amax(0, keepdim=True),
      (np.array([[1.0, 5.0], [1.0, 2.0], [0.0, 5.0]]),)),  # ties share the gradient
     ("min", lambda a: a.min(), torch.amin, (distinct(2, 3),)),
     ("min", lambda a: a.min(axis=-1, keepdims=True), lambda a: a.amin(-1, keepdim=True),
@@ -172,6 +191,70 @@ OPS: list[tuple[str, Callable, Callable, tuple[np.ndarray, ...]]] = [
      lambda x, g, b: TF.batch_norm(x, torch.full((2,), 0.5, dtype=torch.float64),
                                    torch.full((2,), 2.0, dtype=torch.float64), g, b,
                                    training=False), (r(4, 2, 3, 3), r(2), r(2))),
+    # -- ops of the PyTorch drop-in (issue 11) --
+    ("sin", lambda a: a.sin(), torch.sin, (r(2, 3),)),
+    ("cos", sg.cos, torch.cos, (r(2, 3),)),
+    ("clamp", lambda a: a.clamp(-0.5, 0.5), lambda a: a.clamp(-0.5, 0.5), (r(3, 4),)),
+    ("clamp", lambda a: sg.clamp(a, min=0.0), lambda a: torch.clamp(a, min=0.0),
+     (np.array([-1.0, 0.0, 2.0]),)),  # the bound itself passes the gradient
+    ("clamp", lambda a: a.clip(max=0.1), lambda a: a.clip(max=0.1), (r(5),)),
+    ("maximum", sg.maximum, torch.maximum, (r(2, 3), r(3))),
+    ("maximum", sg.maximum, torch.maximum, (np.array([1.0, 2.0, 3.0]), np.array([1.0, 0, 4]))),
+    ("maximum", lambda a, b: sg.max(a, b), torch.max, (r(2, 3), r(2, 3))),
+    ("minimum", sg.minimum, torch.minimum, (np.array([1.0, 2.0, 3.0]), np.array([1.0, 0, 4]))),
+    ("where", lambda a, b: sg.where(a > 0, a, b), lambda a, b: torch.where(a > 0, a, b),
+     (r(3, 4), r(4))),
+    ("where", lambda a: a.masked_fill(a < 0, 0.5), lambda a: a.masked_fill(a < 0, 0.5),
+     (r(3, 4),)),
+    ("cast", lambda a: a.float().double() * 2, lambda a: a.float().double() * 2, (r(3),)),
+    ("cast", lambda a: a.to(sg.float32).sum().to(dtype=sg.float64),
+     lambda a: a.to(torch.float32).sum().to(dtype=torch.float64), (r(2, 2),)),
+    ("gelu", F.gelu, TF.gelu, (3 * r(3, 4),)),
+    ("gelu", lambda a: F.gelu(a, approximate="tanh"), lambda a: TF.gelu(a, approximate="tanh"),
+     (3 * r(3, 4),)),
+    ("silu", F.silu, TF.silu, (5 * r(3, 4),)),
+    ("prod", lambda a: a.prod(), torch.prod, (r(2, 3),)),
+    ("prod", lambda a: a.prod(1, keepdim=True), lambda a: a.prod(1, keepdim=True), (r(2, 3, 4),)),
+    ("prod", lambda a: sg.prod(a, dim=-1), lambda a: torch.prod(a, dim=-1),
+     (np.array([[1.0, 0.0, 3.0], [0.0, 0.0, 2.0], [1.5, 2.0, -1.0]]),)),  # zeros handled
+    ("logsumexp", lambda a: a.logsumexp(1), lambda a: a.logsumexp(1), (r(3, 4),)),
+    ("logsumexp", lambda a: sg.logsumexp(a, dim=(0, 2), keepdim=True),
+     lambda a: torch.logsumexp(a, dim=(0, 2), keepdim=True), (100 * r(2, 3, 4),)),
+    ("cumsum", lambda a: a.cumsum(0), lambda a: a.cumsum(0), (r(4, 3),)),
+    ("cumsum", lambda a: sg.cumsum(a, dim=-1), lambda a: torch.cumsum(a, dim=-1), (r(2, 5),)),
+    ("expand", lambda a: a.expand(2, 3, 4), lambda a: a.expand(2, 3, 4), (r(3, 1),)),
+    ("expand", lambda a, b: a.expand_as(b) * b, lambda a, b: a.expand_as(b) * b,
+     (r(1, 4), r(3, 4))),
+    ("repeat", lambda a: a.repeat(2, 3), lambda a: a.repeat(2, 3), (r(2, 3),)),
+    ("repeat", lambda a: a.repeat(2, 1, 2), lambda a: a.repeat(2, 1, 2), (r(3),)),
+    ("gather", lambda a: a.gather(1, sg.tensor(index[:3, None])),
+     lambda a: a.gather(1, torch.tensor(index[:3, None])), (r(3, 4),)),
+    ("gather", lambda a: a.max(1).values, lambda a: a.max(1).values, (distinct(3, 4),)),
+    ("gather", lambda a: sg.max(a, 0, keepdim=True)[0], lambda a: torch.max(a, 0, keepdim=True)[0],
+     (np.array([[1.0, 5.0], [1.0, 2.0], [0.0, 5.0]]),)),  # ties: the index picked gets it all
+    ("gather", lambda a: a.min(dim=-1)[0], lambda a: a.min(dim=-1)[0], (distinct(2, 5),)),
+    ("setitem", _setitem_ours, _setitem_theirs, (r(3, 4), r(4))),
+    ("nll_loss", lambda a: F.nll_loss(a.log_softmax(1), labels),
+     lambda a: TF.nll_loss(a.log_softmax(1), torch.tensor(labels)), (r(5, 4),)),
+    ("nll_loss", lambda a: F.nll_loss(a, labels2d, weight=class_w, ignore_index=1),
+     lambda a: TF.nll_loss(a, torch.tensor(labels2d), weight=torch.tensor(class_w),
+                           ignore_index=1), (r(2, 4, 3),)),
+    ("nll_loss", lambda a: F.nll_loss(a, labels, reduction="none"),
+     lambda a: TF.nll_loss(a, torch.tensor(labels), reduction="none"), (r(5, 4),)),
+    ("binary_cross_entropy", lambda a: F.binary_cross_entropy(a.sigmoid(), targets01),
+     lambda a: TF.binary_cross_entropy(a.sigmoid(), torch.tensor(targets01)), (r(2, 3),)),
+    ("binary_cross_entropy", lambda a: F.binary_cross_entropy(a.sigmoid(), targets01,
+                                                              reduction="sum"),
+     lambda a: TF.binary_cross_entropy(a.sigmoid(), torch.tensor(targets01), reduction="sum"),
+     (r(2, 3),)),
+    ("mse_loss", lambda a, b: F.mse_loss(a, b, reduction="sum"),
+     lambda a, b: TF.mse_loss(a, b, reduction="sum"), (r(2, 3), r(2, 3))),
+    ("mse_loss", lambda a, b: F.mse_loss(a, b, reduction="none"),
+     lambda a, b: TF.mse_loss(a, b, reduction="none"), (r(2, 3), r(2, 3))),
+    ("binary_cross_entropy_with_logits",
+     lambda a: F.binary_cross_entropy_with_logits(a, targets01, reduction="none"),
+     lambda a: TF.binary_cross_entropy_with_logits(a, torch.tensor(targets01), reduction="none"),
+     (r(2, 3),)),
 ]
 
 

@@ -1,7 +1,9 @@
 """Functional forms of the layers (PyTorch: `torch.nn.functional`, imported as F).
 
-Each function checks and prepares its arguments, then calls one op from stepgrad.ops:
-the math lives in the op, not here.
+Each function checks and prepares its arguments, then calls registered ops (one, or a
+short composite where that teaches better, such as layer_norm): the math lives in the
+ops, not here. Names, arguments and defaults are PyTorch's; a name F lacks fails with an
+error that names it (see `__getattr__` at the end).
 """
 
 from __future__ import annotations
@@ -13,20 +15,40 @@ import numpy as np
 from stepgrad import ops
 from stepgrad.random import generator
 from stepgrad.tensor import Tensor
+from stepgrad.tensor_methods import reduce_args
 
 
-def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """x @ weight.T + bias, weight shaped (out_features, in_features)."""
-    if bias is None:
-        bias = np.zeros(weight.shape[0], dtype=weight.dtype)
-    return ops.Linear.apply(x, weight, bias)
+def _tensor(x: Any) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor(x)
 
 
-def relu(x: Tensor) -> Tensor:
+def _reduce(losses: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return losses.mean()
+    if reduction == "sum":
+        return losses.sum()
+    if reduction == "none":
+        return losses
+    raise ValueError(f"{reduction} is not a valid value for reduction; use 'mean', 'sum' or "
+                     f"'none'")
+
+
+def _labels(target: Any, what: str) -> np.ndarray:
+    labels = np.asarray(target.data if isinstance(target, Tensor) else target)
+    if labels.dtype.kind not in "iu":
+        if labels.dtype.kind == "f" and np.all(labels == np.round(labels)):
+            return labels.astype(np.int64)
+        raise TypeError(f"{what}: targets must be integer class indices, got dtype "
+                        f"{labels.dtype}; use mse_loss or BCE for real-valued targets")
+    return labels.astype(np.int64, copy=False)
+
+
+# -- activations ---------------------------------------------------------------------------
+def relu(x: Tensor, inplace: bool = False) -> Tensor:
     return ops.ReLU.apply(x)
 
 
-def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+def leaky_relu(x: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     return ops.LeakyReLU.apply(x, negative_slope=negative_slope)
 
 
@@ -38,83 +60,187 @@ def tanh(x: Tensor) -> Tensor:
     return ops.Tanh.apply(x)
 
 
-def softmax(x: Tensor, dim: int = -1) -> Tensor:
-    return ops.Softmax.apply(x, axis=dim)
+def gelu(x: Tensor, approximate: str = "none") -> Tensor:
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return ops.GELU.apply(x) if approximate == "none" else ops.GELU.apply(x, approximate="tanh")
 
 
-def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
-    return ops.LogSoftmax.apply(x, axis=dim)
+def silu(x: Tensor, inplace: bool = False) -> Tensor:
+    return ops.SiLU.apply(x)
 
 
-def cross_entropy(logits: Tensor, target: Any) -> Tensor:
-    """Mean cross-entropy of logits (batch, classes) against integer class targets (batch,)."""
-    labels = np.asarray(target.data if isinstance(target, Tensor) else target)
-    if labels.dtype.kind not in "iu":
-        if labels.dtype.kind == "f" and np.all(labels == np.round(labels)):
-            labels = labels.astype(np.int64)
-        else:
-            raise TypeError(f"cross_entropy: targets must be integer class indices, got dtype "
-                            f"{labels.dtype}; use mse_loss or BCE for real-valued targets")
-    classes = logits.shape[-1]
-    if labels.size and (labels.min() < 0 or labels.max() >= classes):
-        raise ValueError(f"cross_entropy: targets must lie in 0..{classes - 1} for {classes} "
-                         f"classes, got values from {labels.min()} to {labels.max()}")
-    return ops.CrossEntropy.apply(logits, labels.astype(np.int64, copy=False))
+def softmax(x: Tensor, dim: int | None = None, **words: Any) -> Tensor:
+    """Softmax along dim (dim= or axis=, as every reduction; -1 when not given)."""
+    axis = reduce_args(dim, **words)["axis"]
+    return ops.Softmax.apply(x, axis=-1 if axis is None else axis)
 
 
-def mse_loss(input: Tensor, target: Any) -> Tensor:  # noqa: A002 (PyTorch's name)
-    """Mean of the squared differences."""
-    return ops.MSELoss.apply(input, target)
+def log_softmax(x: Tensor, dim: int | None = None, **words: Any) -> Tensor:
+    axis = reduce_args(dim, **words)["axis"]
+    return ops.LogSoftmax.apply(x, axis=-1 if axis is None else axis)
 
 
-def binary_cross_entropy_with_logits(input: Tensor, target: Any) -> Tensor:  # noqa: A002
-    """Mean binary cross-entropy of logits against targets in [0, 1]."""
-    return ops.BCEWithLogits.apply(input, target)
-
-
-def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int = 1,
-           padding: int = 0) -> Tensor:
-    """2-D convolution (cross-correlation, as in every framework) of (N, C, H, W) images."""
+# -- layers --------------------------------------------------------------------------------
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """x @ weight.T + bias, weight shaped (out_features, in_features)."""
     if bias is None:
         bias = np.zeros(weight.shape[0], dtype=weight.dtype)
-    return ops.Conv2d.apply(x, weight, bias, stride=stride, padding=padding)
+    return ops.Linear.apply(x, weight, bias)
 
 
-def max_pool2d(x: Tensor, kernel_size: int, stride: int | None = None) -> Tensor:
-    return ops.MaxPool2d.apply(x, kernel_size=kernel_size, stride=stride)
+def _padding2d(padding: Any) -> Any:
+    """PyTorch's conv/pool padding: an int or a pair; anything else is refused."""
+    if isinstance(padding, str):
+        raise ValueError(f"padding={padding!r}: string padding ('same', 'valid') is outside "
+                         f"stepgrad's course subset; give the number of pixels")
+    if isinstance(padding, (int, np.integer)):
+        pair = (int(padding), int(padding))
+    elif isinstance(padding, (tuple, list)) and len(padding) == 2:
+        pair = (int(padding[0]), int(padding[1]))
+    else:
+        raise RuntimeError(f"expected padding to be a single integer value or a list of 2 "
+                           f"values to match the convolution dimensions, but got "
+                           f"padding={list(padding) if isinstance(padding, tuple) else padding}")
+    if min(pair) < 0:
+        raise RuntimeError(f"negative padding is not supported, got padding={padding}")
+    return pair
 
 
-def avg_pool2d(x: Tensor, kernel_size: int, stride: int | None = None) -> Tensor:
-    return ops.AvgPool2d.apply(x, kernel_size=kernel_size, stride=stride)
+def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
+           padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
+    """2-D convolution (cross-correlation, as in every framework) of (N, C, H, W) images."""
+    if groups != 1 or dilation not in (1, (1, 1)):
+        raise NotImplementedError("conv2d: groups and dilation other than 1 are outside "
+                                  "stepgrad's course subset")
+    if bias is None:
+        bias = np.zeros(weight.shape[0], dtype=weight.dtype)
+    return ops.Conv2d.apply(x, weight, bias, stride=stride, padding=_padding2d(padding))
 
 
-def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+def _pool_input(x: Tensor, padding: Any, value: float) -> Tensor:
+    ph, pw = _padding2d(padding)
+    if not ph and not pw:
+        return x
+    return ops.Pad.apply(x, pad_width=((0, 0), (0, 0), (ph, ph), (pw, pw)), value=value)
+
+
+def max_pool2d(x: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
+               **_: Any) -> Tensor:
+    """Max of each window; padding adds -inf borders (never the maximum), as PyTorch does."""
+    return ops.MaxPool2d.apply(_pool_input(x, padding, -np.inf), kernel_size=kernel_size,
+                               stride=stride or kernel_size)
+
+
+def avg_pool2d(x: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
+               **_: Any) -> Tensor:
+    """Mean of each window; padding adds zeros that count (count_include_pad=True)."""
+    return ops.AvgPool2d.apply(_pool_input(x, padding, 0.0), kernel_size=kernel_size,
+                               stride=stride or kernel_size)
+
+
+def dropout(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero each element with probability p while training and scale the rest by 1/(1-p)."""
     if not 0 <= p < 1:
         raise ValueError(f"dropout: p must be in [0, 1), got {p}")
     if not training or p == 0:
         return x
-    keep = generator().random(x.shape) >= p
+    keep = generator().random(x.data.shape) >= p
     return ops.Dropout.apply(x, keep, p=p)
 
 
-def batch_norm(x: Tensor, running_mean: np.ndarray, running_var: np.ndarray,
-               weight: Tensor, bias: Tensor, training: bool = True, momentum: float = 0.1,
+def batch_norm(x: Tensor, running_mean: Any, running_var: Any, weight: Any = None,
+               bias: Any = None, training: bool = False, momentum: float = 0.1,
                eps: float = 1e-5) -> Tensor:
     """Normalise each channel (axis 1); in training, also update the running statistics
     in place (PyTorch's rule: running = (1 - momentum) * running + momentum * batch, with
     the unbiased batch variance)."""
+    channels = x.data.shape[1]
+    weight = np.ones(channels, x.data.dtype) if weight is None else weight
+    bias = np.zeros(channels, x.data.dtype) if bias is None else bias
+    if running_mean is None:
+        running_mean, running_var = np.zeros(channels), np.ones(channels)
     if training:
         axes = (0,) + tuple(range(2, x.ndim))
-        n = x.size // x.shape[1]
+        n = x.data.size // channels
         mean, var = x.data.mean(axis=axes), x.data.var(axis=axes)
         running_mean *= 1 - momentum
         running_mean += momentum * mean
         running_var *= 1 - momentum
         running_var += momentum * var * n / max(n - 1, 1)
-    return ops.BatchNorm.apply(x, weight, bias, running_mean, running_var, training=training,
-                               eps=eps)
+    return ops.BatchNorm.apply(x, weight, bias, np.asarray(running_mean),
+                               np.asarray(running_var), training=training, eps=eps)
 
 
-def flatten(x: Tensor, start_dim: int = 1) -> Tensor:
-    return x.reshape(*x.shape[:start_dim], -1)
+def layer_norm(x: Tensor, normalized_shape: Any, weight: Any = None, bias: Any = None,
+               eps: float = 1e-5) -> Tensor:
+    """(x - mean) / sqrt(var + eps) over the last len(normalized_shape) axes, then * weight
+    + bias. A composite of registered ops: the debugger shows each step."""
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if tuple(x.data.shape[-len(shape):]) != shape:
+        raise RuntimeError(f"layer_norm: input {tuple(x.data.shape)} does not end with "
+                           f"normalized_shape {shape}")
+    axes = tuple(range(-len(shape), 0))
+    centred = x - x.mean(dim=axes, keepdim=True)
+    out = centred / ((centred * centred).mean(dim=axes, keepdim=True) + eps).sqrt()
+    if weight is not None:
+        out = out * weight
+    return out if bias is None else out + bias
+
+
+def embedding(input: Any, weight: Tensor, padding_idx: int | None = None,  # noqa: A002
+              **_: Any) -> Tensor:
+    """The rows of `weight` picked by integer `input` (any shape): weight[input]."""
+    return weight[_labels(input, "embedding")]
+
+
+def one_hot(tensor: Any, num_classes: int = -1) -> Tensor:
+    """Integer classes -> rows of 0s with a 1 at the class (int64, no gradient)."""
+    labels = _labels(tensor, "one_hot")
+    classes = int(labels.max()) + 1 if num_classes < 0 else num_classes
+    if labels.size and (labels.min() < 0 or labels.max() >= classes):
+        raise RuntimeError(f"one_hot: class values must be in 0..{classes - 1}")
+    return Tensor(np.eye(classes, dtype=np.int64)[labels])
+
+
+def flatten(x: Tensor, start_dim: int = 1, end_dim: int = -1) -> Tensor:
+    return x.flatten(start_dim, end_dim)
+
+
+def pad(x: Tensor, pad: Any, mode: str = "constant", value: float | None = None) -> Tensor:
+    """Pad with a constant. `pad` is PyTorch's order: (left, right) of the last axis first,
+    then (top, bottom) of the one before, and so on."""
+    if mode != "constant":
+        raise NotImplementedError(f"F.pad mode={mode!r}: only 'constant' is in stepgrad's subset")
+    pairs = [(int(pad[i]), int(pad[i + 1])) for i in range(0, len(pad), 2)]
+    if len(pad) % 2 or len(pairs) > x.ndim:
+        raise ValueError(f"F.pad: pad must have an even length of at most 2 * {x.ndim}")
+    widths = [(0, 0)] * (x.ndim - len(pairs)) + pairs[::-1]
+    return ops.Pad.apply(x, pad_width=tuple(widths), value=0.0 if value is None else value)
+
+
+from stepgrad.nn.functional_losses import (  # noqa: E402 (the losses, in their own file)
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    l1_loss,
+    mse_loss,
+    nll_loss,
+)
+
+__all__ = [
+    "avg_pool2d", "batch_norm", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+    "conv2d", "cross_entropy", "dropout", "embedding", "flatten", "gelu", "l1_loss",
+    "layer_norm", "leaky_relu", "linear", "log_softmax", "max_pool2d", "mse_loss", "nll_loss",
+    "one_hot", "pad", "relu", "sigmoid", "silu", "softmax", "tanh",
+]
+
+
+def __getattr__(name: str) -> Any:
+    """`F.some_function` that stepgrad lacks fails here, naming it."""
+    if name.startswith("__"):
+        raise AttributeError(name)
+    from stepgrad import NotInCourseSubset
+
+    raise NotInCourseSubset(f"torch.nn.functional.{name} is a PyTorch API outside stepgrad's "
+                            f"course subset (README: 'Coming from PyTorch')")

@@ -21,8 +21,19 @@ from stepgrad.ops.elementwise import (
     Sub,
     Tanh,
 )
+from stepgrad.ops.indexing import Gather, SetItem
+from stepgrad.ops.losses import BCELoss, NLLLoss
 from stepgrad.ops.matmul import Linear, MatMul
-from stepgrad.ops.movement import Concat, GetItem, Pad, Reshape, Stack, Transpose
+from stepgrad.ops.movement import (
+    Concat,
+    Expand,
+    GetItem,
+    Pad,
+    Repeat,
+    Reshape,
+    Stack,
+    Transpose,
+)
 from stepgrad.ops.nn import (
     BatchNorm,
     BCEWithLogits,
@@ -32,10 +43,13 @@ from stepgrad.ops.nn import (
     MSELoss,
     Softmax,
 )
-from stepgrad.ops.reduce import Max, Mean, Min, Sum
+from stepgrad.ops.pointwise import GELU, Cast, Clamp, Cos, Maximum, Minimum, SiLU, Sin, Where
+from stepgrad.ops.reduce import CumSum, LogSumExp, Max, Mean, Min, Prod, Sum
 from stepgrad.ops.registry import get, names, original, patch, register, registry
 
 __all__ = [
+    "BCELoss", "Cast", "Clamp", "Cos", "CumSum", "Expand", "GELU", "Gather", "LogSumExp",
+    "Maximum", "Minimum", "NLLLoss", "Prod", "Repeat", "SetItem", "SiLU", "Sin", "Where",
     "Abs", "Add", "AvgPool2d", "BatchNorm", "BCEWithLogits", "Concat", "Conv2d", "CrossEntropy",
     "Div", "Dropout", "Exp", "GetItem", "LeakyReLU", "Linear", "Log", "LogSoftmax", "MSELoss",
     "MatMul", "Max", "MaxPool2d", "Mean", "Min", "Mul", "Neg", "Pad", "Pow", "ReLU", "Reshape",

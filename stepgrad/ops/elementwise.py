@@ -96,7 +96,9 @@ class Neg(Function):
 
 @register
 class Pow(Function):
-    """out = a ** b.   d out/d a = b * a**(b-1),  d out/d b = a**b * ln(a)  (a > 0).
+    """out = a ** b.   d out/d a = b * a**(b-1),  d out/d b = a**b * ln(a).
+    At the edges, PyTorch's choices: d/da is 0 where b = 0 (even at a = 0); d/db is 0 where
+    a = 0 and b >= 0, -inf where a = 0 and b < 0, and nan where a < 0 (ln a is undefined).
     PyTorch: torch.pow / `a ** b`.  TensorFlow: tf.pow."""
 
     name = "pow"
@@ -108,11 +110,13 @@ class Pow(Function):
 
     @staticmethod
     def backward(ctx: Context, grad: np.ndarray) -> tuple:
-        grad_a = grad * ctx.b * ctx.a ** (ctx.b - 1) if ctx.needs_input_grad[0] else None
-        grad_b = None
-        if ctx.needs_input_grad[1]:
-            safe_log = np.log(np.where(ctx.a > 0, ctx.a, 1))  # ln a is undefined for a <= 0
-            grad_b = grad * ctx.out * safe_log
+        a, b = ctx.a, ctx.b
+        grad_a = grad_b = None
+        with np.errstate(divide="ignore", invalid="ignore"):  # 0**-1 and ln(-1) are expected
+            if ctx.needs_input_grad[0]:
+                grad_a = grad * np.where(b == 0, 0, b * a ** (b - 1))
+            if ctx.needs_input_grad[1]:
+                grad_b = grad * np.where((a == 0) & (b >= 0), 0, ctx.out * np.log(a))
         return grad_a, grad_b
 
 

@@ -22,6 +22,8 @@ def _to_vector(grad: np.ndarray | None, like: np.ndarray) -> np.ndarray | None:
     """A vector input's gradient, back from its promoted (1, n) or (n, 1) matrix form."""
     if grad is None or like.ndim > 1:
         return grad
+    if like.shape[0] == 0:  # (0,) @ (0, 8): an empty vector's gradient is empty
+        return np.zeros(like.shape, dtype=grad.dtype)
     return grad.reshape(-1, like.shape[0]).sum(0)
 
 

@@ -48,7 +48,9 @@ class Transpose(Function):
 
     @staticmethod
     def backward(ctx: Context, grad: np.ndarray) -> tuple:
-        inverse = None if ctx.axes is None else tuple(np.argsort(ctx.axes))
+        # axes may be negative (permute(0, -1, 1)): number them from 0 before inverting
+        inverse = None if ctx.axes is None else tuple(np.argsort([a % grad.ndim
+                                                                  for a in ctx.axes]))
         return (np.transpose(grad, inverse),)
 
 
@@ -140,3 +142,48 @@ class Pad(Function):
     def backward(ctx: Context, grad: np.ndarray) -> tuple:
         inside = tuple(slice(before, n - after) for (before, after), n in zip(ctx.pad, grad.shape))
         return (grad[inside],)
+
+
+@register
+class Expand(Function):
+    """out = a stretched along its length-1 axes (and new leading axes) to `shape`.
+    d out/d a: the gradient summed over the stretched axes (each value was used that often).
+    PyTorch: Tensor.expand / torch.broadcast_to.  TensorFlow: tf.broadcast_to."""
+
+    name = "expand"
+
+    @staticmethod
+    def forward(ctx: Context, a: np.ndarray, shape: tuple[int, ...] = ()) -> np.ndarray:
+        try:
+            return np.array(np.broadcast_to(a, shape))
+        except ValueError:
+            raise ShapeError(f"cannot expand {a.shape} to {shape}: only axes of length 1 "
+                             f"stretch") from None
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> tuple:
+        return (grad,)  # autograd.unbroadcast sums it back to a's shape
+
+
+@register
+class Repeat(Function):
+    """out = a tiled `repeats` times along each axis (np.tile).
+    d out/d a: the sum of the gradient over every tile (each value appears once per tile).
+    PyTorch: Tensor.repeat.  TensorFlow: tf.tile."""
+
+    name = "repeat"
+
+    @staticmethod
+    def forward(ctx: Context, a: np.ndarray, repeats: tuple[int, ...] = ()) -> np.ndarray:
+        if len(repeats) < a.ndim:
+            raise ShapeError(f"repeat: {len(repeats)} repeats for {a.ndim} dimensions; give "
+                             f"at least one per dimension")
+        ctx.shape = (1,) * (len(repeats) - a.ndim) + a.shape
+        ctx.repeats = repeats
+        return np.tile(a.reshape(ctx.shape), repeats)
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> tuple:
+        split = [n for pair in zip(ctx.repeats, ctx.shape) for n in pair]  # (r0, n0, r1, n1..)
+        summed = grad.reshape(split).sum(axis=tuple(range(0, len(split), 2)))
+        return (summed,)  # shaped ctx.shape; unbroadcast drops the added leading axes

@@ -12,6 +12,18 @@ from stepgrad.function import Context, Function, ShapeError
 from stepgrad.ops.registry import register
 
 
+def reduce_loss(losses: np.ndarray, reduction: str) -> np.ndarray:
+    """The losses per element, averaged ("mean"), added ("sum") or kept ("none")."""
+    if reduction == "mean":
+        return np.asarray(losses.mean())
+    if reduction == "sum":
+        return np.asarray(losses.sum())
+    if reduction == "none":
+        return losses
+    raise ValueError(f"{reduction} is not a valid value for reduction; use 'mean', 'sum' or "
+                     f"'none'")
+
+
 @register
 class Softmax(Function):
     """out_i = e**(a_i - max a) / sum_j e**(a_j - max a)   (subtracting the max keeps e**x finite).
@@ -84,21 +96,23 @@ class CrossEntropy(Function):
 @register
 class MSELoss(Function):
     """loss = mean((a - b)**2).   d loss/d a = 2 (a - b) / N,  d loss/d b = -2 (a - b) / N.
+    reduction="sum" leaves out the / N; "none" gives each (a - b)**2.
     PyTorch: F.mse_loss / nn.MSELoss.  TensorFlow: tf.keras.losses.MeanSquaredError."""
 
     name = "mse_loss"
 
     @staticmethod
-    def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    def forward(ctx: Context, a: np.ndarray, b: np.ndarray, reduction: str = "mean") -> np.ndarray:
         if a.shape != b.shape:
             raise ShapeError(f"input {a.shape} and target {b.shape} differ; mse_loss compares "
                              f"them element by element")
-        ctx.diff = a - b
-        return np.asarray((ctx.diff * ctx.diff).mean(), dtype=a.dtype)
+        ctx.diff, ctx.reduction = a - b, reduction
+        return reduce_loss(ctx.diff * ctx.diff, reduction).astype(a.dtype, copy=False)
 
     @staticmethod
     def backward(ctx: Context, grad: np.ndarray) -> tuple:
-        g = 2 * ctx.diff * (grad / ctx.diff.size)
+        n = ctx.diff.size if ctx.reduction == "mean" else 1
+        g = 2 * ctx.diff * (grad / n)
         return g, -g
 
 
@@ -112,18 +126,18 @@ class BCEWithLogits(Function):
     name = "binary_cross_entropy_with_logits"
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    def forward(ctx: Context, x: np.ndarray, y: np.ndarray, reduction: str = "mean") -> np.ndarray:
         if x.shape != y.shape:
             raise ShapeError(f"logits {x.shape} and targets {y.shape} differ")
-        ctx.x, ctx.y = x, y
+        ctx.x, ctx.y, ctx.reduction = x, y, reduction
         loss = np.maximum(x, 0) - x * y + np.log1p(np.exp(-np.abs(x)))
-        return np.asarray(loss.mean(), dtype=x.dtype)
+        return reduce_loss(loss, reduction).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx: Context, grad: np.ndarray) -> tuple:
         e = np.exp(-np.abs(ctx.x))
         sigmoid = np.where(ctx.x >= 0, 1 / (1 + e), e / (1 + e))
-        scale = grad / ctx.x.size
+        scale = grad / (ctx.x.size if ctx.reduction == "mean" else 1)
         return (sigmoid - ctx.y) * scale, -ctx.x * scale
 
 

@@ -1,0 +1,422 @@
+"""Tensor methods with PyTorch's names: math, reductions, shape, casts and devices.
+
+A mixin of `Tensor` (see tensor.py). Each method calls one registered op, or is a short
+composite of them where that reads better (`var` is a mean of squares; `squeeze` is a
+reshape), so the debugger steps through every part.
+
+Reductions follow one rule everywhere, methods and `torch.*`/`F.*` functions alike: the
+axis may be given positionally or as `dim=` (PyTorch) or `axis=` (numpy), and kept as
+`keepdim=` or `keepdims=`. `max`/`min` with a dimension give PyTorch's (values, indices)
+pair, except when the axis is named with numpy's word `axis=`, which gives numpy's values.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+_ops: Any = None  # the stepgrad.ops module, set by stepgrad.tensor once the ops exist
+
+
+class ValuesIndices(NamedTuple):
+    """What `x.max(dim)`, `x.min(dim)` return (PyTorch: `torch.return_types.max`)."""
+
+    values: Any
+    indices: Any
+
+
+def reduce_args(dim: Any = None, keepdim: Any = None, **words: Any) -> dict[str, Any]:
+    """The one reduction rule: positional or dim=/axis=, keepdim=/keepdims= -> axis, keepdims."""
+    if words.get("out") is not None:
+        raise TypeError("out= is not supported: a reduction returns a new tensor")
+    words.pop("out", None), words.pop("dtype", None)  # numpy's np.sum(t) passes them as None
+    unknown = set(words) - {"axis", "keepdims", "dim", "keepdim"}
+    if unknown:
+        raise TypeError(f"a reduction got unexpected arguments {sorted(unknown)}; it takes "
+                        f"dim (or axis) and keepdim (or keepdims)")
+    axis = words.get("dim", words.get("axis", dim))
+    keep = words.get("keepdim", words.get("keepdims", keepdim))
+    if isinstance(axis, list):
+        axis = tuple(axis)
+    return {"axis": axis, "keepdims": bool(keep)}
+
+
+def _shape_args(shape: tuple[Any, ...]) -> tuple[int, ...]:
+    """`view(2, 3)`, `view((2, 3))` and `view(torch.Size([2, 3]))` all mean (2, 3)."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    return tuple(int(s) for s in shape)
+
+
+class Methods:
+    """Math, reductions, shape and cast methods of Tensor (all through registered ops)."""
+
+    __slots__ = ()
+    data: np.ndarray
+
+    # -- elementwise ------------------------------------------------------------------
+    def exp(self) -> Any:
+        return _ops.Exp.apply(self)
+
+    def log(self) -> Any:
+        return _ops.Log.apply(self)
+
+    def log2(self) -> Any:
+        """log2 a = ln a / ln 2 (a composite: the debugger shows the log and the divide)."""
+        return _ops.Log.apply(self) / float(np.log(2.0))
+
+    def log10(self) -> Any:
+        return _ops.Log.apply(self) / float(np.log(10.0))
+
+    def sqrt(self) -> Any:
+        return _ops.Sqrt.apply(self)
+
+    def rsqrt(self) -> Any:
+        """1 / sqrt(a)."""
+        return 1.0 / _ops.Sqrt.apply(self)
+
+    def sin(self) -> Any:
+        return _ops.Sin.apply(self)
+
+    def cos(self) -> Any:
+        return _ops.Cos.apply(self)
+
+    def abs(self) -> Any:
+        return _ops.Abs.apply(self)
+
+    def neg(self) -> Any:
+        return _ops.Neg.apply(self)
+
+    def tanh(self) -> Any:
+        return _ops.Tanh.apply(self)
+
+    def sigmoid(self) -> Any:
+        return _ops.Sigmoid.apply(self)
+
+    def relu(self) -> Any:
+        return _ops.ReLU.apply(self)
+
+    def leaky_relu(self, negative_slope: float = 0.01) -> Any:
+        return _ops.LeakyReLU.apply(self, negative_slope=negative_slope)
+
+    def clamp(self, min: Any = None, max: Any = None) -> Any:  # noqa: A002 (PyTorch's names)
+        if min is None and max is None:
+            raise ValueError("clamp: give at least one of min and max")
+        return _ops.Clamp.apply(self, low=min, high=max)
+
+    clip = clamp
+
+    def maximum(self, other: Any) -> Any:
+        return _ops.Maximum.apply(self, other)
+
+    def minimum(self, other: Any) -> Any:
+        return _ops.Minimum.apply(self, other)
+
+    def pow(self, exponent: Any) -> Any:
+        return _ops.Pow.apply(self, exponent)
+
+    def add(self, other: Any, alpha: float = 1) -> Any:
+        return _ops.Add.apply(self, other if alpha == 1 else other * alpha)
+
+    def sub(self, other: Any, alpha: float = 1) -> Any:
+        return _ops.Sub.apply(self, other if alpha == 1 else other * alpha)
+
+    def mul(self, other: Any) -> Any:
+        return _ops.Mul.apply(self, other)
+
+    def div(self, other: Any) -> Any:
+        return _ops.Div.apply(self, other)
+
+    def matmul(self, other: Any) -> Any:
+        return _ops.MatMul.apply(self, other)
+
+    def mm(self, other: Any) -> Any:
+        """Matrix product of two 2-D tensors (torch.mm refuses other shapes)."""
+        _need_dims("mm", 2, self, other)
+        return _ops.MatMul.apply(self, other)
+
+    def bmm(self, other: Any) -> Any:
+        """Batched matrix product of two 3-D tensors (b, n, m) @ (b, m, p)."""
+        _need_dims("bmm", 3, self, other)
+        return _ops.MatMul.apply(self, other)
+
+    def dot(self, other: Any) -> Any:
+        _need_dims("dot", 1, self, other)
+        return _ops.MatMul.apply(self, other)
+
+    def where(self, condition: Any, other: Any) -> Any:
+        """`x.where(cond, y)`: x where cond holds, else y (PyTorch's argument order)."""
+        return _ops.Where.apply(self, other, condition=np.asarray(condition, dtype=bool))
+
+    def masked_fill(self, mask: Any, value: float) -> Any:
+        return _ops.Where.apply(value, self, condition=np.asarray(mask, dtype=bool))
+
+    def eq(self, other: Any) -> Any:
+        return self == other
+
+    def ne(self, other: Any) -> Any:
+        return self != other
+
+    def lt(self, other: Any) -> Any:
+        return self < other
+
+    def le(self, other: Any) -> Any:
+        return self <= other
+
+    def gt(self, other: Any) -> Any:
+        return self > other
+
+    def ge(self, other: Any) -> Any:
+        return self >= other
+
+    # -- reductions -------------------------------------------------------------------
+    def sum(self, dim: Any = None, keepdim: bool = False, **words: Any) -> Any:
+        return _ops.Sum.apply(self, **reduce_args(dim, keepdim, **words))
+
+    def mean(self, dim: Any = None, keepdim: bool = False, **words: Any) -> Any:
+        return _ops.Mean.apply(self, **reduce_args(dim, keepdim, **words))
+
+    def prod(self, dim: Any = None, keepdim: bool = False, **words: Any) -> Any:
+        return _ops.Prod.apply(self, **reduce_args(dim, keepdim, **words))
+
+    def var(self, dim: Any = None, unbiased: bool = True, keepdim: bool = False, *,
+            correction: int | None = None, **words: Any) -> Any:
+        """mean of squared deviations, divided by n - 1 (Bessel's correction) by default."""
+        args = reduce_args(dim, keepdim, **words)
+        dev = self - _ops.Mean.apply(self, axis=args["axis"], keepdims=True)
+        n = self.data.size if args["axis"] is None else int(np.prod(
+            [self.data.shape[a] for a in np.atleast_1d(args["axis"])]))
+        correction = (1 if unbiased else 0) if correction is None else correction
+        return _ops.Sum.apply(dev * dev, **args) / max(n - correction, 0)
+
+    def std(self, dim: Any = None, unbiased: bool = True, keepdim: bool = False, *,
+            correction: int | None = None, **words: Any) -> Any:
+        return self.var(dim, unbiased, keepdim, correction=correction, **words).sqrt()
+
+    def norm(self, p: Any = 2, dim: Any = None, keepdim: bool = False, **words: Any) -> Any:
+        """The p-norm (p = 2: sqrt of the sum of squares; "fro" is p = 2 too)."""
+        args = reduce_args(dim, keepdim, **words)
+        if p in (2, "fro"):
+            return _ops.Sum.apply(self * self, **args).sqrt()
+        if p == 1:
+            return _ops.Sum.apply(_ops.Abs.apply(self), **args)
+        return _ops.Sum.apply(_ops.Abs.apply(self) ** p, **args) ** (1.0 / p)
+
+    def logsumexp(self, dim: Any, keepdim: bool = False, **words: Any) -> Any:
+        return _ops.LogSumExp.apply(self, **reduce_args(dim, keepdim, **words))
+
+    def cumsum(self, dim: int, **words: Any) -> Any:
+        return _ops.CumSum.apply(self, axis=reduce_args(dim, **words)["axis"])
+
+    def amax(self, dim: Any = None, keepdim: bool = False, **words: Any) -> Any:
+        return _ops.Max.apply(self, **reduce_args(dim, keepdim, **words))
+
+    def amin(self, dim: Any = None, keepdim: bool = False, **words: Any) -> Any:
+        return _ops.Min.apply(self, **reduce_args(dim, keepdim, **words))
+
+    def max(self, dim: Any = None, keepdim: bool = False, **words: Any) -> Any:
+        """No dim: the largest value. `max(dim)`: (values, indices) along dim, the gradient
+        going to the index picked. `max(other)`: elementwise maximum (torch.maximum)."""
+        return self._extreme(_ops.Max, np.argmax, dim, keepdim, words)
+
+    def min(self, dim: Any = None, keepdim: bool = False, **words: Any) -> Any:
+        return self._extreme(_ops.Min, np.argmin, dim, keepdim, words)
+
+    def _extreme(self, op: Any, arg: Any, dim: Any, keepdim: bool, words: dict) -> Any:
+        if hasattr(dim, "data") and not isinstance(dim, int):
+            pair = _ops.Maximum if op is _ops.Max else _ops.Minimum
+            return pair.apply(self, dim)
+        args = reduce_args(dim, keepdim, **words)
+        if args["axis"] is None or "axis" in words or isinstance(args["axis"], tuple):
+            return op.apply(self, **args)  # numpy's max(axis=...): values only
+        indices = arg(self.data, axis=args["axis"], keepdims=True)
+        values = _ops.Gather.apply(self, indices=indices, axis=args["axis"])
+        if not args["keepdims"]:
+            values, indices = values.squeeze(args["axis"]), indices.squeeze(args["axis"])
+        return ValuesIndices(values, _index_tensor(indices))
+
+    def argmax(self, dim: int | None = None, keepdim: bool = False, **words: Any) -> Any:
+        args = reduce_args(dim, keepdim, **words)
+        return _index_tensor(np.argmax(self.data, axis=args["axis"], keepdims=args["keepdims"]))
+
+    def argmin(self, dim: int | None = None, keepdim: bool = False, **words: Any) -> Any:
+        args = reduce_args(dim, keepdim, **words)
+        return _index_tensor(np.argmin(self.data, axis=args["axis"], keepdims=args["keepdims"]))
+
+    def any(self, dim: Any = None, keepdim: bool = False, **words: Any) -> Any:
+        return _index_tensor(np.any(self.data, **reduce_args(dim, keepdim, **words)))
+
+    def all(self, dim: Any = None, keepdim: bool = False, **words: Any) -> Any:
+        return _index_tensor(np.all(self.data, **reduce_args(dim, keepdim, **words)))
+
+    def softmax(self, dim: int = -1, **words: Any) -> Any:
+        return _ops.Softmax.apply(self, axis=reduce_args(dim, **words)["axis"])
+
+    def log_softmax(self, dim: int = -1, **words: Any) -> Any:
+        return _ops.LogSoftmax.apply(self, axis=reduce_args(dim, **words)["axis"])
+
+    # -- shape ------------------------------------------------------------------------
+    def reshape(self, *shape: Any) -> Any:
+        return _ops.Reshape.apply(self, shape=_shape_args(shape))
+
+    view = reshape
+
+    def view_as(self, other: Any) -> Any:
+        return self.reshape(other.data.shape)
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Any:
+        shape = self.data.shape
+        if not shape:
+            return self.reshape(1)
+        start, end = start_dim % len(shape), end_dim % len(shape)
+        return self.reshape(*shape[:start], -1, *shape[end + 1:])
+
+    def squeeze(self, dim: Any = None) -> Any:
+        """Drop axes of length 1 (only `dim`, when given and of length 1)."""
+        shape = self.data.shape
+        dims = range(len(shape)) if dim is None else [d % max(len(shape), 1) for d in
+                                                      np.atleast_1d(dim)]
+        drop = {d for d in dims if shape and shape[d] == 1}
+        return self.reshape(tuple(n for d, n in enumerate(shape) if d not in drop))
+
+    def unsqueeze(self, dim: int) -> Any:
+        shape = list(self.data.shape)
+        shape.insert(dim % (len(shape) + 1), 1)
+        return self.reshape(tuple(shape))
+
+    def transpose(self, *axes: Any) -> Any:
+        """Permute the axes: no argument reverses them, two axes swap them (as in
+        `torch.transpose(x, 0, 1)`), a full tuple is a permutation (as in numpy)."""
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        if len(axes) == 2:
+            order = list(range(self.data.ndim))
+            a, b = (ax % self.data.ndim for ax in axes)
+            order[a], order[b] = order[b], order[a]
+            axes = tuple(order)
+        return _ops.Transpose.apply(self, axes=tuple(axes) if axes else None)
+
+    swapaxes = transpose
+
+    def permute(self, *axes: Any) -> Any:
+        return _ops.Transpose.apply(self, axes=_shape_args(axes))
+
+    def t(self) -> Any:
+        """Transpose a matrix (a 0-d or 1-d tensor is returned as it is)."""
+        return self if self.data.ndim < 2 else _ops.Transpose.apply(self, axes=None)
+
+    @property
+    def T(self) -> Any:  # noqa: N802 (numpy and PyTorch name)
+        return _ops.Transpose.apply(self, axes=None)
+
+    @property
+    def mT(self) -> Any:  # noqa: N802 (PyTorch's name)
+        return self.transpose(-2, -1)
+
+    def expand(self, *sizes: Any) -> Any:
+        """Stretch axes of length 1 to `sizes` (-1 keeps an axis), without copying in PyTorch."""
+        sizes = _shape_args(sizes)
+        shape = (1,) * (len(sizes) - self.data.ndim) + self.data.shape
+        target = tuple(n if s == -1 else s for s, n in zip(sizes, shape))
+        return _ops.Expand.apply(self, shape=target)
+
+    def expand_as(self, other: Any) -> Any:
+        return self.expand(other.data.shape)
+
+    broadcast_to = expand
+
+    def repeat(self, *repeats: Any) -> Any:
+        return _ops.Repeat.apply(self, repeats=_shape_args(repeats))
+
+    def contiguous(self) -> Any:
+        return self
+
+    def clone(self) -> Any:
+        """A copy that stays in the graph (the gradient flows back to the original)."""
+        return self * 1.0 if self.data.dtype.kind == "f" else type(self)(self.data.copy())
+
+    def split(self, split_size: Any, dim: int = 0) -> tuple[Any, ...]:
+        """Pieces of `split_size` along dim (the last may be shorter), or of the sizes listed."""
+        n = self.data.shape[dim]
+        sizes = [split_size] * (n // split_size) + ([n % split_size] if n % split_size else []) \
+            if isinstance(split_size, int) else list(split_size)
+        starts = np.cumsum([0] + sizes[:-1])
+        lead = (slice(None),) * (dim % self.data.ndim)
+        return tuple(self[lead + (slice(int(s), int(s + k)),)] for s, k in zip(starts, sizes))
+
+    def chunk(self, chunks: int, dim: int = 0) -> tuple[Any, ...]:
+        n = self.data.shape[dim]
+        return self.split(-(-n // chunks), dim)
+
+    def gather(self, dim: int, index: Any) -> Any:
+        return _ops.Gather.apply(self, indices=np.asarray(index), axis=dim)
+
+    # -- casts and devices ------------------------------------------------------------
+    def to(self, *args: Any, **kwargs: Any) -> Any:
+        """`.to(dtype)`, `.to("cpu")`, `.to(device, dtype)`, `.to(other)`: a float-to-float
+        cast is an op (the gradient flows back, cast back); other casts make constants."""
+        from stepgrad.device import parse_to
+
+        dtype = parse_to(args, kwargs)
+        return self if dtype is None else self.type(dtype)
+
+    def type(self, dtype: Any = None) -> Any:
+        if dtype is None:
+            return str(self.data.dtype)
+        dtype = np.dtype(dtype)
+        if dtype == self.data.dtype:
+            return self
+        if dtype.kind == "f" and self.data.dtype.kind == "f":
+            return _ops.Cast.apply(self, dtype=dtype)
+        return type(self)(self.data.astype(dtype))
+
+    def type_as(self, other: Any) -> Any:
+        return self.type(other.data.dtype)
+
+    def float(self) -> Any:
+        return self.type(np.float32)
+
+    def double(self) -> Any:
+        return self.type(np.float64)
+
+    def half(self) -> Any:
+        return self.type(np.float16)
+
+    def long(self) -> Any:
+        return self.type(np.int64)
+
+    def int(self) -> Any:
+        return self.type(np.int32)
+
+    def bool(self) -> Any:
+        return self.type(np.bool_)
+
+    def cpu(self) -> Any:
+        return self
+
+    def cuda(self, *args: Any, **kwargs: Any) -> Any:
+        from stepgrad.device import no_gpu
+
+        raise no_gpu(".cuda()")
+
+    @property
+    def device(self) -> Any:
+        from stepgrad.device import CPU
+
+        return CPU
+
+    is_cuda = False
+
+
+def _need_dims(name: str, ndim: int, *tensors: Any) -> None:
+    shapes = [np.shape(t.data if hasattr(t, "data") else t) for t in tensors]
+    if any(len(s) != ndim for s in shapes):
+        raise RuntimeError(f"{name}: expected {ndim}-D tensors, got shapes "
+                           f"{' and '.join(map(str, shapes))}; torch.matmul (or @) takes any")
+
+
+def _index_tensor(array: Any) -> Any:
+    from stepgrad.tensor import Tensor
+
+    return Tensor(np.asarray(array))
