@@ -7,49 +7,33 @@ differences, error O(eps^2)); it is computed in float64 for every element of eve
 input and compared with what backward produced. The message names the worst element,
 the expected (numeric) and the received (backward) derivative.
 
-`check_node` does the same for one recorded node: it re-runs the op's forward on the
-node's recorded inputs, so the debugger and the lessons can ask "is *this* backward right?".
+`check_node` (stepgrad/nodecheck.py) asks the same of one recorded node: it re-runs the
+op's forward on the node's recorded inputs, so the debugger and the lessons can ask "is
+*this* backward right?", fast on inputs of any size and without false alarms at kinks.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from stepgrad.function import Context
-from stepgrad.ops.registry import get
+from stepgrad.nodecheck import (
+    GradcheckInterrupted,
+    Mismatch,
+    NodeCheck,
+    check_node,
+    describe_mismatch,
+)
 from stepgrad.tensor import Tensor
+
+__all__ = ["GradcheckError", "GradcheckInterrupted", "Mismatch", "NodeCheck", "check_node",
+           "gradcheck", "numeric_grad"]
 
 
 class GradcheckError(AssertionError):
     """A backward disagrees with finite differences."""
-
-
-@dataclass(frozen=True)
-class Mismatch:
-    """The worst disagreement found for one input."""
-
-    input: int
-    index: tuple[int, ...]
-    expected: float
-    received: float
-
-    @property
-    def error(self) -> float:
-        return abs(self.expected - self.received)
-
-
-@dataclass(frozen=True)
-class NodeCheck:
-    """The result of checking one node: `ok`, and per input the worst element."""
-
-    op: str
-    ok: bool
-    worst: tuple[Mismatch | None, ...]
-    message: str
 
 
 def numeric_grad(f: Callable[[], float], array: np.ndarray, eps: float = 1e-6,
@@ -87,12 +71,6 @@ def _worst(expected: np.ndarray, received: np.ndarray, which: int, atol: float,
                     float(received.reshape(-1)[flat]))
 
 
-def _describe(what: str, m: Mismatch) -> str:
-    where = f"[{', '.join(map(str, m.index))}]" if m.index else ""
-    return (f"{what}: d out / d input {m.input}{where}: expected {m.expected:.6g} (finite "
-            f"differences), received {m.received:.6g} (backward), off by {m.error:.3g}")
-
-
 def gradcheck(fn: Callable[..., Tensor], *inputs: Any, eps: float = 1e-6, atol: float = 1e-5,
               rtol: float = 1e-3, raise_exception: bool = True) -> bool:
     """Compare the gradients backward gives for `fn(*inputs)` with finite differences.
@@ -119,74 +97,6 @@ def gradcheck(fn: Callable[..., Tensor], *inputs: Any, eps: float = 1e-6, atol: 
         mismatch = _worst(numeric_grad(scalar, leaf.data, eps), received, i, atol, rtol)
         if mismatch is not None:
             if raise_exception:
-                raise GradcheckError(_describe("gradcheck", mismatch))
+                raise GradcheckError(describe_mismatch("gradcheck", mismatch))
             return False
     return True
-
-
-def check_node(op: str, inputs: Sequence[np.ndarray], attrs: dict[str, Any] | None = None,
-               upstream: np.ndarray | None = None, eps: float = 1e-6, atol: float = 1e-4,
-               rtol: float = 1e-3, max_elements: int | None = None) -> NodeCheck:
-    """Check the registered op `op`'s backward at one node's recorded inputs.
-
-    Re-runs forward on float64 copies of `inputs`, takes `upstream` (or ones) as the
-    gradient arriving from above, and compares backward's gradients with finite
-    differences of sum(upstream * forward(inputs)). A gradient backward leaves out (None)
-    for an input that needs one counts as zeros: a dropped gradient is a mismatch.
-    With `max_elements`, larger inputs are checked at that many elements chosen at random
-    (with a fixed seed), which keeps the check of a big node fast.
-    """
-    cls, attrs = get(op), dict(attrs or {})
-    arrays = [np.array(a, dtype=np.float64) if np.asarray(a).dtype.kind == "f" else np.array(a)
-              for a in inputs]
-    ctx = Context()
-    ctx.needs_input_grad = tuple(a.dtype.kind == "f" for a in arrays)
-    if cls.differentiable is not None:
-        ctx.needs_input_grad = tuple(n and i < cls.differentiable
-                                     for i, n in enumerate(ctx.needs_input_grad))
-    out = np.asarray(cls.forward(ctx, *arrays, **attrs), dtype=np.float64)
-    weights = np.ones_like(out) if upstream is None else np.array(upstream, dtype=np.float64)
-    sent = cls.backward(ctx, weights.copy())
-    sent = sent if isinstance(sent, tuple) else (sent,)
-
-    def scalar() -> float:
-        fresh = Context()
-        fresh.needs_input_grad = ctx.needs_input_grad
-        return float((np.asarray(cls.forward(fresh, *arrays, **attrs)) * weights).sum())
-
-    from stepgrad.autograd import unbroadcast
-
-    worst: list[Mismatch | None] = []
-    problems: list[str] = []
-    sampled = False
-    for i, array in enumerate(arrays):
-        grad = sent[i] if i < len(sent) else None
-        if not ctx.needs_input_grad[i]:
-            worst.append(None)
-            continue
-        if grad is None:
-            grad = np.zeros_like(array)  # a dropped gradient must still match
-        try:
-            received = unbroadcast(np.asarray(grad, dtype=np.float64), array.shape)[0]
-        except ValueError:
-            problems.append(f"{op}: backward sent a gradient of shape {np.shape(grad)} to "
-                            f"input {i} of shape {array.shape}")
-            worst.append(None)
-            continue
-        indices, checked = None, None
-        if max_elements is not None and array.size > max_elements:
-            rng = np.random.default_rng(i)
-            indices = np.sort(rng.choice(array.size, max_elements, replace=False))
-            checked = np.zeros(array.size, dtype=bool)
-            checked[indices] = True
-            checked, sampled = checked.reshape(array.shape), True
-        expected = numeric_grad(scalar, array, eps, indices)
-        worst.append(_worst(expected, received, i, atol, rtol, checked))
-    problems += [_describe(op, m) for m in worst if m is not None]
-    if problems:
-        message = "\n".join(problems)
-    else:
-        message = f"{op}: backward agrees with finite differences on every input"
-        if sampled:
-            message += f" (large inputs checked at {max_elements} random elements)"
-    return NodeCheck(op=op, ok=not problems, worst=tuple(worst), message=message)
