@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -37,6 +36,7 @@ from typing import Any, Literal
 import numpy as np
 
 import stepgrad as sg
+from stepgrad.lessons.diagnosis import Concept, normalise, read, vocabulary
 
 BugKind = Literal["op", "loop", "init", "data"]
 BUG_KINDS: tuple[str, ...] = ("op", "loop", "init", "data")
@@ -224,30 +224,6 @@ class RunResult:
 
 # -- bugs and lessons ---------------------------------------------------------------------
 
-_PHRASES = {"learning rate": "lr", "zero grad": "zero_grad", "zerograd": "zero_grad",
-            "log softmax": "log_softmax", "cross entropy": "cross_entropy",
-            "initialization": "init", "initialisation": "init", "initialize": "init",
-            "initialise": "init"}
-_WORDS = {"multiply": "mul", "multiplication": "mul", "times": "mul", "product": "mul",
-          "addition": "add", "plus": "add", "sum": "sum", "backwards": "backward",
-          "backprop": "backward", "gradient": "grad", "gradients": "grad", "grads": "grad",
-          "derivative": "grad", "fwd": "forward", "bwd": "backward", "zeroed": "zero",
-          "zeroing": "zero", "weights": "weight", "biases": "bias", "inputs": "input"}
-
-
-def normalise(answer: str) -> str:
-    """The canonical form of a diagnosis: lowercase words separated by single spaces.
-
-    "ReLU-Backward", "relu_backward " and "relu  backward" all become "relu backward";
-    a few synonyms are folded ("multiply" -> "mul", "gradients" -> "grad",
-    "learning rate" -> "lr", "zero_grad" -> "zero_grad").
-    """
-    text = " ".join(re.sub(r"[^a-z0-9]+", " ", answer.lower()).split())
-    for phrase, canonical in _PHRASES.items():
-        text = re.sub(rf"\b{phrase}\b", canonical.replace("_", " "), text)
-    return " ".join(_WORDS.get(word, word) for word in text.split())
-
-
 @dataclass(frozen=True)
 class Bug:
     """One injected fault of a lesson, described as data.
@@ -263,6 +239,10 @@ class Bug:
     explanation  what was wrong and what the fix is
     shows        the symptom check on a RunResult, used by tests (True when the bug shows)
     op           the op a kind="op" bug patches (so a test can check it is restored)
+    concepts     what a right answer must name, in the learner's words (see
+                 `stepgrad.lessons.diagnosis`); empty: an answer must contain one of `answers`
+    evidence     op names or event kinds ("OptimizerStep") whose visit shows the learner looked
+                 at the evidence; empty: the bug's op (op bugs), else any optimizer step
     """
 
     id: str
@@ -275,6 +255,8 @@ class Bug:
     explanation: str
     shows: Callable[[RunResult], bool]
     op: str | None = None
+    concepts: tuple[Concept, ...] = ()
+    evidence: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in BUG_KINDS:
@@ -285,7 +267,10 @@ class Bug:
         object.__setattr__(self, "hints", tuple(self.hints))
 
     def accepts(self, answer: str) -> bool:
-        """True when `answer` names this bug (after normalising both)."""
+        """True when `answer` names this bug: every one of its concepts, in any words (or,
+        for a bug without concepts, one of its answers after normalising both)."""
+        if self.concepts:
+            return read(self.concepts, answer).accepted
         return normalise(answer) in self.answers
 
 
@@ -375,20 +360,17 @@ class Lesson:
         return bool(result.finite and self.reached(result))
 
     def diagnosis_choices(self) -> list[str]:
-        """Every accepted diagnosis of every bug, sorted (for completion)."""
-        return sorted({a for b in self.bugs for a in b.answers})
+        """Completion words for `diagnose` (the vocabulary, never a bug's own words)."""
+        return diagnosis_choices(self)
 
     def __str__(self) -> str:
         return f"Lesson {self.number}: {self.title}"
 
 
 def diagnosis_choices(lesson: Lesson | None = None) -> list[str]:
-    """Completion words for `diagnose`: the lesson's answers, or common ones when no lesson."""
-    common = {f"{op} {part}" for op in sg.ops.names() for part in ("forward", "backward")}
-    common |= {"zero grad", "learning rate", "initialisation", "update sign", "data"}
-    if lesson is not None:
-        common |= set(lesson.diagnosis_choices())
-    return sorted(common)
+    """Completion words for `diagnose`: op names, phases, parts of the training loop and of
+    the initialisation. They are the same for every bug, so completing gives nothing away."""
+    return vocabulary(list(sg.ops.names()))
 
 
 __all__ = ["BUG_KINDS", "Bug", "BugKind", "Hooks", "Injector", "Lesson", "RunResult",

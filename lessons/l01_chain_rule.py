@@ -6,6 +6,7 @@ import numpy as np
 
 import stepgrad as sg
 from stepgrad.lessons.base import Bug, Hooks, Lesson, RunResult, patch_op
+from stepgrad.lessons.diagnosis import BACKWARD, op_named
 
 TEXT = """\
 A model is a composite function, and backpropagation is the chain rule applied one node
@@ -129,8 +130,8 @@ MUL_SWAPPED = Bug(
         "`gradcheck` the mul node: its backward multiplies the upstream gradient by the wrong "
         "input.",
     ),
-    answers=("mul backward", "mul backward swaps inputs", "mul backward swapped", "mul swapped",
-             "mul swaps inputs", "mul"),
+    answers=("mul backward", "mul backward swaps inputs"),
+    concepts=(op_named("mul"), BACKWARD),
     explanation="Mul.backward returned (grad * a, grad * b): each input got its own value as "
                 "the local derivative. For out = a * b, d out/d a = b and d out/d b = a, so "
                 "the fix is `return grad * ctx.b, grad * ctx.a`.",
@@ -142,8 +143,8 @@ ADD_ONE_INPUT = Bug(
     title="add's backward sends the gradient to its first input only",
     kind="op", op="add",
     inject=patch_op("add", backward=add_backward_one_input),
-    symptom="The slope is learned but the intercept never moves from 0: b.grad is always 0 "
-            "and the error stalls near 1.",
+    symptom="The slope is learned but the intercept b never moves from its starting "
+            "value 0, and the error stalls near 1.",
     hints=(
         "Watch w and b in the iteration markers: does each of them change?",
         "b never changes. Look at b.grad after backward: it is 0 every time.",
@@ -151,8 +152,8 @@ ADD_ONE_INPUT = Bug(
         "each of its inputs?",
         "`gradcheck` the add node: d(a + b)/db = 1, so b should receive the upstream gradient.",
     ),
-    answers=("add backward", "add backward one input", "add sends grad to one input",
-             "add drops second input", "add"),
+    answers=("add backward", "add backward sends one input nothing"),
+    concepts=(op_named("add"), BACKWARD),
     explanation="Add.backward returned (grad, 0): only the first input received its "
                 "gradient. Both inputs of a + b have local derivative 1, so the fix is "
                 "`return grad, grad`.",

@@ -7,6 +7,7 @@ import numpy as np
 import stepgrad as sg
 from stepgrad.lessons import datasets
 from stepgrad.lessons.base import Bug, Hooks, Lesson, RunResult, patch_op, with_hooks
+from stepgrad.lessons.diagnosis import ZERO_GRAD_MISSING, backward, op_named
 
 TEXT = """\
 When a value feeds two places, a change in it changes the loss along *both* paths, so
@@ -65,7 +66,7 @@ def train(hooks: Hooks, seed: int) -> RunResult:
             total += float(loss.item())
         if iteration == 0:
             _record_first_grads(result, data, w, b)
-        norm = float(np.sqrt(sum(float(np.sum(t.grad ** 2)) for t in (w, b)
+        norm = float(np.sqrt(sum(float(np.sum(np.asarray(t.grad) ** 2)) for t in (w, b)
                                  if t.grad is not None)))
         optimizer.step()
         if hooks.zero_grad:
@@ -131,8 +132,8 @@ ONE_PATH = Bug(
     title="a value used twice receives one path's gradient instead of the sum of both",
     kind="op", op="mul",
     inject=patch_op("mul", backward=mul_backward_one_path),
-    symptom="Every gradient is exactly half of what finite differences say: e * e sends "
-            "e's second path nothing, so d(e*e)/de comes out as e instead of 2e.",
+    symptom="Training is slower than it should be, and the first gradient of w is not "
+            "what finite differences of the loss give.",
     hints=(
         "Compare backward's gradient with a gradient check (`gradcheck` at the backward steps).",
         "The gradients are too small by the same factor everywhere: exactly one half.",
@@ -141,9 +142,11 @@ ONE_PATH = Bug(
         "At the mul node both inputs are e: the first gets grad * e, the second gets 0. "
         "The two paths must add up to 2 * grad * e.",
     ),
-    answers=("accumulation", "fan out", "fan out assigned", "assign instead of add",
-             "assigned instead of added", "grad assigned not added", "value used twice",
-             "mul backward", "second path dropped"),
+    answers=("mul backward", "fan out not summed", "value used twice gets one path"),
+    concepts=(op_named("mul", "e e", "square", "fan out", "used twice", "two path", "both path",
+                       "second path", "one path", "value used twice"),
+              backward("sum", "add", "assign", "overwrite", "overwritten", "only one", "second",
+                       "half", "twice", "drop", "lost", "miss", "accumulate", "accumulation")),
     explanation="For a value used twice the chain rule sums the gradients of both paths. "
                 "Here the backward of e * e sent e's second path nothing (as if the second "
                 "gradient overwrote the first), so e got grad * e instead of 2 * grad * e. "
@@ -167,8 +170,8 @@ NOT_ZEROED = Bug(
         "Two backward calls per iteration are meant to add up. Are the sums ever cleared?",
         "optimizer.zero_grad() is never called, so .grad accumulates across iterations.",
     ),
-    answers=("zero grad", "no zero grad", "missing zero grad", "grad not zero",
-             "grad not reset", "grad accumulate across iterations", "not zeroed"),
+    answers=("zero grad", "no zero grad", "grad not reset between iterations"),
+    concepts=ZERO_GRAD_MISSING,
     explanation="backward adds into .grad, which is what makes the two micro-batches add "
                 "up; but the sums must be cleared before the next iteration. Without "
                 "`optimizer.zero_grad()` each step uses the sum of every gradient so far, "

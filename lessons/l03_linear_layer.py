@@ -9,6 +9,7 @@ import numpy as np
 import stepgrad as sg
 from stepgrad.lessons import datasets
 from stepgrad.lessons.base import Bug, Hooks, Lesson, RunResult, patch_op
+from stepgrad.lessons.diagnosis import BACKWARD, WHICH_LINEAR_PART, backward, concept, op_named
 from stepgrad.lessons.training import train as train_loop
 
 TEXT = """\
@@ -82,8 +83,8 @@ BIAS_FIRST_ROW = Bug(
     title="the bias gradient takes the first row of the batch instead of summing all rows",
     kind="op", op="linear",
     inject=patch_op("linear", backward=linear_backward_bias_first_row),
-    symptom="The loss comes down but stalls well above the target: the bias hardly moves "
-            "and wanders with whichever example happens to come first in each batch.",
+    symptom="The loss comes down but stalls well above the target, and the learned "
+            "bias ends far from the true one.",
     hints=(
         "Which parameter is not learning? Compare fc weight and bias from epoch to epoch.",
         "`gradcheck` the linear node: one of its three gradients disagrees with finite "
@@ -92,8 +93,10 @@ BIAS_FIRST_ROW = Bug(
         "gradient add up?",
         "linear's backward returns rows[0] for the bias instead of rows.sum(axis=0).",
     ),
-    answers=("bias grad", "bias grad not summed", "bias not summed", "bias grad first row",
-             "linear backward bias", "linear backward", "bias broadcast", "unbroadcast bias"),
+    answers=("linear backward bias", "bias grad not summed"),
+    concepts=(op_named("linear", "bias", "b", "db"), backward("db"),
+              concept("bias", "intercept", "first row", "first example", "sum", "b", "db",
+                      ask=WHICH_LINEAR_PART)),
     explanation="The bias is added to every row, so its gradient is the sum over the batch "
                 "of the upstream gradient. The broken backward returned only the first row, "
                 "1/N of the signal and noisy. The fix: `grad_b = rows.sum(axis=0)`.",
@@ -105,8 +108,8 @@ WEIGHT_TRANSPOSED = Bug(
     title="the weight gradient is X.T @ grad reshaped to W's shape, not grad.T @ X",
     kind="op", op="linear",
     inject=patch_op("linear", backward=linear_backward_weight_transposed),
-    symptom="The loss goes down for a few steps, then climbs far above where it started: "
-            "the weight gradient has W's shape but its numbers are in the wrong places.",
+    symptom="The loss goes down for a few steps, then climbs far above where it "
+            "started.",
     hints=(
         "`gradcheck` the linear node and see which input's gradient disagrees.",
         "The weight gradient has shape (2, 4), as it should. Are its values where they "
@@ -115,9 +118,10 @@ WEIGHT_TRANSPOSED = Bug(
         "(2, 4) keeps the shape right and the numbers wrong.",
         "linear's backward computes x.T @ grad and reshapes it, instead of grad.T @ x.",
     ),
-    answers=("weight grad transposed", "weight transposed", "linear backward weight",
-             "linear backward", "weight grad reshaped", "transposed weight grad",
-             "weight grad wrong order"),
+    answers=("linear backward weight", "weight grad transposed"),
+    concepts=(op_named("linear", "weight", "w"), BACKWARD,
+              concept("weight", "w", "transpose", "reshape", "x t", "order", "layout",
+                      "swap", ask=WHICH_LINEAR_PART)),
     explanation="dL/dW must have W's shape (out, in) = grad.T (out, N) @ X (N, in). The "
                 "broken backward computed X.T @ grad, shaped (in, out), and reshaped it, "
                 "which scrambles the entries (for a square layer it would be the transpose). "

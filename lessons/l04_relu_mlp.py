@@ -7,6 +7,7 @@ import numpy as np
 import stepgrad as sg
 from stepgrad.lessons import datasets
 from stepgrad.lessons.base import Bug, Hooks, Lesson, RunResult, patch_op, with_hooks
+from stepgrad.lessons.diagnosis import backward, concept, op_named
 from stepgrad.lessons.models import MLP
 from stepgrad.lessons.training import train as train_loop
 
@@ -103,8 +104,8 @@ RELU_TIMES_ACTIVATION = Bug(
         "relu's backward multiplies the upstream gradient by max(a, 0), the activation "
         "itself, instead of the mask.",
     ),
-    answers=("relu backward", "relu backward times activation", "relu backward activation",
-             "relu mask", "relu backward mask", "relu derivative", "relu"),
+    answers=("relu backward", "relu backward times activation"),
+    concepts=(op_named("relu"), backward("mask", "activation")),
     explanation="d relu(a)/da is 1 where a > 0 and 0 elsewhere, so backward must send "
                 "grad * (a > 0). The broken backward sent grad * max(a, 0): small "
                 "activations choked the gradient and large ones inflated it. The fix: "
@@ -127,8 +128,10 @@ DEAD_RELUS = Bug(
         "The biases of fc1 and fc2 all start at -3; inputs in [-1, 1] cannot lift the "
         "pre-activations above 0, so no gradient ever flows.",
     ),
-    answers=("dead relu", "dead relus", "dead relu init", "bias init", "init",
-             "bad init", "negative bias init", "bias init negative", "dead units"),
+    answers=("dead relu init", "bias init negative"),
+    concepts=(concept("init", "bias", "dead", "start", "initial"),
+              concept("bias", "negative", "3", "dead", "too low", "small", "never fire",
+                      "inactive", "off", ask="what is wrong with the initialisation?")),
     explanation="With every hidden bias at -3 the pre-activations are negative for all "
                 "inputs, each ReLU outputs 0 and passes no gradient, so the hidden weights "
                 "never learn: only the last bias moves and the loss stays at ln 3. The fix: "

@@ -7,6 +7,7 @@ import numpy as np
 import stepgrad as sg
 from stepgrad.lessons import datasets
 from stepgrad.lessons.base import Bug, Hooks, Lesson, RunResult, patch_op
+from stepgrad.lessons.diagnosis import FORWARD, Concept, backward, op_named
 from stepgrad.lessons.models import MLP
 from stepgrad.lessons.training import train as train_loop
 from stepgrad.nn import functional as F
@@ -101,8 +102,7 @@ NO_MAX = Bug(
     title="log_softmax exponentiates the logits without subtracting their max",
     kind="op", op="log_softmax",
     inject=patch_op("log_softmax", forward=log_softmax_without_max),
-    symptom="The loss falls at first, then becomes NaN (or inf) within the first epoch, as "
-            "soon as some logit passes about 88.",
+    symptom="The loss falls at first, then becomes NaN (or inf) within the first epoch.",
     hints=(
         "`break nan` and continue: which node is the first to produce a NaN or an inf?",
         "The logits going in are finite (at most 100). The node after them is not.",
@@ -110,9 +110,10 @@ NO_MAX = Bug(
         "log_softmax's forward computes log(e**z / sum e**z) without subtracting max(z) "
         "first.",
     ),
-    answers=("log_softmax forward", "softmax forward", "softmax max", "log_softmax max",
-             "softmax without max", "no max subtraction", "max trick", "softmax overflow",
-             "log_softmax overflow", "log_softmax no max", "softmax"),
+    answers=("log_softmax forward", "softmax without max"),
+    concepts=(op_named("log_softmax", "logit"),
+              Concept((*FORWARD.phrases, "max", "overflow", "subtract", "stable", "stability",
+                       "nan", "inf", "large", "exp"), FORWARD.ask, FORWARD.wrong)),
     explanation="e**z overflows float32 when z > 88.7, and the logits here reach 100, so the "
                 "naive log(e**z / sum e**z) gives inf / inf = NaN. Subtracting the row's max "
                 "first changes nothing mathematically and keeps every exponent <= 0. The fix: "
@@ -137,9 +138,9 @@ MEAN_NOT_DIVIDED = Bug(
         "The loss is a mean over the batch: d mean / d x_i = 1/N. `gradcheck` the mean node.",
         "mean's backward broadcasts the upstream gradient without dividing it by N.",
     ),
-    answers=("mean backward", "mean backward not divided", "mean not divided",
-             "batch size", "not divided by batch size", "grad not divided by batch size",
-             "loss grad not averaged", "mean"),
+    answers=("mean backward", "mean backward not divided by batch size"),
+    concepts=(op_named("mean", "batch size", "loss"),
+              backward("divide", "division", "batch size", "average", "scale", "n")),
     explanation="The loss is the mean over N examples, so each example's share of the "
                 "gradient is 1/N. The broken backward sent the full upstream gradient to every "
                 "element: a gradient N times too large, i.e. SGD with a 32 times larger "

@@ -7,6 +7,7 @@ import numpy as np
 import stepgrad as sg
 from stepgrad.lessons import datasets
 from stepgrad.lessons.base import Bug, Hooks, Lesson, RunResult, with_hooks
+from stepgrad.lessons.diagnosis import ZERO_GRAD_MISSING, concept
 from stepgrad.lessons.models import MLP
 from stepgrad.lessons.training import train as train_loop
 
@@ -102,8 +103,8 @@ NO_ZERO_GRAD = Bug(
         "The loop skips optimizer.zero_grad(), so each step uses the sum of every "
         "gradient so far.",
     ),
-    answers=("zero_grad", "no zero_grad", "missing zero_grad", "zero_grad missing",
-             "grad not zero", "grad accumulate", "grad not reset"),
+    answers=("zero_grad", "no zero_grad", "grad not reset"),
+    concepts=ZERO_GRAD_MISSING,
     explanation="backward adds into .grad. Without optimizer.zero_grad() at the start of each "
                 "iteration, the gradient after k steps is the sum of k gradients, the steps "
                 "grow without bound and the loss diverges. The fix: call "
@@ -126,8 +127,11 @@ UPDATE_ADDS = Bug(
         "loop do?",
         "The update has the same sign as the gradient: the loop climbs the loss.",
     ),
-    answers=("update sign", "update adds grad", "sign", "gradient ascent", "wrong sign",
-             "sign of update", "update plus grad", "ascent", "negative lr"),
+    answers=("update adds grad", "negative lr"),
+    concepts=(concept("update", "step", "lr", "optimizer", "descent", "ascent", "sign", "sgd"),
+              concept("add", "sign", "ascent", "negative", "wrong direction", "opposite",
+                      "flip", "plus", "invert", "reverse", "uphill", "minus",
+                      ask="what is wrong with the update?")),
     explanation="The gradient points uphill, so descent subtracts it: w <- w - lr * grad. "
                 "The broken loop added it (equivalently, used a negative learning rate), so "
                 "every step made the loss larger. The fix: subtract the gradient.",
@@ -148,8 +152,11 @@ LR_EXPLODES = Bug(
         "The schedule's factor is 2.5, not 0.8: the learning rate grows until the steps "
         "throw the weights out of the valley.",
     ),
-    answers=("lr", "lr explodes", "lr too high", "lr schedule", "schedule", "lr grows",
-             "lr gamma", "exploding lr", "lr scheduler", "step size"),
+    answers=("lr schedule", "lr grows"),
+    concepts=(concept("lr", "schedule", "scheduler", "gamma", "decay"),
+              concept("grow", "increase", "explode", "too high", "too large", "too big",
+                      "large", "big", "high", "gamma", "schedule", "decay", "rise",
+                      ask="what is wrong with the learning rate?")),
     explanation="A learning rate that grows every epoch eventually makes each step larger "
                 "than the valley the weights sit in: the loss jumps, gradients spike, and the "
                 "network is thrown into a region it cannot learn from. The fix: decay the "

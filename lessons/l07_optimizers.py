@@ -17,6 +17,7 @@ import numpy as np
 import stepgrad as sg
 from stepgrad.lessons import datasets, models, training
 from stepgrad.lessons.base import Bug, Hooks, Injector, Lesson, RunResult, use_hooks
+from stepgrad.lessons.diagnosis import concept
 
 SGD_LR, ADAM_LR, MOMENTUM = 0.05, 0.03, 0.9
 EPOCHS, BATCH = 60, 32
@@ -149,9 +150,8 @@ ADAM_NO_BIAS_CORRECTION = Bug(
     title="Adam divides by the constant 1 instead of the bias correction 1 - beta**t",
     kind="loop",
     inject=patch_update(sg.optim.Adam, adam_update_without_bias_correction),
-    symptom="In the Adam phase the loss leaps up in the first epoch (to about 4, four times its "
-            "starting 1.1) before it comes down; Adam's first update moves each weight by about "
-            "3.2 x lr instead of lr (step_over_lr ~3 to 6 in the first iterations).",
+    symptom="In the Adam phase the loss leaps up in the first epoch (to about 4, four "
+            "times its starting 1.1) before it comes down; the SGD phase is healthy.",
     hints=(
         "The SGD phase is fine; look at the Adam phase. Stop at its first OptimizerStep.",
         "Adam's first update should move every weight by about lr (m_hat / sqrt(v_hat) = g / |g| "
@@ -161,8 +161,11 @@ ADAM_NO_BIAS_CORRECTION = Bug(
         "Look at the bias correction in Adam's update: m_hat = m / (1 - b1**t), "
         "v_hat = v / (1 - b2**t).",
     ),
-    answers=("adam bias correction", "bias correction", "adam update", "adam step",
-             "adam bias", "optimizer adam", "adam"),
+    answers=("adam bias correction", "adam bias correction missing"),
+    concepts=(concept("adam", "optimizer", "first moment", "second moment", "m hat", "v hat"),
+              concept("bias correct", "correct", "1 beta", "beta", "m hat", "v hat",
+                      "warm up", "first step", "too big", "too large",
+                      ask="what is wrong with Adam's update?")),
     explanation="Adam's moments m and v start at 0, so early on they are biased towards 0: after "
                 "t steps of a constant gradient g, m = (1 - b1**t) g and v = (1 - b2**t) g**2. "
                 "Dividing by (1 - b1**t) and (1 - b2**t) removes that bias. With the constant 1 "
@@ -180,9 +183,8 @@ MOMENTUM_RESET = Bug(
     title="SGD's momentum buffer is recreated at every step instead of carried over",
     kind="loop",
     inject=patch_update(sg.optim.SGD, sgd_update_forgetting_momentum),
-    symptom="The SGD phase stalls: after 60 epochs its test accuracy is about 35% (chance is "
-            "33%) and its loss stays near 1.0, while the Adam phase reaches 99%. Every SGD update "
-            "is exactly -lr * grad.",
+    symptom="The SGD phase stalls: after 60 epochs its test accuracy is about 35% "
+            "(chance is 33%) and its loss stays near 1.0, while the Adam phase reaches 99%.",
     hints=(
         "Adam trains well and SGD does not, on the same model and data: the difference is in "
         "the optimizer.",
@@ -192,8 +194,10 @@ MOMENTUM_RESET = Bug(
         "also carry about nine tenths of the previous update.",
         "Look at optimizer.state: what happens to the momentum buffer between two steps?",
     ),
-    answers=("momentum buffer", "momentum", "sgd momentum", "sgd update", "sgd step",
-             "momentum buffer reset", "optimizer sgd", "sgd"),
+    answers=("sgd momentum buffer reset", "momentum buffer"),
+    concepts=(concept("sgd", "momentum", "velocity", "buffer"),
+              concept("momentum", "buffer", "velocity", "reset", "recreate", "forget",
+                      "zero", "plain", ask="what is wrong with SGD's update?")),
     explanation="The momentum buffer is state: buf = momentum * buf + g must use the buffer left "
                 "by the previous step. Recreating it as buf = g at every step turns SGD with "
                 "momentum into plain SGD, ten times slower (momentum 0.9 sums a steady gradient "

@@ -14,6 +14,7 @@ import stepgrad as sg
 from stepgrad import nn
 from stepgrad.lessons import datasets, models, training
 from stepgrad.lessons.base import Bug, Hooks, Lesson, RunResult, with_hooks
+from stepgrad.lessons.diagnosis import concept
 
 WIDTH, HIDDEN_LAYERS = 32, 6
 SIZES = [64] + [WIDTH] * HIDDEN_LAYERS + [10]
@@ -150,10 +151,8 @@ TINY_INIT = Bug(
     title="Weights initialised from N(0, 0.01**2): far too small for seven layers",
     kind="init",
     inject=with_hooks(init=tiny_init),
-    symptom="The loss stays at 2.30 (= ln 10, guessing) for the whole run and test accuracy is "
-            "about 10%. At the first iteration every layer's gradient norm is about 1e-8 "
-            "(healthy: about 1 to 3), and stepping forward each tanh output is about 18 times "
-            "smaller than the previous one.",
+    symptom="The loss stays at 2.30 (= ln 10, a uniform guess) for the whole run and "
+            "test accuracy is about 10%.",
     hints=(
         "Nothing diverges, nothing is NaN: the loss just never moves. Look at the gradient norms "
         "on the first iteration marker.",
@@ -164,8 +163,10 @@ TINY_INIT = Bug(
         "Look at how the weights are initialised (the init hook): compare their standard "
         "deviation with Glorot's sqrt(2 / (fan_in + fan_out)) * 5/3.",
     ),
-    answers=("initialisation", "weight initialisation", "weights too small", "init too small",
-             "small init", "small weights", "vanishing gradients"),
+    answers=("weight init too small", "weights too small"),
+    concepts=(concept("init", "weight", "initial", "start", "scale", "std", "variance", "vanish"),
+              concept("small", "tiny", "vanish", "0 01", "too low", "scale", "std",
+                      "shrink", ask="what is wrong with the initialisation?")),
     explanation="With s = 0.01 and 32 inputs per unit, each layer multiplies the spread of its "
                 "input by about 0.01 * sqrt(32) = 0.057, so after six layers the signal is "
                 "1e-7 of what it was, and backward multiplies by the same small W.T at every "
@@ -180,9 +181,8 @@ ZERO_INIT = Bug(
     title="Every weight and bias initialised to 0",
     kind="init",
     inject=with_hooks(init=zero_init),
-    symptom="The loss stays at 2.30 (= ln 10) and test accuracy is about 10%. Every hidden unit "
-            "of a layer has the same value (0) for every input, and every weight gradient is "
-            "exactly 0 at the first iteration.",
+    symptom="The loss stays at 2.30 (= ln 10, a uniform guess) and test accuracy is "
+            "about 10%.",
     hints=(
         "The loss does not move at all. Look at the per-layer gradient norms on the first "
         "iteration marker.",
@@ -192,8 +192,10 @@ ZERO_INIT = Bug(
         "with the same inputs compute the same thing?",
         "Look at the initial weights (the init hook): what breaks the symmetry between units?",
     ),
-    answers=("initialisation", "weight initialisation", "zero init", "zero weights",
-             "all zero weights", "weights zero", "symmetry", "init all zero"),
+    answers=("weight init zero", "zero weights"),
+    concepts=(concept("init", "weight", "symmetry", "symmetric", "initial", "start"),
+              concept("zero", "0", "symmetry", "symmetric", "same", "identical", "constant",
+                      ask="what is wrong with the initialisation?")),
     explanation="With all weights 0, every tanh unit outputs tanh(0) = 0 for every input, and "
                 "the gradient a weight receives is (gradient from above) x (its input); both are "
                 "0 for every hidden weight, and the last layer only learns its biases (the class "

@@ -10,6 +10,7 @@ import numpy as np
 import stepgrad as sg
 from stepgrad.lessons import datasets, models, training
 from stepgrad.lessons.base import Bug, Hooks, Lesson, RunResult, patch_op
+from stepgrad.lessons.diagnosis import BACKWARD, WHICH_POOL_PART, backward, concept, op_named
 from stepgrad.lessons.l09_convolution import CNN_OPS, gradcheck_fails, gradcheck_ops
 from stepgrad.ops.conv import offset_views
 
@@ -100,9 +101,8 @@ MAXPOOL_TO_EVERY_ELEMENT = Bug(
     title="max_pool2d's backward sends each window's gradient to all four elements",
     kind="op", op="max_pool2d",
     inject=patch_op("max_pool2d", backward=max_pool2d_backward_to_every_element),
-    symptom="Training still gets somewhere, a little worse than healthy. The gradient check of "
-            "max_pool2d fails; at a max_pool2d backward step, every element of a window "
-            "receives the same gradient (no zeros), four non-zeros per window instead of one.",
+    symptom="Training still gets somewhere: test accuracy ends a little below a "
+            "healthy run's.",
     hints=(
         "Check each kind of node's backward against finite differences; one of the weightless "
         "layers fails.",
@@ -112,9 +112,10 @@ MAXPOOL_TO_EVERY_ELEMENT = Bug(
         "maximum made it to the output?",
         "Look at max-pool's backward: where does it use ctx.winner?",
     ),
-    answers=("max pool2d backward", "max pool backward", "maxpool backward",
-             "max pooling backward", "pooling backward", "max pool2d", "max pool gradient",
-             "maxpool gradient"),
+    answers=("max_pool2d backward to every element", "maxpool grad to all elements"),
+    concepts=(op_named("max_pool2d"), BACKWARD,
+              concept("every", "all", "each", "whole window", "same", "spread", "evenly",
+                      "not just", "not only", "broadcast", "copy", ask=WHICH_POOL_PART)),
     explanation="out = max over the window, so d out / d x is 1 for the maximum and 0 for the "
                 "others: a small change to a non-maximum does not change the output at all. "
                 "Sending the gradient to every element tells the conv layer below that all four "
@@ -131,9 +132,8 @@ MAXPOOL_TRANSPOSED_INDEX = Bug(
           "bottom-left winners swap",
     kind="op", op="max_pool2d",
     inject=patch_op("max_pool2d", backward=max_pool2d_backward_transposed_index),
-    symptom="The gradient check of max_pool2d fails on some elements only. At a max_pool2d "
-            "backward step there is one non-zero per window as there should be, but in about "
-            "half the windows it is not at the position of the maximum of the forward input.",
+    symptom="Training reaches a test accuracy a few points below a healthy "
+            "run's.",
     hints=(
         "Check each kind of node's backward against finite differences; one of the weightless "
         "layers fails.",
@@ -143,9 +143,10 @@ MAXPOOL_TRANSPOSED_INDEX = Bug(
         "are swapped. How is the flat index 0..3 of a 2 x 2 window turned into (row, column)?",
         "Look at the mask in max-pool's backward: the index of row i, column j.",
     ),
-    answers=("max pool2d backward", "max pool backward", "maxpool backward",
-             "max pooling backward", "pooling backward", "max pool2d", "max pool index",
-             "argmax index", "maxpool argmax", "max pool argmax"),
+    answers=("max_pool2d backward wrong element", "max pool backward argmax index"),
+    concepts=(op_named("max_pool2d"), BACKWARD,
+              concept("wrong", "index", "argmax", "column", "position", "transpose", "row",
+                      "decode", "location", "place", "swap", ask=WHICH_POOL_PART)),
     explanation="The forward stores the flat index of each window's maximum in row-major order: "
                 "index = i * kw + j for row i, column j (numpy's order, and PyTorch's for "
                 "return_indices). Decoding it as j * kh + i reads it column-major, which for a "
@@ -160,9 +161,8 @@ FLATTEN_CHANNELS_LAST = Bug(
     title="flatten's backward (reshape) restores the gradient in channels-last order",
     kind="op", op="reshape",
     inject=patch_op("reshape", backward=reshape_backward_channels_last),
-    symptom="Training slows down (test accuracy ends a few points below a healthy run). The "
-            "gradient check of reshape fails on a 4-D input: the values it sends down are the "
-            "right ones, in the wrong places.",
+    symptom="Training slows down: test accuracy ends a few points below a healthy "
+            "run's.",
     hints=(
         "Check each kind of node's backward against finite differences; one of the weightless "
         "layers fails.",
@@ -173,8 +173,9 @@ FLATTEN_CHANNELS_LAST = Bug(
         "Look at reshape's backward: in which axis order does it rebuild the (N, C, H, W) "
         "gradient?",
     ),
-    answers=("reshape backward", "flatten backward", "flatten", "reshape", "flatten order",
-             "reshape order", "channels last", "flatten gradient", "reshape gradient"),
+    answers=("flatten backward", "reshape backward order"),
+    concepts=(op_named("reshape", "flatten"),
+              backward("order", "channel", "nhwc", "layout", "permute", "transpose")),
     explanation="Flatten's forward lays an (N, C, H, W) map out row-major: feature k of a row is "
                 "channel k // (H*W), position k % (H*W). Its backward must be exactly the "
                 "inverse, grad.reshape(N, C, H, W). Reading the row as (H, W, C), the layout of "

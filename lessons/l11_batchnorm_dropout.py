@@ -12,6 +12,7 @@ import stepgrad as sg
 from stepgrad import nn
 from stepgrad.lessons import datasets, training
 from stepgrad.lessons.base import Bug, Hooks, Lesson, RunResult, patch_op
+from stepgrad.lessons.diagnosis import WHICH_DROPOUT_PART, backward, concept, op_named
 from stepgrad.lessons.l07_optimizers import patch_attribute
 from stepgrad.lessons.l09_convolution import CNN_OPS, gradcheck_fails, gradcheck_ops
 from stepgrad.nn import functional as F
@@ -129,10 +130,8 @@ BATCHNORM_CONSTANT_STATS = Bug(
     title="batch_norm's backward treats the batch mean and variance as constants",
     kind="op", op="batch_norm",
     inject=patch_op("batch_norm", backward=batch_norm_backward_constant_statistics),
-    symptom="Training is slower and noisier: the loss ends near 0.7 and test accuracy near 85-89% "
-            "(healthy: 0.2 and about 96%). "
-            "The gradient check of batch_norm in training mode fails on input 0 (x); gamma's "
-            "and beta's gradients pass. The gradient sent to x is exactly grad * gamma / std.",
+    symptom="Training is slower and noisier: the loss ends near 0.7 and test accuracy "
+            "near 85-89% (healthy: 0.2 and about 96%).",
     hints=(
         "Check each kind of node's backward against finite differences, in training mode.",
         "batch_norm fails on its input x only. Step to a batch_norm backward step and compare "
@@ -142,9 +141,9 @@ BATCHNORM_CONSTANT_STATS = Bug(
         "The batch mean and variance are computed from x. Look at batch_norm's backward: are "
         "the paths through them there?",
     ),
-    answers=("batch norm backward", "batchnorm backward", "batch norm", "batchnorm",
-             "batch norm mean and variance", "batch norm statistics", "batch norm gradient",
-             "bn backward"),
+    answers=("batch_norm backward", "batch norm backward mean and variance constant"),
+    concepts=(op_named("batch_norm"),
+              backward("mean", "variance", "statistic", "constant", "std", "var")),
     explanation="In training, mu and var are functions of the batch, so dL/dx has three paths: "
                 "directly through x_hat, through mu and through var. Summing them gives "
                 "(g - mean(g) - x_hat * mean(g * x_hat)) / std with g = grad * gamma. Dropping "
@@ -161,11 +160,8 @@ DROPOUT_NOT_RESCALED = Bug(
     kind="op", op="dropout",
     inject=patch_op("dropout", forward=dropout_forward_unscaled,
                     backward=dropout_backward_unscaled),
-    symptom="The gradient check passes (forward and backward agree with each other) and the "
-            "accuracy barely changes, but a dropout forward step in training shows kept "
-            "values equal to their input instead of twice it: the mean output is half the mean "
-            "input, so in evaluation the classifier receives activations twice as large as "
-            "those it was trained on.",
+    symptom="The gradient check passes and the accuracy barely changes, yet the "
+            "network's activations are not the same size in training and in evaluation.",
     hints=(
         "Every op passes the gradient check here: the bug is in a forward, and the backward is "
         "consistent with it. Compare the network in training and in evaluation.",
@@ -175,8 +171,10 @@ DROPOUT_NOT_RESCALED = Bug(
         "input? Compare with what the layer does in eval mode.",
         "Look at dropout's forward: the scale applied to the kept units.",
     ),
-    answers=("dropout forward", "dropout scale", "dropout rescale", "dropout scaling",
-             "dropout not rescaled", "dropout", "inverted dropout"),
+    answers=("dropout scale", "dropout not rescaled"),
+    concepts=(op_named("dropout"),
+              concept("scale", "rescale", "1 1 p", "divide", "division", "keep prob", "invert",
+                      "twice", "factor", "2", "half", "forward", ask=WHICH_DROPOUT_PART)),
     explanation="Dropout keeps each unit with probability 1 - p. Without the 1 / (1 - p) scale "
                 "the expected output in training is (1 - p) * x, while in evaluation it is x: "
                 "the next layer is trained on activations half as large as it sees at test "
@@ -191,9 +189,9 @@ DROPOUT_IN_EVAL = Bug(
     title="nn.Dropout keeps dropping units after model.eval()",
     kind="loop",
     inject=patch_attribute(nn.Dropout, "forward", dropout_layer_always_on),
-    symptom="Evaluating the same test set twice in eval mode gives different predictions "
-            "(about 10-15% of them change) and the test accuracy is lower and jumpy (about 90%, "
-            "healthy 96%); dropout nodes appear in the forward pass of the evaluation.",
+    symptom="Evaluating the same test set twice gives different predictions (about "
+            "10-15% of them change), and the test accuracy is lower and jumpy (about 90%, "
+            "healthy 96%).",
     hints=(
         "Run the evaluation twice on the same weights: should the answers differ?",
         "Stop at the end of an epoch, in the test evaluation: which nodes does its forward pass "
@@ -201,8 +199,10 @@ DROPOUT_IN_EVAL = Bug(
         "A dropout node runs in eval mode, with a fresh random mask each time.",
         "Look at nn.Dropout's forward: how does it pass `training` on to F.dropout?",
     ),
-    answers=("dropout eval", "dropout in eval", "dropout eval mode", "dropout training flag",
-             "dropout training", "dropout layer", "dropout forward", "dropout", "eval mode"),
+    answers=("dropout in eval", "dropout eval mode"),
+    concepts=(op_named("dropout"),
+              concept("eval", "test", "inference", "mode", "train", "active", "always",
+                      "disable", "turn off", "switch off", ask=WHICH_DROPOUT_PART)),
     explanation="model.eval() only sets `training = False` on every module; each layer must "
                 "read it. F.dropout(x, p) defaults to training=True (in PyTorch too), so a "
                 "layer that does not pass training=self.training keeps dropping half its "

@@ -96,6 +96,9 @@ FIELDS: dict[str, Callable[[Any, str], Any]] = {
     "solved": _names,
     "hints": _counts,
     "attempts": _counts,
+    "guessed": _names,      # solved by a diagnosis made before looking at the evidence
+    "fixed": _names,        # solved by the learner's own code (`fix check` healthy)
+    "quiz": _counts,        # prediction questions: {"asked": n, "right": n}
 }
 
 
@@ -228,12 +231,16 @@ class Progress:
         self._changed()
         return hints[bug]
 
-    def record_attempt(self, lesson: Any, bug: str, correct: bool) -> int:
-        """Count one more diagnosis of `bug` (and mark it solved when correct)."""
+    def record_attempt(self, lesson: Any, bug: str, correct: bool,
+                       looked: bool = True) -> int:
+        """Count one more diagnosis of `bug` (and mark it solved when correct); a correct
+        one made before looking at the evidence (`looked` False) is noted as a guess."""
         entry = self._lesson(lesson)
         entry["attempts"][bug] = int(entry["attempts"].get(bug, 0)) + 1
         if correct and bug not in entry["solved"]:
             entry["solved"].append(bug)
+            if not looked:
+                entry.setdefault("guessed", []).append(bug)
         self._changed()
         return entry["attempts"][bug]
 
@@ -242,6 +249,38 @@ class Progress:
         if bug not in entry["solved"]:
             entry["solved"].append(bug)
             self._changed()
+
+    def mark_fixed(self, lesson: Any, bug: str) -> None:
+        """`bug` was fixed by the learner's own code: solved, and a find (not a guess)."""
+        entry = self._lesson(lesson)
+        fixed = entry.setdefault("fixed", [])
+        if bug not in fixed:
+            fixed.append(bug)
+        if bug not in entry["solved"]:
+            entry["solved"].append(bug)
+        if bug in entry.get("guessed", []):
+            entry["guessed"].remove(bug)
+        self._changed()
+
+    def record_prediction(self, lesson: Any, right: bool) -> None:
+        """Count one answered prediction question of `lesson` (and whether it was right)."""
+        quiz = self._lesson(lesson).setdefault("quiz", {})
+        quiz["asked"] = int(quiz.get("asked", 0)) + 1
+        quiz["right"] = int(quiz.get("right", 0)) + bool(right)
+        self._changed()
+
+    def guessed(self, lesson: Any) -> set[str]:
+        """Bugs solved by a diagnosis made before looking at any evidence."""
+        return set(self.lessons.get(lesson_key(lesson), {}).get("guessed", []))
+
+    def fixed(self, lesson: Any) -> set[str]:
+        """Bugs the learner fixed with their own code (`fix check`)."""
+        return set(self.lessons.get(lesson_key(lesson), {}).get("fixed", []))
+
+    def quiz(self, lesson: Any) -> tuple[int, int]:
+        """(right, asked) over the lesson's prediction questions."""
+        quiz = self.lessons.get(lesson_key(lesson), {}).get("quiz", {})
+        return int(quiz.get("right", 0)), int(quiz.get("asked", 0))
 
     # -- asking ---------------------------------------------------------------------------
     def solved(self, lesson: Any) -> set[str]:

@@ -31,10 +31,13 @@ from stepgrad.lessons.base import (
     normalise,
     pristine,
 )
+from stepgrad.lessons.diagnosis import read
 from stepgrad.lessons.progress import Progress
 from stepgrad.lessons.report import compare, report, sparkline
 from stepgrad.lessons.report import short_number as _num
 
+#: Events that show a loop, optimizer, init or data bug at work (unless the bug says).
+_LOOP_EVIDENCE = ("OptimizerStep", "ZeroGrad", "Iteration", "Epoch")
 _SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**", "matmul": "@"}
 
 
@@ -56,6 +59,7 @@ class Tutor:
         self.revealed = False
         self.last_result: RunResult | None = None
         self.predictions = {"right": 0, "asked": 0}
+        self.looked = False  # has the learner seen evidence of the bug yet?
         self._forward: OrderedDict[int, events.ForwardStep] = OrderedDict()
         self._hint_index = self.progress.hints_used(lesson, self.bug.id) if self.bug else 0
 
@@ -107,8 +111,19 @@ class Tutor:
         return "\n\n".join(parts) + "\n"
 
     def choices(self) -> list[str]:
-        """Completion words for `diagnose`."""
+        """Completion words for `diagnose`: the vocabulary (op names, phases, parts of the
+        loop and of the initialisation), never words taken from a bug's title."""
         return diagnosis_choices(self.lesson)
+
+    # -- evidence: did the learner look before answering? --------------------------------
+    def look(self, event: events.Event | None) -> None:
+        """The debugger showed `event` to the learner; note it when it is evidence of the
+        bug (a node of the op at fault, or an event of the part that goes wrong)."""
+        if self.bug is None or self.looked or event is None:
+            return
+        wanted = self.bug.evidence or ((self.bug.op,) if self.bug.op else _LOOP_EVIDENCE)
+        op = getattr(event, "op", None)
+        self.looked = op in wanted or type(event).__name__ in wanted
 
     def status(self) -> str:
         """One line: the bug's progress (hints used, attempts, solved)."""
@@ -135,7 +150,7 @@ class Tutor:
         return f"Hint {self._hint_index}/{len(hints)}: {text}"
 
     def diagnose(self, answer: str) -> tuple[bool, str]:
-        """Check a diagnosis; returns (solved, a message for the learner)."""
+        """Check a diagnosis by meaning; returns (solved, a message for the learner)."""
         said = normalise(answer)
         if not said:
             return False, "Say what the bug is, for example: diagnose relu backward"
@@ -143,34 +158,62 @@ class Tutor:
             return False, ("This run is healthy: there is no bug to diagnose. Start the lesson "
                            "without --no-bug to hunt one.")
         lesson, bug = self.lesson, self.bug
-        if _names(bug, said, self._other_phrases()):
-            self.progress.record_attempt(lesson, bug.id, correct=True)
-            return True, (f"Solved! {bug.title}.\n{bug.explanation}\n"
-                          f"Type `fixed` to see training with the bug removed.")
+        others = [b for b in lesson.bugs if b is not bug and b.accepts(answer)]
+        # In a mystery lesson two catalogued bugs may share an op and phase: naming it is the
+        # find there. Elsewhere an answer that fits two of the lesson's bugs is too vague.
+        if self._accepts(answer) and (not others or getattr(lesson, "mystery", False)):
+            self.progress.record_attempt(lesson, bug.id, correct=True, looked=self.looked)
+            guess = "" if self.looked else (
+                "\nRight, but nothing you looked at showed it yet: progress notes this one as "
+                "a guess. Go and find the evidence (the nodes of the op at fault, or the "
+                "statistic that goes wrong).")
+            return True, (f"Solved! {bug.title}.\n{bug.explanation}{guess}\n"
+                          f"Type `fixed` to see training with the bug removed, or `fix` to "
+                          f"write the fix yourself.")
         attempts = self.progress.record_attempt(lesson, bug.id, correct=False)
-        return False, self._wrong(said, attempts)
+        return False, self._wrong(answer, said, attempts, others)
+
+    def _accepts(self, answer: str) -> bool:
+        assert self.bug is not None
+        if self.bug.concepts:
+            return self.bug.accepts(answer)
+        return _names(self.bug, normalise(answer), self._other_phrases())
 
     def _other_phrases(self) -> set[str]:
         """Diagnoses that name something other than the current bug."""
         mine = set(self.bug.answers) if self.bug else set()
-        return {c for c in diagnosis_choices(self.lesson) if c not in mine}
+        return {a for b in self.lesson.bugs for a in b.answers if a not in mine}
 
-    def _wrong(self, said: str, attempts: int) -> str:
+    def _wrong(self, answer: str, said: str, attempts: int, others: list[Bug]) -> str:
         assert self.bug is not None
-        other = next((b for b in self.lesson.bugs if b is not self.bug and b.accepts(said)), None)
-        if other is not None:
+        reading = read(self.bug.concepts, answer)
+        if self._accepts(answer):
+            line = ("That answer fits more than one fault this lesson can have; say more "
+                    "precisely what is wrong.")
+        elif others:
             line = ("That is a bug this lesson can have, but not the one in this run. "
                     "Look again at what goes wrong: " + self.bug.symptom)
+        elif reading.close and reading.contradicted:
+            line = f"Close, but not quite: {reading.ask}"
+        elif reading.close:
+            line = f"Close: you are looking at the right place. Now {reading.ask}"
         else:
-            close = difflib.get_close_matches(said, self.choices(), n=1, cutoff=0.75)
             line = f"Not it: {said!r} is not the fault here."
-            if close and close[0] != said:
-                line += f" (Did you mean {close[0]!r}?)"
+            suggestion = self._spelling(said)
+            if suggestion:
+                line += f" (Did you mean {suggestion!r}?)"
         if attempts >= 2 and self._hint_index < len(self.bug.hints):
             line += " A `hint` may help."
         elif attempts >= 4:
             line += " `reveal` shows the answer if you are stuck."
         return line
+
+    def _spelling(self, said: str) -> str:
+        """`said` with each misspelt word replaced by the closest vocabulary word, or ""."""
+        known = sorted({w for c in self.choices() for w in normalise(c).split()})
+        fixed = [next(iter(difflib.get_close_matches(w, known, n=1, cutoff=0.75)), w)
+                 if w not in known else w for w in said.split()]
+        return " ".join(fixed) if fixed != said.split() else ""
 
     def reveal(self) -> str:
         """Give up on this bug: what it was and how to fix it."""

@@ -81,7 +81,7 @@ def test_answers_in_a_sentence_and_with_synonyms_are_accepted(progress: Progress
 
 def test_close_misspellings_get_a_suggestion(progress: Progress) -> None:
     tutor = Tutor(get_lesson(6), "no-zero-grad", progress)
-    solved, message = tutor.diagnose("zero_grd")
+    solved, message = tutor.diagnose("zerro_grad")
     assert not solved and "Did you mean 'zero grad'?" in message
     tutor.diagnose("sigmoid")
     assert "hint" in tutor.diagnose("tanh")[1]
@@ -99,8 +99,16 @@ def test_reveal_and_choices(progress: Progress) -> None:
     text = tutor.reveal()
     assert lesson.bug("mean-not-divided").explanation in text
     assert not progress.is_solved(lesson, "mean-not-divided")
-    assert "mean backward" in tutor.choices() and "relu backward" in tutor.choices()
+    assert {"mean", "relu", "backward", "forward", "zero_grad", "init"} <= set(tutor.choices())
     assert tutor.status().startswith("Lesson 5, bug 2/2: revealed")
+
+
+def test_completion_offers_vocabulary_never_a_bugs_own_words(progress: Progress) -> None:
+    lesson = get_lesson(6)
+    choices = [Tutor(lesson, bug, progress).choices() for bug in lesson.bugs]
+    assert choices[0] == choices[1] == choices[2]  # the same words whatever the bug
+    assert not [c for c in choices[0] if c.startswith("up") and c != "update"]
+    assert "adds" not in choices[0] and "update adds" not in choices[0]
 
 
 def test_next_bug_is_the_first_unsolved(progress: Progress) -> None:
