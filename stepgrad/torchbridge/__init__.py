@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from stepgrad.torchbridge.detect import function_uses_torch, script_uses_torch
+from stepgrad.torchbridge.detect import function_uses_torch, names_use_torch, script_uses_torch
 
 INSTALL_HINT = "PyTorch is not installed: pip install 'stepgrad[torch]' (or pip install torch)"
 
@@ -121,6 +121,15 @@ def use_for_function(session: Any, fn: Callable[..., Any], *args: Any) -> bool:
     return True
 
 
+def start_if_torch(caller_globals: dict[str, Any]) -> bool:
+    """For `sg.set_trace()`: switch the bridge on in this thread when the calling module uses
+    torch (its globals hold torch or something from it); True when it did."""
+    if not names_use_torch(caller_globals):
+        return False
+    start()
+    return True
+
+
 def gradcheck_event(forward: Any, upstream: Any = None) -> Any:
     """Check a recorded torch node's backward against finite differences (see check.py);
     the result has `ok` and `message`, like stepgrad.gradcheck.check_node's."""
@@ -154,6 +163,6 @@ def is_torch_event(event: Any) -> bool:
 
 __all__ = [
     "INSTALL_HINT", "TorchMissing", "available", "bridge", "check_call", "function_uses_torch",
-    "gradcheck_event", "is_torch_event", "require_torch", "script_uses_torch", "start",
-    "local_derivatives", "use_for_function", "use_for_script", "wrap",
+    "gradcheck_event", "is_torch_event", "local_derivatives", "names_use_torch", "require_torch",
+    "script_uses_torch", "start", "start_if_torch", "use_for_function", "use_for_script", "wrap",
 ]

@@ -44,10 +44,14 @@ def script_uses_torch(path: str) -> bool:
 def function_uses_torch(fn: Callable[..., Any], *args: Any) -> bool:
     """True when torch is imported and `fn` (or an argument) belongs to a torch program: its
     module's globals hold torch or something from it, or an argument is a torch object."""
-    if "torch" not in sys.modules:
-        return False
     names = getattr(fn, "__globals__", None) or {}
-    return any(_from_torch(value) for value in (*names.values(), *args))
+    return names_use_torch(names) or ("torch" in sys.modules and any(map(_from_torch, args)))
+
+
+def names_use_torch(names: dict[str, Any]) -> bool:
+    """True when torch is imported and a module's globals `names` hold torch or something
+    from it (`import torch`, `from torch import nn`, a model made with torch)."""
+    return "torch" in sys.modules and any(_from_torch(value) for value in names.values())
 
 
 def _is_torch(module: str) -> bool:

@@ -1,0 +1,96 @@
+"""Which programs get the torch bridge, `--engine`, and the message when torch is missing."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+
+import pytest
+
+from stepgrad import torchbridge
+from stepgrad.torchbridge.detect import function_uses_torch, source_imports_torch
+
+SCRIPT = textwrap.dedent("""
+    import torch
+    import torch.nn.functional as F
+    w = torch.ones(3, requires_grad=True)
+    loss = F.relu(w * 2).sum()
+    loss.backward()
+    print("grad", w.grad.tolist())
+""")
+
+
+@pytest.mark.parametrize("source, expected", [
+    ("import torch\n", True),
+    ("import torch.nn as nn\n", True),
+    ("from torch import nn\n", True),
+    ("def main():\n    import torch\n", True),
+    ("import numpy as np  # torch is not used\n", False),
+    ("text = 'import torch'\n", False),
+    ("import torchvision_like_name_but_not_torch\n", False),
+    ("from . import torch\n", False),
+    ("this is not python (\n", False),
+])
+def test_a_script_that_imports_torch_is_recognised_by_its_source(source, expected):
+    assert source_imports_torch(source) is expected
+
+
+def test_a_function_uses_torch_when_its_module_refers_to_torch():
+    pytest.importorskip("torch", reason="needs PyTorch")
+    import torch
+
+    namespace: dict = {"torch": torch}
+    exec("def f():\n    return torch.ones(1)\n", namespace)  # noqa: S102 (a module of the test's)
+    assert function_uses_torch(namespace["f"])
+    plain: dict = {}
+    exec("def g():\n    return 1\n", plain)  # noqa: S102
+    assert not function_uses_torch(plain["g"])
+    assert function_uses_torch(plain["g"], torch.ones(2))  # a torch argument is enough
+
+
+class _Session:
+    def __init__(self) -> None:
+        self.program = lambda: "ran"
+
+
+def test_engine_flag_forces_the_choice(tmp_path):
+    pytest.importorskip("torch", reason="needs PyTorch")
+    script = tmp_path / "train.py"
+    script.write_text(SCRIPT)
+    plain = tmp_path / "plain.py"
+    plain.write_text("print('no torch here')\n")
+    for path, engine, expected in [(script, None, True), (plain, None, False),
+                                   (script, "stepgrad", False), (plain, "torch", True)]:
+        session = _Session()
+        assert torchbridge.use_for_script(session, str(path), engine) is expected
+        assert session.program() == "ran"  # wrapped or not, the program still runs
+
+
+def test_without_torch_the_bridge_says_how_to_install_it(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` now fails
+    with pytest.raises(torchbridge.TorchMissing, match=r"pip install 'stepgrad\[torch\]'"):
+        torchbridge.require_torch()
+    with pytest.raises(torchbridge.TorchMissing):
+        with torchbridge.bridge():
+            pass
+    script = tmp_path / "train.py"
+    script.write_text(SCRIPT)
+    with pytest.raises(torchbridge.TorchMissing):
+        torchbridge.use_for_script(_Session(), str(script), "torch")
+
+
+def test_stepgrad_debug_engine_torch_without_torch_is_one_line(monkeypatch, tmp_path, capsys):
+    from stepgrad import cli
+
+    try:
+        cli.build_parser().parse_args(["debug", "--engine", "torch", "train.py"])
+    except SystemExit:
+        pytest.skip("stepgrad/cli.py has no --engine yet")
+    monkeypatch.setitem(sys.modules, "torch", None)
+    script = tmp_path / "train.py"
+    script.write_text(SCRIPT)
+    status = cli.main(["debug", "--engine", "torch", "--repl", str(script)])
+    err = capsys.readouterr().err.strip()
+    assert status == 2
+    assert err == f"stepgrad debug: {torchbridge.INSTALL_HINT}"
+

@@ -1,0 +1,111 @@
+"""Commands on a torch program's events: gradcheck re-runs torch, backprop's local
+derivatives come from torch, and `where` names the user's line and module."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="the torch bridge needs PyTorch: "
+                            "pip install 'stepgrad[torch]'")
+
+import torch.nn.functional as F  # noqa: E402
+
+import stepgrad as sg  # noqa: E402
+from stepgrad import events, torchbridge  # noqa: E402
+from stepgrad.debug import Commands, Session  # noqa: E402
+from stepgrad.torchbridge.check import CallError, local_derivatives, rerun  # noqa: E402
+
+
+def forward_steps(program):
+    with sg.trace() as t, torchbridge.bridge():
+        program()
+    return {e.name: e for e in t.events if isinstance(e, events.ForwardStep)}
+
+
+def cnn():
+    torch.manual_seed(0)
+    x = torch.randn(2, 1, 6, 6)
+    w = torch.randn(3, 1, 3, 3, requires_grad=True)
+    h = F.max_pool2d(F.conv2d(x, w, padding=1), 2)
+    return F.cross_entropy(h.flatten(1) @ torch.randn(27, 4), torch.tensor([1, 3]))
+
+
+def test_gradcheck_of_torch_nodes_is_ok_on_healthy_ops():
+    steps = forward_steps(cnn)
+    assert {"conv2d_1", "max_pool2d_1", "flatten_1", "matmul_1", "cross_entropy_1"} <= set(steps)
+    for name in ("conv2d_1", "matmul_1", "cross_entropy_1"):
+        result = torchbridge.gradcheck_event(steps[name])
+        assert result.ok, result.message
+        assert "torch.autograd.gradcheck" in result.message
+
+
+def test_gradcheck_says_where_a_wrong_backward_differs():
+    class BadSquare(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            return 3 * grad * x  # should be 2
+
+    torch.bad_square = lambda x: BadSquare.apply(x)  # a "torch function" for the re-run
+    try:
+        step = events.ForwardStep(
+            seq=0, depth=0, node_id=1, op="bad_square", name="bad_square_1",
+            inputs=(np.array([1.0, 2.0]),), input_ids=(2,), input_names=("x",),
+            input_requires_grad=(True,), output=np.array([1.0, 4.0]),
+            attrs={"torch": "torch.bad_square(ins[0])"}, module_path="", file="", line=0,
+            requires_grad=True)
+        result = torchbridge.gradcheck_event(step)
+    finally:
+        del torch.bad_square
+    assert not result.ok and result.verdict == "MISMATCH"
+    assert "differs from finite differences" in result.message
+
+
+def test_a_recorded_call_runs_only_torch_functions_on_its_inputs():
+    x = torch.ones(2)
+    assert rerun("F.relu(ins[0])", [x]).tolist() == [1.0, 1.0]
+    assert rerun("ins[0].view(1, 2)", [x]).shape == (1, 2)
+    for text in ("__import__('os').system('true')", "torch.load('x.pt')", "open('f')",
+                 "F.relu(ins[0], inplace=print)"):
+        with pytest.raises(CallError):
+            rerun(text, [x])
+
+
+def test_local_derivatives_of_an_elementwise_torch_node():
+    x = torch.tensor([[-1.0, 2.0], [3.0, -4.0]], requires_grad=True)
+    b = torch.tensor([1.0, 10.0], requires_grad=True)
+    steps = forward_steps(lambda: (torch.tanh(x) * b).sum())
+    x64 = x.detach().double().numpy()  # the derivatives are worked out in float64
+    tanh = local_derivatives(steps["tanh_1"])[0]
+    np.testing.assert_allclose(tanh, 1 - np.tanh(x64) ** 2, rtol=1e-6)
+    local = local_derivatives(steps["mul_1"])
+    np.testing.assert_allclose(local[1], np.tanh(x64), rtol=1e-6)  # d/d b, per element
+    assert local_derivatives(steps["sum_1"]) == []  # sum mixes elements
+
+
+def test_where_and_backprop_through_the_session():
+    def program():
+        w = torch.tensor([0.5, -1.0, 2.0], requires_grad=True)
+        h = torch.relu(w * 3)
+        h.sum().backward()
+
+    session = Session(torchbridge.wrap(program), name="program")
+    session.start()
+    commands = Commands(session)
+    try:
+        commands.run("break backward relu")
+        commands.run("continue")
+        where = commands.run("where")
+        assert "relu_1 (relu)" in where and "h = torch.relu(w * 3)" in where
+        explained = commands.run("backprop")
+        assert "local derivative" in explained and "relu" in explained
+        checked = commands.run("gradcheck")
+        assert "ok" in checked.splitlines()[0] and "ReluBackward0" in checked
+    finally:
+        session.close()
