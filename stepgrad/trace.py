@@ -9,26 +9,45 @@
 
 A trace file is a numpy `.npz` archive: the arrays, and one JSON document describing the
 events. It never holds pickled objects, so loading one cannot run code; a file that is
-not a stepgrad trace, or is damaged, is refused with a `TraceError` that says why.
+not a stepgrad trace, or is damaged, is refused with a `TraceError` that says why, in one
+line. Both ways have a size limit on the arrays (`max_bytes`): saving refuses a trace that
+would fill the disk (a 500-iteration run once wrote 584 MB), and loading reads each archive
+member in bounded chunks, never more than it declared, so a 2 MB zip bomb that unpacks to
+2 GB is refused before it is unpacked. Every event read back is checked field by field
+against its dataclass, so a damaged trace cannot crash the debugger later.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import os
 import tempfile
+import types
+import typing
 import zipfile
-from collections.abc import Iterator
+import zlib
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
+import numpy.lib.format as npy
 
 from stepgrad import events
 
 FORMAT = "stepgrad-trace"
 VERSION = 1
 _ZIP_MAGIC = b"PK\x03\x04"
+#: Default limits on the bytes of a trace's arrays: what `save` writes (the debugger's own
+#: default history) and what `load` unpacks.
+MAX_SAVE_BYTES = 256 * 2**20
+MAX_LOAD_BYTES = 2**30
+_CHUNK = 2**20
+#: What reading a damaged archive can raise, besides TraceError: a bad zip, an unsupported
+#: compression or zip version, a broken deflate stream, a truncated file, bad JSON or UTF-8.
+_DAMAGED = (OSError, ValueError, EOFError, zipfile.BadZipFile, NotImplementedError,
+            RuntimeError, zlib.error, OverflowError, MemoryError, IndexError)
 
 
 class TraceError(ValueError):
@@ -64,58 +83,147 @@ class Trace:
         """The events of one kind ("forward", "backward", "optimizer_step", ...)."""
         return [e for e in self.events if e.kind == kind]
 
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the trace to `path` (atomically: a crash never leaves half a file)."""
+    def save(self, path: str | os.PathLike[str], max_bytes: int = MAX_SAVE_BYTES) -> None:
+        """Write the trace to `path` (atomically: a crash never leaves half a file).
+
+        TraceError (one line) when its arrays hold more than `max_bytes` or the file cannot
+        be written; nothing is written then."""
         arrays: dict[str, np.ndarray] = {}
         documents = [_encode(event, arrays) for event in self.events]
+        total = sum(a.nbytes for a in arrays.values())
+        if total > max_bytes:
+            raise TraceError(f"not saved: the trace's {len(self.events)} events hold "
+                             f"{_size(total)} of arrays, over the {_size(max_bytes)} limit; "
+                             "trace fewer steps, or pass max_bytes= to save more")
         meta = json.dumps({"format": FORMAT, "version": VERSION, "events": documents})
         arrays["__meta__"] = np.frombuffer(meta.encode(), dtype=np.uint8)
-        folder = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(prefix=".trace-", dir=folder)
         try:
-            with os.fdopen(fd, "wb") as handle:
-                np.savez_compressed(handle, **arrays)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+            _write_atomically(path, arrays)
+        except OSError as error:
+            raise TraceError(f"could not save the trace to {path}: "
+                             f"{error.strerror or error}") from None
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> Trace:
-        """Read a trace written by `save`."""
-        meta, arrays = _read_archive(path)
+    def load(cls, path: str | os.PathLike[str], max_bytes: int = MAX_LOAD_BYTES) -> Trace:
+        """Read a trace written by `save`; TraceError (one line) for anything else."""
+        meta, arrays = _read_archive(path, max_bytes)
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
             found = f" (format {meta.get('format')!r})" if isinstance(meta, dict) else ""
             raise TraceError(f"{path}: not a stepgrad trace{found}")
         if meta.get("version") != VERSION:
-            raise TraceError(f"{path}: trace version {meta.get('version')} is not supported "
+            raise TraceError(f"{path}: trace version {meta.get('version')!r} is not supported "
                              f"(this stepgrad reads version {VERSION}); upgrade stepgrad")
         try:
-            return cls([_decode(document, arrays) for document in meta["events"]])
-        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            if not isinstance(meta["events"], list):
+                raise TypeError("'events' is not a list")
+            return cls([_checked(_decode(document, arrays)) for document in meta["events"]])
+        except RecursionError:
+            raise TraceError(f"{path}: the trace is damaged (nested too deeply)") from None
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
             raise TraceError(f"{path}: the trace is damaged "
-                             f"({type(error).__name__}: {error})") from None
+                             f"({type(error).__name__}: {error})"[:300]) from None
 
 
-def _read_archive(path: str | os.PathLike[str]) -> tuple[Any, dict[str, np.ndarray]]:
+def save(source: Iterable[events.Event], path: str | os.PathLike[str],
+         max_bytes: int = MAX_SAVE_BYTES) -> None:
+    """Save events to a trace file: a Trace, the debugger's History, or any list of events.
+    `stepgrad replay path` opens it; TraceError (one line) when it is too big or unwritable."""
+    Trace(list(source)).save(path, max_bytes)
+
+
+def _write_atomically(path: str | os.PathLike[str], arrays: dict[str, np.ndarray]) -> None:
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".trace-", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            np.savez_compressed(handle, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _read_archive(path: str | os.PathLike[str],
+                  max_bytes: int) -> tuple[Any, dict[str, np.ndarray]]:
     """The JSON description and the arrays of a trace file, or a TraceError saying why not."""
     try:
         with open(path, "rb") as handle:
             if handle.read(4) != _ZIP_MAGIC:  # np.load would also take .npy and pickles
                 raise TraceError(f"{path}: not a stepgrad trace (not a .npz archive)")
-        with np.load(path, allow_pickle=False) as archive:
-            if "__meta__" not in archive.files:
-                raise TraceError(f"{path}: not a stepgrad trace (no event description inside); "
-                                 f"make one with `with sg.trace() as t: ...` then t.save(path)")
-            meta = json.loads(archive["__meta__"].tobytes().decode())
-            return meta, {key: archive[key] for key in archive.files if key != "__meta__"}
-    except TraceError:
-        raise
+            with zipfile.ZipFile(handle) as archive:
+                arrays = _read_members(archive, max_bytes)
+        if "__meta__" not in arrays:
+            raise TraceError(f"{path}: not a stepgrad trace (no event description inside); "
+                             f"make one with `with sg.trace() as t: ...` then t.save(path)")
+        meta = json.loads(arrays.pop("__meta__").tobytes().decode())
+        return meta, arrays
+    except TraceError as error:
+        if str(error).startswith(f"{path}: "):
+            raise
+        raise TraceError(f"{path}: not a readable stepgrad trace ({error})") from None
     except FileNotFoundError:
         raise TraceError(f"{path}: no such file") from None
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError, UnicodeDecodeError) as error:
-        raise TraceError(f"{path}: not a readable stepgrad trace ({error})") from None
+    except IsADirectoryError:
+        raise TraceError(f"{path}: a folder, not a trace file") from None
+    except RecursionError:
+        raise TraceError(f"{path}: the trace is damaged (nested too deeply)") from None
+    except _DAMAGED as error:
+        reason = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
+        raise TraceError(f"{path}: not a readable stepgrad trace ({reason})") from None
+
+
+def _read_members(archive: zipfile.ZipFile, max_bytes: int) -> dict[str, np.ndarray]:
+    """Every `name.npy` member as an array, unpacking at most `max_bytes` in all."""
+    arrays: dict[str, np.ndarray] = {}
+    budget = max_bytes
+    for info in archive.infolist():
+        if info.file_size > budget:
+            raise TraceError(f"member {info.filename[:80]!r} unpacks to {_size(info.file_size)},"
+                             f" over the {_size(max_bytes)} limit (load_trace(max_bytes=...))")
+        budget -= info.file_size
+        with archive.open(info) as member:
+            data = _read_exactly(member, info.file_size)
+        arrays[info.filename.removesuffix(".npy")] = _array(data)
+    return arrays
+
+
+def _read_exactly(member: typing.IO[bytes], size: int) -> bytearray:
+    """`size` bytes in chunks of a megabyte; never reads more than the member declared."""
+    data = bytearray(size)
+    view, done = memoryview(data), 0
+    while done < size:
+        chunk = member.read(min(_CHUNK, size - done))
+        if not chunk:
+            raise TraceError("a member is shorter than it declares (truncated)")
+        view[done:done + len(chunk)] = chunk
+        done += len(chunk)
+    if member.read(1):
+        raise TraceError("a member is longer than it declares")
+    return data
+
+
+def _array(data: bytearray) -> np.ndarray:
+    """A `.npy` payload as an array, without pickles and without trusting its header's shape."""
+    stream = io.BytesIO(data)
+    version = npy.read_magic(stream)
+    readers = {(1, 0): npy.read_array_header_1_0, (2, 0): npy.read_array_header_2_0}
+    if version not in readers:
+        raise TraceError(f"unsupported .npy version {version}")
+    shape, fortran, dtype = readers[version](stream)
+    if dtype.hasobject:
+        raise TraceError("an array holds Python objects (traces never do)")
+    count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    if count * dtype.itemsize != len(data) - stream.tell():
+        raise TraceError(f"an array's data does not match its shape {shape}")
+    flat = np.frombuffer(data, dtype=dtype, count=count, offset=stream.tell())
+    return flat.reshape(shape, order="F" if fortran else "C")
+
+
+def _size(n: int) -> str:
+    from stepgrad.debug.history import format_size
+
+    return format_size(n)
 
 
 def trace() -> Trace:
@@ -123,9 +231,9 @@ def trace() -> Trace:
     return Trace()
 
 
-def load_trace(path: str | os.PathLike[str]) -> Trace:
-    """Load a trace saved with `Trace.save`."""
-    return Trace.load(path)
+def load_trace(path: str | os.PathLike[str], max_bytes: int = MAX_LOAD_BYTES) -> Trace:
+    """Load a trace saved with `Trace.save`; TraceError (one line) for a damaged file."""
+    return Trace.load(path, max_bytes)
 
 
 def _encode(value: Any, arrays: dict[str, np.ndarray]) -> Any:
@@ -157,20 +265,27 @@ def _encode(value: Any, arrays: dict[str, np.ndarray]) -> Any:
 _PLAIN = {"ParamUpdate": events.ParamUpdate}
 
 
-def _decode(value: Any, arrays: dict[str, np.ndarray]) -> Any:
+#: Deeper nesting than any event has is damage, refused before Python's stack runs out.
+_MAX_DEPTH = 32
+
+
+def _decode(value: Any, arrays: dict[str, np.ndarray], depth: int = 0) -> Any:
+    if depth > _MAX_DEPTH:
+        raise ValueError(f"entries nested more than {_MAX_DEPTH} deep")
     if isinstance(value, list):
-        return [_decode(v, arrays) for v in value]
+        return [_decode(v, arrays, depth + 1) for v in value]
     if not isinstance(value, dict):
         return value
     if "$array" in value:
         return arrays[value["$array"]]
     if "$event" in value:
         cls = events.EVENT_TYPES.get(value["$event"]) or _PLAIN[value["$event"]]
-        return cls(**{k: _decode(v, arrays) for k, v in value["fields"].items()})
+        return cls(**{k: _decode(v, arrays, depth + 1) for k, v in value["fields"].items()})
     if "$tuple" in value:
-        return tuple(_decode(v, arrays) for v in value["$tuple"])
+        return tuple(_decode(v, arrays, depth + 1) for v in value["$tuple"])
     if "$dict" in value:
-        return {_decode(k, arrays): _decode(v, arrays) for k, v in value["$dict"]}
+        return {_decode(k, arrays, depth + 1): _decode(v, arrays, depth + 1)
+                for k, v in value["$dict"]}
     if "$slice" in value:
         return slice(*value["$slice"])
     if "$ellipsis" in value:
@@ -178,3 +293,54 @@ def _decode(value: Any, arrays: dict[str, np.ndarray]) -> Any:
     if "$repr" in value:
         return value["$repr"]
     raise ValueError(f"unknown entry {sorted(value)}")
+
+
+def _checked(event: Any) -> events.Event:
+    """`event` if it is an Event whose every field has its declared type; TypeError naming
+    the first field that does not (a number where an array belongs, a string for a tuple)."""
+    if not isinstance(event, events.Event):
+        raise TypeError(f"an entry is {type(event).__name__}, not an event")
+    hints = _hints(type(event))
+    for f in dataclasses.fields(event):
+        value = getattr(event, f.name)
+        if not _fits(value, hints[f.name]):
+            raise TypeError(f"{event.kind}.{f.name} is {type(value).__name__} "
+                            f"{repr(value)[:40]}, not {hints[f.name]}")
+    return event
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    if cls not in _HINTS:
+        _HINTS[cls] = typing.get_type_hints(cls, vars(events))
+    return _HINTS[cls]
+
+
+def _fits(value: Any, hint: Any) -> bool:
+    """Does `value` match the annotation `hint` (np.ndarray, int | None, tuple[str, ...])?"""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is Any:
+        return True
+    if origin in (typing.Union, types.UnionType):
+        return any(_fits(value, arg) for arg in args)
+    if origin is tuple:
+        if not isinstance(value, tuple):
+            return False
+        if len(args) == 2 and args[1] is Ellipsis:
+            return all(_fits(v, args[0]) for v in value)
+        return len(value) == len(args) and all(map(_fits, value, args))
+    if origin is dict:
+        return isinstance(value, dict) and all(
+            _fits(k, args[0]) and _fits(v, args[1]) for k, v in value.items())
+    if origin is list:
+        return isinstance(value, list) and all(_fits(v, args[0]) for v in value)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if dataclasses.is_dataclass(hint):
+        return isinstance(value, hint) and all(
+            _fits(getattr(value, f.name), _hints(hint)[f.name]) for f in dataclasses.fields(hint))
+    return isinstance(value, hint if isinstance(hint, type) else object)
