@@ -250,14 +250,15 @@ def _debug(args: argparse.Namespace) -> int:
 def _replay(args: argparse.Namespace) -> int:
     from stepgrad.debug import Commands, Session
     from stepgrad.launch import open_frontend
-    from stepgrad.trace import TraceError, load_trace
+    from stepgrad.trace import MAX_LOAD_BYTES, TraceError, load_trace
 
-    try:
-        trace = load_trace(args.path)
+    history_limit = _history_limit(args.history)
+    try:  # a trace as big as the history asked for may be unpacked
+        trace = load_trace(args.path, max_bytes=max(MAX_LOAD_BYTES, history_limit))
     except TraceError as error:
         print(f"stepgrad replay: {error}", file=sys.stderr)
         return 2
-    session = Session.for_trace(trace, history_limit=_history_limit(args.history))
+    session = Session.for_trace(trace, history_limit=history_limit)
     dropped = session.history.dropped
     if dropped:
         note = (f"the trace has {len(trace)} events; the first {dropped} were dropped to stay "
