@@ -136,7 +136,8 @@ def _write_atomically(path: str | os.PathLike[str], arrays: dict[str, np.ndarray
     fd, tmp = tempfile.mkstemp(prefix=".trace-", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as handle:
-            np.savez_compressed(handle, **arrays)
+            # numpy's stub fears a key named allow_pickle; ours are a0, a1, ... and __meta__
+            np.savez_compressed(handle, **arrays)  # type: ignore[arg-type]
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -340,7 +341,7 @@ def _fits(value: Any, hint: Any) -> bool:
         return isinstance(value, (int, float)) and not isinstance(value, bool)
     if hint is int:
         return isinstance(value, int) and not isinstance(value, bool)
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return isinstance(value, hint) and all(
             _fits(getattr(value, f.name), _hints(hint)[f.name]) for f in dataclasses.fields(hint))
     return isinstance(value, hint if isinstance(hint, type) else object)
