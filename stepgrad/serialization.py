@@ -50,10 +50,13 @@ def load(f: Any, map_location: Any = None, weights_only: Any = None,
     """Load what `save` wrote, as a state dict of tensors (refuses pickled files)."""
     from stepgrad.tensor import Tensor
 
+    problem = "it holds more than arrays"
     try:
         with np.load(f, allow_pickle=False) as archive:
-            return OrderedDict((key, Tensor(archive[key])) for key in archive.files)
-    except ValueError as error:
-        raise ValueError(f"torch.load: {f} is not a file stepgrad.save wrote (an .npz archive "
-                         f"of arrays); a file PyTorch pickled cannot be read here ({error})") \
-            from None
+            if isinstance(archive, np.lib.npyio.NpzFile) and \
+                    all(name.endswith(".npy") for name in archive.zip.namelist()):
+                return OrderedDict((key, Tensor(archive[key])) for key in archive.files)
+    except (ValueError, OSError) as error:
+        problem = str(error)
+    raise ValueError(f"torch.load: {f} is not a file stepgrad.save wrote (an .npz archive of "
+                     f"arrays); a file PyTorch pickled cannot be read here ({problem})")
