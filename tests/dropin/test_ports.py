@@ -180,7 +180,7 @@ def test_cifar_cnn_main_saves_loads_and_beats_chance(tmp_path: Path) -> None:
         result = load("cifar_cnn", framework)["main"](str(path))
         assert path.exists(), f"{framework}: torch.save wrote no file"
         assert np.mean(result["train"][-10:]) < np.mean(result["train"][:10]), framework
-        assert result["accuracy"] > 0.2, framework
+        assert result["accuracy"] > 0.3, framework  # chance is 0.1
 
 
 def test_makemore_mlp_main_same_dev_loss_statistically() -> None:

@@ -92,7 +92,7 @@ def test(net, images, labels):
 def main(path=PATH):
     torch.manual_seed(0)
     net = Net()
-    train_images, train_labels = make_data(400, seed=1)
+    train_images, train_labels = make_data(1200, seed=1)
     test_images, test_labels = make_data(200, seed=2)
     losses = train(net, train_images, train_labels)
     torch.save(net.state_dict(), path)
