@@ -10,6 +10,9 @@
     break saturated tanh > 0.9 the fraction of tanh/sigmoid outputs stuck near their limits
     break if out.std() < 1e-6  any expression
     break relu if out.mean() > 1   a target and a condition together
+    break step / break Adam    an optimizer step (any, or one optimizer class)
+    break zero_grad / iteration / epoch   a training-loop event
+    break train.py:12 / break 12   the first node made by a line of your program
 
 A condition that fails to evaluate is reported once and disables its breakpoint: it never
 stops the program.
@@ -29,7 +32,13 @@ from stepgrad.ops.registry import registry
 PHASES = ("forward", "backward")
 #: What a node, module or parameter name looks like: relu_3, fc1, encoder.0.weight
 _NAME = re.compile(r"\w[\w.]*")
-KEYWORDS = ("nan", "inf", "if", "dead", "saturated", "forward", "backward")
+#: Training-loop events by the word that breaks at them.
+LOOP_EVENTS = {"zero_grad": ev.ZeroGrad, "iteration": ev.Iteration, "epoch": ev.Epoch}
+KEYWORDS = (
+    "nan", "inf", "if", "dead", "saturated", "forward", "backward", "step", *LOOP_EVENTS
+)
+#: `break 12`, `break train.py:12`, `break src/train.py:12`
+_LINE = re.compile(r"(?:(?P<file>[^:]+\.py):)?(?P<line>\d+)")
 
 
 @dataclass(frozen=True)
@@ -58,6 +67,7 @@ class Breakpoint:
     ignore: int = 0
     hits: int = 0
     broken: str | None = field(default=None)
+    pending: str | None = None  # why it may never stop: nothing of that name seen yet
 
     @property
     def kind(self) -> str:
@@ -91,6 +101,8 @@ class Breakpoint:
             flags.append(f"if {self.condition}")
         if self.ignore:
             flags.append(f"ignore next {self.ignore}")
+        if self.pending:
+            flags.append("pending")
         extra = f" ({', '.join(flags)})" if flags else ""
         return f"{self.number:>3}  {self.spec}{extra}  hit {self.hits} time{'s' * (self.hits != 1)}"
 
@@ -134,9 +146,46 @@ def _place(words: list[str], test: str) -> matchers.Matcher:
         return (matchers.Dead if first == "dead" else matchers.Saturated)(op, threshold)
     if any(sym in test for sym in ("<", ">", "==", "!=")):
         return matchers.Test(compile_expression(test))
+    if len(words) == 1:
+        special = _training_event(first) or _line(first)
+        if special is not None:
+            return special
     if len(words) == 1 and _NAME.fullmatch(first):
         return matchers.Op(first) if first in registry else matchers.Name(first)
     raise ValueError(f"cannot read 'break {' '.join(words)}'; see 'help break' for the forms")
+
+
+def optimizer_names() -> list[str]:
+    """The optimizer classes `break NAME` knows (Adam, SGD, ...)."""
+    from stepgrad import optim
+
+    base = optim.Optimizer
+    return sorted(
+        name
+        for name, value in vars(optim).items()
+        if isinstance(value, type) and issubclass(value, base) and value is not base
+    )
+
+
+def _training_event(word: str) -> matchers.Matcher | None:
+    """`break step` / `break Adam` / `break zero_grad` / `break iteration` / `break epoch`."""
+    if word in ("step", "optimizer"):
+        return matchers.OptimizerStep()
+    if word in LOOP_EVENTS:
+        return matchers.Loop(LOOP_EVENTS[word])
+    if word in optimizer_names():
+        return matchers.OptimizerStep(word)
+    return None
+
+
+def _line(word: str) -> matchers.Line | None:
+    """`break 12` (the current file) or `break train.py:12` (pdb's forms)."""
+    match = _LINE.fullmatch(word)
+    if match is None:
+        return None
+    if int(match["line"]) < 1:
+        raise ValueError(f"break {word}: line numbers start at 1")
+    return matchers.Line(int(match["line"]), match["file"])
 
 
 def _op_threshold(kind: str, words: list[str]) -> tuple[str, float]:
@@ -201,54 +250,11 @@ def first_hit(
     return None, broken
 
 
-class BreakpointTable:
-    """The session's breakpoints: numbered as set, asked at every event while any exist."""
-
-    breakpoints: list[Breakpoint]
-    messages: list[str]
-    history: Any
-    _next_breakpoint: int
-
-    def add_breakpoint(self, spec: str, temporary: bool = False) -> Breakpoint:
-        bp = parse(self._next_breakpoint, spec, temporary)
-        self._next_breakpoint += 1
-        self.breakpoints.append(bp)
-        return bp
-
-    def find_breakpoint(self, number: int) -> Breakpoint:
-        for bp in self.breakpoints:
-            if bp.number == number:
-                return bp
-        known = ", ".join(str(bp.number) for bp in self.breakpoints) or "none"
-        raise KeyError(f"no breakpoint number {number} (set: {known})")
-
-    def _breakpoint_hit(self, number: int, event: ev.Event, count: bool = True) -> str | None:
-        """The stop reason of the first breakpoint that stops at event `number`, or None. A
-        breakpoint whose test cannot be decided there is disabled and said once."""
-        if not self.breakpoints:
-            return None
-        previous = self.history[number - 1] if number - 1 in self.history else None
-        hit, broken = first_hit(
-            self.breakpoints, event, previous, lambda: self.tensor_namespace(number)  # type: ignore[attr-defined], count
-        )
-        for bp in broken:
-            self.messages.append(
-                f"breakpoint {bp.number} ({bp.spec}) is disabled: its "
-                f"condition failed at #{number}: {bp.broken}"
-            )
-        if hit is None:
-            return None
-        if hit.temporary and count:
-            self.breakpoints.remove(hit)
-        return f"breakpoint {hit.number} ({hit.spec})"
-
-
 __all__ = [
     "Breakpoint",
     "BreakpointInfo",
     "ExpressionError",
     "KEYWORDS",
-    "BreakpointTable",
     "first_hit",
     "parse",
     "should_stop",

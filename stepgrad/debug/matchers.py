@@ -16,6 +16,7 @@ import numpy as np
 
 from stepgrad import events as ev
 from stepgrad.debug.expr import ExpressionError, evaluate
+from stepgrad.ops.registry import registry
 
 #: The namespace of the event, built only when a test needs it (see namespace.py).
 Namespace = Callable[[], dict[str, Any]]
@@ -57,12 +58,69 @@ class Name(Matcher):
     def __call__(self, event: Any, previous: ev.Event | None, namespace: Namespace) -> bool:
         if isinstance(event, ev.ModuleEnter):
             return bool(event.path == self.name)
-        if event.name == self.name or self.name in event.input_names:
+        if event.name == self.name:
             return True
+        if self.name in event.input_names and not is_node_name(self.name):
+            return True  # a leaf (parameter, input): it has no steps, so stop where it is used
         path = event.module_path
         inside = path == self.name or path.startswith(f"{self.name}.")
         entering = previous is None or getattr(previous, "module_path", None) != path
         return inside and isinstance(event, ev.BackwardStep) and entering
+
+
+def is_node_name(name: str) -> bool:
+    """Is `name` one the engine gives a node (`add_1`, `relu_12`)? Such a node has steps of
+    its own, so `break add_1` stops there and not where add_1 is used."""
+    op, _, number = name.rpartition("_")
+    return number.isdigit() and op in registry
+
+
+@dataclass
+class OptimizerStep(Matcher):
+    """An optimizer's step: `break step` (any optimizer), `break Adam` (by class name)."""
+
+    optimizer: str | None = None
+    kind = "optimizer"
+    events = (ev.OptimizerStep,)
+
+    def __call__(self, event: Any, previous: ev.Event | None, namespace: Namespace) -> bool:
+        return self.optimizer is None or bool(event.optimizer == self.optimizer)
+
+
+@dataclass
+class Loop(Matcher):
+    """A training-loop event: `break zero_grad`, `break iteration`, `break epoch`."""
+
+    event_type: type
+    kind = "loop"
+
+    def __post_init__(self) -> None:
+        self.events = (self.event_type,)
+
+
+@dataclass
+class Line(Matcher):
+    """The first node made by a line of the user's program: `break train.py:12`,
+    `break 12`. A line that makes several nodes in a row stops once, at the first."""
+
+    line: int
+    file: str | None = None  # None: any file
+    kind = "line"
+    events = (ev.ForwardStep,)
+
+    def made_here(self, event: Any) -> bool:
+        if not isinstance(event, ev.ForwardStep) or event.line != self.line:
+            return False
+        return self.file is None or same_file(event.file, self.file)
+
+    def __call__(self, event: Any, previous: ev.Event | None, namespace: Namespace) -> bool:
+        return self.made_here(event) and not self.made_here(previous)
+
+
+def same_file(path: str, wanted: str) -> bool:
+    """Does `path` name the file the user wrote as `wanted` (a full path or its tail)?"""
+    path, wanted = path.replace("\\", "/"), wanted.replace("\\", "/")
+    return path == wanted or path.endswith("/" + wanted.lstrip("./"))
 
 
 def _has(array: np.ndarray | None, test: Any) -> bool:

@@ -23,7 +23,8 @@ from typing import Any
 
 from stepgrad import events as ev
 from stepgrad.debug import rules
-from stepgrad.debug.breakpoints import Breakpoint, BreakpointTable
+from stepgrad.debug.breakpoint_table import BreakpointTable
+from stepgrad.debug.breakpoints import Breakpoint
 from stepgrad.debug.cursor import CursorMoves
 from stepgrad.debug.history import DEFAULT_LIMIT, History, format_size
 from stepgrad.debug.interrupt import LineInterrupter

@@ -456,7 +456,9 @@ def test_friendlier_lines_for_missing_tensors_and_bad_names(make_session):
     out = commands.run("p out.shape")
     assert out.startswith("*** AttributeError") and "is a module_enter event" in out
     assert commands.run("break ((").startswith("*** cannot read")
-    assert commands.run("break 0.weight") == "Breakpoint 1: 0.weight"
+    assert commands.run("break 0.weight") == (  # issue 10: a near miss is refused
+        "*** nothing is named '0.weight'; did you mean 'fc2.weight' or 'fc1.weight'?"
+    )
 
 
 def test_completion_of_attributes_and_usage_in_infos(make_session):

@@ -8,7 +8,7 @@ the session's list.
 from __future__ import annotations
 
 from stepgrad import events as ev
-from stepgrad.debug.breakpoints import KEYWORDS, Breakpoint
+from stepgrad.debug.breakpoints import KEYWORDS, Breakpoint, optimizer_names
 from stepgrad.debug.commands.dispatch import CommandError, Dispatcher, aliases
 from stepgrad.debug.expr import compile_expression
 from stepgrad.ops.registry import names as op_names
@@ -30,14 +30,18 @@ class BreakpointCommands(Dispatcher):
           break dead relu > 0.5      more than half of a ReLU's outputs are zero
           break saturated tanh > 0.9 most tanh outputs stuck near -1 or 1
           break if out.std() < 1e-6  any expression (out, ins, grad, grads, node, np)
-          break relu if out.mean() > 1"""
+          break relu if out.mean() > 1
+          break step | break Adam    an optimizer step (any, or one optimizer class)
+          break zero_grad            also: break iteration, break epoch
+          break train.py:12          the first node made by a line (break 12: this file)
+        A name nothing has yet is kept pending (said so); a near miss is refused."""
         if not arg:
             return self._list_breakpoints()
         bp = self.session.add_breakpoint(arg)
-        return f"Breakpoint {bp.number}: {bp.spec}"
+        return f"Breakpoint {bp.number}: {bp.spec}{_pending(bp)}"
 
     def complete_break(self, text: str, line: str) -> list[str]:
-        return list(KEYWORDS) + op_names() + self._node_names()
+        return [*KEYWORDS, *optimizer_names(), *op_names(), *self._node_names()]
 
     def do_tbreak(self, arg: str) -> str:
         """tbreak SPEC
@@ -45,7 +49,7 @@ class BreakpointCommands(Dispatcher):
         if not arg:
             raise CommandError("tbreak needs a target, for example: tbreak relu")
         bp = self.session.add_breakpoint(arg, temporary=True)
-        return f"Temporary breakpoint {bp.number}: {bp.spec}"
+        return f"Temporary breakpoint {bp.number}: {bp.spec}{_pending(bp)}"
 
     complete_tbreak = complete_break
 
@@ -126,3 +130,7 @@ class BreakpointCommands(Dispatcher):
         bp = self._numbers(words[0], "ignore")[0]
         bp.ignore = int(words[1])
         return f"Breakpoint {bp.number} will be passed the next {bp.ignore} times."
+
+
+def _pending(bp: Breakpoint) -> str:
+    return f"\n  (pending: {bp.pending})" if bp.pending else ""
