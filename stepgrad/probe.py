@@ -125,9 +125,11 @@ class Probe:
             central = (plus - minus) / (2 * self.eps)
             right, left = (plus - here) / self.eps, (here - minus) / self.eps
             # smooth: the one-sided differences differ by eps * (second derivative), tiny;
-            # rounding in the output adds about 1e-16 * |out| / eps to each (1e-13: room for
-            # sums of many terms)
-            noise = 1e-13 * (np.abs(here) + np.abs(plus) + np.abs(minus)) / self.eps
+            # rounding adds about 1e-16 * (the size of the values the forward combined) / eps
+            # to each: 1e-13 leaves room for sums of many terms, and the mean output stands in
+            # for intermediate values (log-sum-exp of large logits rounds at their size)
+            size = np.abs(here) + np.abs(plus) + np.abs(minus) + np.mean(np.abs(here))
+            noise = 1e-13 * size / self.eps
             kinked = np.abs(right - left) > 1e-2 * np.maximum(np.abs(right), np.abs(left)) + noise
         kinked |= ~np.isfinite(central) & np.isfinite(here)
         return central, kinked

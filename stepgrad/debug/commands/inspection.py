@@ -15,12 +15,8 @@ from stepgrad.debug.commands.dispatch import CommandError, Dispatcher, aliases, 
 from stepgrad.debug.expr import ExpressionError, compile_expression, evaluate
 from stepgrad.debug.history import format_size, parse_size
 from stepgrad.debug.source import op_source
-from stepgrad.gradcheck import check_node
 from stepgrad.graph.view import graph_command
-
-#: Elements of a large input that `gradcheck` checks (chosen at random; all when fewer).
-GRADCHECK_ELEMENTS = 2000
-GRADCHECK_ALL_ELEMENTS = 300
+from stepgrad.passcheck import node_report, pass_report
 
 
 class InspectionCommands(Dispatcher):
@@ -161,8 +157,9 @@ class InspectionCommands(Dispatcher):
     def do_gradcheck(self, arg: str) -> str:
         """gradcheck [all]
         Check the current node's backward by finite differences on its recorded inputs,
-        and name the worst element. `gradcheck all` checks one node of every op recorded
-        around here (the latest of each), to find which op's backward is wrong."""
+        and name the worst element (or say where it is not differentiable). `gradcheck all`
+        checks every op of one backward pass (the one the cursor is in, else the last
+        complete one), to find which op's backward is wrong."""
         if arg == "all":
             return self._gradcheck_all()
         if arg:
@@ -172,39 +169,18 @@ class InspectionCommands(Dispatcher):
         forward = self.session.history.forward_of(node_id) if node_id is not None else None
         if forward is None:
             return "gradcheck checks a node: go to one of its forward or backward steps first"
-        upstream = event.upstream if isinstance(event, ev.BackwardStep) else None
-        result = check_node(
-            forward.op, forward.inputs, forward.attrs, upstream, max_elements=GRADCHECK_ELEMENTS
-        )
-        verdict = "ok" if result.ok else "MISMATCH"
-        return f"gradcheck {forward.name} ({forward.op}): {verdict}\n{result.message}"
+        if isinstance(event, ev.BackwardStep):
+            upstream = event.upstream
+        else:  # at a forward step: the gradient the node received, once backward has run
+            backward = self.session.history.backward_of(forward.node_id)
+            upstream = backward.upstream if backward is not None else None
+        return node_report(forward, upstream)
 
     def complete_gradcheck(self, text: str, line: str) -> list[str]:
         return ["all"]
 
     def _gradcheck_all(self) -> str:
-        history, cursor = self.session.history, max(self.session.state.cursor, 0)
-        latest: dict[str, ev.ForwardStep] = {}
-        for number in range(
-            min(cursor + 1, len(history)) - 1, max(history.first, cursor - 20_000) - 1, -1
-        ):
-            event = history[number]
-            if isinstance(event, ev.ForwardStep) and event.op not in latest:
-                latest[event.op] = event
-        if not latest:
-            return "gradcheck all: no forward step recorded yet; step or continue first"
-        rows = ["gradcheck all: the latest node of each op, on its recorded inputs"]
-        for op in sorted(latest):
-            forward = latest[op]
-            backward = history.backward_of(forward.node_id)
-            upstream = backward.upstream if backward is not None else None
-            result = check_node(
-                op, forward.inputs, forward.attrs, upstream, max_elements=GRADCHECK_ALL_ELEMENTS
-            )
-            verdict = "ok" if result.ok else "MISMATCH"
-            detail = "" if result.ok else "  " + result.message.splitlines()[0]
-            rows.append(f"  {verdict:<9} {forward.name:<18} {op}{detail}")
-        return "\n".join(rows)
+        return pass_report(self.session.history, self.session.state.cursor)
 
     def do_display(self, arg: str) -> str:
         """display [EXPR]

@@ -1,0 +1,126 @@
+"""check_node on real layers: kinks and ties are not mismatches, big nodes check fast, a
+wrong backward still fails, and a check can be cancelled."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+import stepgrad as sg
+from stepgrad.gradcheck import GradcheckInterrupted
+
+rng = np.random.default_rng(7)
+
+
+def test_max_pool_windows_tied_at_zero_after_a_relu_are_not_a_mismatch() -> None:
+    """The report from lesson 10: windows tied at 0 gave 'MISMATCH ... received 0'."""
+    x = np.maximum(rng.standard_normal((4, 3, 6, 6)), 0).astype(np.float32)
+    x[0, 0, :2, :2] = 0.0  # one whole window tied at 0
+    result = sg.check_node("max_pool2d", [x], {}, rng.standard_normal((4, 3, 3, 3)))
+    assert result.ok and result.verdict == "not differentiable", result.message
+    assert result.kinks >= 1 and "out[0, 0, 0, 0]" in result.message
+
+
+def test_relu_at_exactly_zero_is_not_differentiable_and_elsewhere_ok() -> None:
+    x = np.array([[-1.0, 0.0, 2.0], [0.5, -0.3, 0.0]])
+    result = sg.check_node("relu", [x], {}, np.ones((2, 3)))
+    assert result.verdict == "not differentiable" and result.kinks == 2, result.message
+    smooth = sg.check_node("relu", [np.array([[-1.0, 0.4, 2.0]])])
+    assert smooth.verdict == "ok" and smooth.kinks == 0, smooth.message
+
+
+@pytest.mark.parametrize("op, x", [("abs", np.array([0.0, 1.0, -2.0])),
+                                   ("max", np.array([[1.0, 3.0, 3.0], [0.5, 0.2, 0.1]]))])
+def test_abs_at_zero_and_a_tied_max_are_kinks(op: str, x: np.ndarray) -> None:
+    attrs = {"axis": 1} if op == "max" else {}
+    result = sg.check_node(op, [x], attrs)
+    assert result.verdict == "not differentiable", result.message
+
+
+def test_a_wrong_max_pool_backward_is_still_a_mismatch_beside_ties() -> None:
+    """Lesson 10's bug (every element of the window gets the gradient) on tied input."""
+    x = np.maximum(rng.standard_normal((2, 2, 4, 4)), 0)
+
+    def to_every_element(ctx: sg.Context, grad: np.ndarray) -> tuple[np.ndarray]:
+        return (np.repeat(np.repeat(grad, 2, axis=2), 2, axis=3),)
+
+    with sg.ops.patch("max_pool2d", backward=to_every_element):
+        result = sg.check_node("max_pool2d", [x], {}, rng.standard_normal((2, 2, 2, 2)))
+    assert result.verdict == "MISMATCH" and not result.ok
+    assert result.worst[0] is not None and result.worst[0].how == "element"
+
+
+def test_a_wrong_gradient_in_one_element_of_many_is_found() -> None:
+    """A sparse error hides from a random direction; the element search finds it."""
+    x = rng.standard_normal((40, 50))
+
+    healthy = sg.ops.original("tanh", "backward")
+
+    def one_wrong(ctx: sg.Context, grad: np.ndarray) -> tuple[np.ndarray]:
+        (sent,) = healthy(ctx, grad)
+        sent = sent.copy()
+        sent[3, 4] += 5.0
+        return (sent,)
+
+    with sg.ops.patch("tanh", backward=one_wrong):
+        result = sg.check_node("tanh", [x], {}, np.ones((40, 50)))
+    assert not result.ok
+    assert result.worst[0].index == (3, 4), result.message
+
+
+def _cpu_seconds(fn) -> float:  # noqa: ANN001
+    started = time.process_time()
+    fn()
+    return time.process_time() - started
+
+
+@pytest.mark.slow
+def test_a_big_linear_and_an_mnist_size_conv_check_in_under_two_seconds() -> None:
+    """CPU seconds of this process (the machine may be shared): were 52 s and > 5 min."""
+    x = rng.standard_normal((64, 9216)).astype(np.float32)
+    w = (rng.standard_normal((128, 9216)) * 0.01).astype(np.float32)
+    b = np.zeros(128, np.float32)
+    up = rng.standard_normal((64, 128)).astype(np.float32)
+    results = []
+    assert _cpu_seconds(lambda: results.append(sg.check_node("linear", [x, w, b], {}, up))) < 2
+    x = rng.standard_normal((64, 32, 26, 26)).astype(np.float32)
+    w = rng.standard_normal((64, 32, 3, 3)).astype(np.float32)
+    up = rng.standard_normal((64, 64, 24, 24)).astype(np.float32)
+    conv = [x, w, np.zeros(64, np.float32)]
+    assert _cpu_seconds(lambda: results.append(sg.check_node("conv2d", conv, {}, up))) < 2
+    assert all(r.verdict == "ok" for r in results), [r.message for r in results]
+    assert "samples" in results[1].message  # says how it was reached: on part of the batch
+
+
+def test_a_wrong_backward_is_found_on_a_cut_batch_too() -> None:
+    """Lesson 3's bias bug (the bias gradient from the first row only) on a node big enough
+    to be checked on part of its batch: the cut keeps several samples, so it still shows."""
+    x = rng.standard_normal((256, 1024))
+    w, b = rng.standard_normal((16, 1024)) * 0.03, np.zeros(16)
+    healthy = sg.ops.original("linear", "backward")
+
+    def first_row_bias(ctx: sg.Context, grad: np.ndarray) -> tuple:
+        gx, gw, _ = healthy(ctx, grad)
+        return gx, gw, grad[0]
+
+    with sg.ops.patch("linear", backward=first_row_bias):
+        result = sg.check_node("linear", [x, w, b], {}, rng.standard_normal((256, 16)),
+                               seconds=0.05)
+    assert result.verdict == "MISMATCH" and result.worst[2] is not None, result.message
+
+
+def test_cancel_stops_the_check_with_gradcheck_interrupted() -> None:
+    heard: list[str] = []
+    with pytest.raises(GradcheckInterrupted, match="gradcheck interrupted"):
+        sg.check_node("tanh", [rng.standard_normal((30, 30))], cancel=lambda: bool(heard) or
+                      heard.append("asked") is not None)
+    assert heard == ["asked"]
+
+
+def test_progress_is_reported_on_a_long_check() -> None:
+    heard: list[str] = []
+    sg.check_node("tanh", [rng.standard_normal((60, 60))], seconds=0.3,
+                  progress=heard.append)
+    assert heard and all("input 0" in text for text in heard)
