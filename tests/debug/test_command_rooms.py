@@ -53,7 +53,7 @@ def test_lesson_commands_are_hidden_without_a_lesson(make_session):
 def test_lesson_commands_are_offered_with_a_tutor(make_session):
     class Tutor:
         def choices(self):
-            return ["relu backward", "relu forward", "matmul backward"]
+            return ["relu", "backward", "forward", "matmul"]
 
         def hint(self):
             return "look at relu"
@@ -61,8 +61,8 @@ def test_lesson_commands_are_offered_with_a_tutor(make_session):
     session, _ = make_session()
     commands = Commands(session, tutor=Tutor())
     assert set(LESSON_COMMANDS) <= set(commands.names())
-    assert commands.complete("diagnose relu b") == ["backward"]
     assert commands.complete("diagnose m") == ["matmul"]
+    assert commands.complete("di") == ["diagnose"]
     assert commands.run("hint") == "look at relu"
 
 
