@@ -61,9 +61,10 @@ def bridge() -> Iterator[None]:
     require_torch()
     from stepgrad.torchbridge import hooks
     from stepgrad.torchbridge.forward import BridgeMode
-    from stepgrad.torchbridge.state import local
+    from stepgrad.torchbridge.state import local, reset_names
 
     hooks.install()
+    reset_names()  # the program's first relu is relu_1, as under the stepgrad engine
     was_active, local.active = local.active, True
     try:
         with BridgeMode():

@@ -144,10 +144,9 @@ def _after_step(optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> Non
 def _param_update(index: int, p: torch.Tensor, old: np.ndarray,
                   grad: np.ndarray) -> events.ParamUpdate:
     name = getattr(p, "_stepgrad_name", None) or f"param{index}"
-    update = snapshot(p) - old
-    flat = old.ravel().astype(np.float64)
+    update = p.detach().cpu().numpy() - old  # a fresh array: no snapshot needed first
     return events.ParamUpdate(name=name, grad=grad, update=update,
-                              weight_norm=math.sqrt(float(np.dot(flat, flat))))
+                              weight_norm=math.sqrt(float(np.vdot(old, old))))
 
 
 # -- zero_grad ------------------------------------------------------------------------------

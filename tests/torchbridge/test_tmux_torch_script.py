@@ -79,7 +79,10 @@ def test_stepgrad_debug_on_an_unchanged_torch_script(terminal):
     screen = terminal.wait_for(" #3/3")
     assert "linear_1" in screen and "AddmmBackward0" in screen  # torch's node beside ours
     terminal.keys(":")
-    terminal.keys("break backward relu", "Enter")
+    time.sleep(1)  # let the command line open first (on a busy machine, keys can overtake it)
+    terminal.keys("break backward relu")
+    time.sleep(0.5)
+    terminal.keys("Enter")
     terminal.wait_for("Breakpoint 1: backward relu")
     terminal.keys("Escape")
     time.sleep(0.5)
