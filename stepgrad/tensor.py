@@ -20,6 +20,7 @@ import numpy as np
 
 from stepgrad.tensor_inplace import InplaceMethods
 from stepgrad.tensor_methods import Methods
+from stepgrad.tensor_shape import ShapeMethods, _plain_index, _pytorch_order
 
 _ids = itertools.count(1)
 _new_id = _ids.__next__
@@ -84,7 +85,7 @@ class Size(tuple):
         return f"Size({list(self)})"
 
 
-class Tensor(Methods, InplaceMethods):
+class Tensor(Methods, ShapeMethods, InplaceMethods):
     """A node of the computation graph: `data` (numpy array) and, after backward, `grad`.
 
     Made by `sg.tensor(...)` or by an op. `requires_grad=True` asks backward to fill
@@ -362,36 +363,6 @@ def _compare(ufunc: Any, a: Tensor, b: Any) -> Tensor:
     return Tensor._constant(np.asarray(ufunc(a.data, other)), np.dtype(bool))
 
 
-def _plain_index(index: Any) -> Any:
-    if isinstance(index, Tensor):
-        return index.data
-    if isinstance(index, tuple):
-        return tuple(i.data if isinstance(i, Tensor) else np.asarray(i)
-                     if isinstance(i, list) else i for i in index)
-    if isinstance(index, list):
-        return np.asarray([i.item() if isinstance(i, Tensor) else i for i in index])
-    return index
-
-
-def _pytorch_order(index: Any) -> tuple[Any, Any]:
-    """Split `index` when PyTorch and numpy disagree: integers beside an index array.
-
-    numpy treats an integer as an index array too, and moves the broadcast axes to the
-    front when such indices are separated by a slice; PyTorch selects the integers first,
-    so `x[1, :, idx]` keeps idx's axis in place. Returns (integers only, the rest) or
-    (None, index) when both libraries agree.
-    """
-    if not isinstance(index, tuple) or any(i is None or i is Ellipsis for i in index):
-        return None, index
-    ints = [isinstance(i, (int, np.integer)) for i in index]
-    arrays = [isinstance(i, np.ndarray) and i.ndim > 0 for i in index]
-    advanced = [n for n, (i, a) in enumerate(zip(ints, arrays)) if i or a]
-    if not any(ints) or not any(arrays) or advanced[-1] - advanced[0] == len(advanced) - 1:
-        return None, index  # no integer, no array, or all side by side: numpy agrees
-    first = tuple(i if is_int else slice(None) for i, is_int in zip(index, ints))
-    return first, tuple(i for i, is_int in zip(index, ints) if not is_int)
-
-
 def tensor(data: Any, requires_grad: bool = False, name: str | None = None,
            dtype: Any = None, device: Any = None) -> Tensor:
     """Make a tensor from a number, a (nested) list or a numpy array.
@@ -412,5 +383,6 @@ def tensor(data: Any, requires_grad: bool = False, name: str | None = None,
 from stepgrad import ops as _ops  # noqa: E402
 from stepgrad import tensor_inplace as _inplace_module  # noqa: E402
 from stepgrad import tensor_methods as _methods_module  # noqa: E402
+from stepgrad import tensor_shape as _shape_module  # noqa: E402
 
-_methods_module._ops = _inplace_module._ops = _ops
+_methods_module._ops = _inplace_module._ops = _shape_module._ops = _ops

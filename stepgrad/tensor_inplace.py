@@ -152,7 +152,7 @@ class InplaceMethods:
         return self._fill_from(values.astype(self.data.dtype))
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        from stepgrad.tensor import _plain_index
+        from stepgrad.tensor_shape import _plain_index
 
         index = _plain_index(index)
         self._inplace(lambda a: _ops.SetItem.apply(a, value, index=index))
