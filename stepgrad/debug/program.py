@@ -36,8 +36,16 @@ def script(path: str, argv: list[str] | None = None) -> Callable[[], Any]:
 
 
 def is_users(filename: str) -> bool:
-    """Is code in `filename` the user's (not the engine's, the debugger's or runpy's)?"""
-    return not (_in_engine(filename) or filename.startswith(_DEBUGGER) or filename in _RUNPY)
+    """Is code in `filename` the user's (not the engine's, the debugger's, runpy's, or
+    PyTorch's own when a torch program runs under stepgrad.torchbridge)?"""
+    return not (_in_engine(filename) or filename.startswith(_DEBUGGER) or filename in _RUNPY
+                or filename.startswith(_torch_dir()))
+
+
+def _torch_dir() -> str:
+    torch = sys.modules.get("torch")  # never imported here: only when the program did
+    path = getattr(torch, "__file__", None)
+    return os.path.dirname(path) + os.sep if path else "\0"
 
 
 def user_frame(frame: FrameType | None) -> FrameType | None:

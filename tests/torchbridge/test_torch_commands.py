@@ -109,3 +109,23 @@ def test_where_and_backprop_through_the_session():
         assert "ok" in checked.splitlines()[0] and "ReluBackward0" in checked
     finally:
         session.close()
+
+
+def test_print_sees_the_programs_variables_at_a_torch_stop(tmp_path):
+    script = tmp_path / "train.py"
+    script.write_text("import torch\n"
+                      "w = torch.tensor([1.0, -2.0], requires_grad=True)\n"
+                      "scale = 3\n"
+                      "loss = torch.relu(w * scale).sum()\n"
+                      "loss.backward()\n")
+    session = Session.for_script(str(script))
+    torchbridge.use_for_script(session, str(script))
+    session.start()
+    commands = Commands(session)
+    try:
+        commands.run("break backward relu")
+        commands.run("continue")
+        assert commands.run("p scale") == "3"  # the script's frame, not one of torch's
+        assert "loss" in commands.run("p sorted(k for k in dir() if k == 'loss')")
+    finally:
+        session.close()
