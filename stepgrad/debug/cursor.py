@@ -74,8 +74,8 @@ class CursorMoves:
                 self._cursor, self._reason = number, f"back to {reason}"
                 self._notify()
                 return self._reason
-        self._cursor = self.history.first
-        return "no earlier breakpoint hit in history; at the first recorded event"
+        self._reason = ""  # the cursor stays: it is not a breakpoint hit
+        return f"no earlier breakpoint hit in history; staying at #{self._cursor}"
 
     def goto(self, number: int) -> str:
         """Go to event #number: in history directly, or by running forward to it."""

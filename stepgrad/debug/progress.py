@@ -10,7 +10,7 @@ from __future__ import annotations
 from stepgrad import events as ev
 
 #: Events that update the progress.
-TRACKED = (ev.Iteration, ev.Epoch, ev.OptimizerStep)
+TRACKED = (ev.Iteration, ev.Epoch, ev.OptimizerStep, ev.BackwardBegin)
 
 
 class Progress:
@@ -22,6 +22,10 @@ class Progress:
         self.losses: list[tuple[int, float]] = []
         self.metrics: list[tuple[int, dict[str, float]]] = []
         self.last_step: ev.OptimizerStep | None = None
+        self.marked = False  # the program marks its own iterations (sg.mark_iteration)
+        self.loss: float | None = None  # the root of the latest backward pass, if a scalar
+        self._unmarked: list[float | None] = []  # losses of optimizer steps not yet marked
+        self._implied = 0
 
     @property
     def ratios(self) -> dict[str, float]:
@@ -36,8 +40,29 @@ class Progress:
             self._epoch(event)
         elif isinstance(event, ev.OptimizerStep):
             self.last_step = event  # its ratios are worked out when a front end asks
+            if not self.marked:
+                self._unmarked.append(self.loss)
+
+    def implied_iterations(self, at_end: bool = False) -> list[ev.Iteration]:
+        """Iterations a program that never calls `mark_iteration` leaves unmarked: one per
+        optimizer step. A program that marks its own comes to mark them after its first
+        step, so the first is implied only at the second step (or at the end)."""
+        if self.marked or not self._unmarked or (len(self._unmarked) < 2 and not (
+            at_end or self._implied
+        )):
+            return []
+        implied = []
+        for loss in self._unmarked:
+            implied.append(
+                ev.Iteration(seq=ev.next_seq(), iteration=self._implied, epoch=None, loss=loss)
+            )
+            self._implied += 1
+        self._unmarked.clear()
+        return implied
 
     def _iteration(self, event: ev.Iteration) -> None:
+        if not self._implied:
+            self.marked, self._unmarked = True, []
         self.iteration = event.iteration
         if event.epoch is not None:
             self.epoch = event.epoch

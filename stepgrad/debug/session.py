@@ -227,6 +227,9 @@ class Session(CursorMoves, BreakpointTable, Inspection):
             status, reason = "crashed", f"{type(exc).__name__}: {exc}"
             error = user_traceback(exc)
         finally:
+            for implied in self.progress.implied_iterations(at_end=True):
+                self.history.append(implied)
+                self.progress.track(implied)
             self._interrupter.leave()
             sys.settrace(None)  # an interrupt armed just before the end leaves no tracing
             unsubscribe()
@@ -246,7 +249,7 @@ class Session(CursorMoves, BreakpointTable, Inspection):
         history = self.history
         number = history.append(event)
         if type(event) in TRACKED:
-            self.progress.track(event)
+            self._track(event)
         if history.dropped and not self._told_dropped:
             self._told_dropped = True
             self.messages.append(
@@ -261,11 +264,20 @@ class Session(CursorMoves, BreakpointTable, Inspection):
             except Exception as error:  # noqa: BLE001 (never raise into the user's program)
                 self.messages.append(f"the debugger failed at #{number}: {error!r}")
                 reason = "debugger error"
-        if reason is None:
-            if type(event) in _PROGRESS:
-                self._progress()
-            return
-        self._pause(number, reason)
+        if reason is not None:
+            self._pause(number, reason)
+        elif type(event) in _PROGRESS:
+            self._progress()
+        if type(event) is ev.OptimizerStep and not self.progress.marked:
+            for implied in self.progress.implied_iterations():
+                self._on_event(implied)
+
+    def _track(self, event: ev.Event) -> None:
+        if isinstance(event, ev.BackwardBegin):
+            root = self.history.forward_of(event.root_id)
+            scalar = root is not None and root.output.size == 1
+            self.progress.loss = float(root.output.reshape(())) if scalar else None
+        self.progress.track(event)
 
     def _stop_reason(self, number: int, event: ev.Event) -> str | None:
         if self._interrupt:
