@@ -291,6 +291,8 @@ class Lesson:
                           hooks it is given, emits sg.mark_iteration / sg.mark_epoch
     reached               `reached(result) -> bool`: did a run reach the target?
     predict               True when the lesson plays the prediction game at backward steps
+    questions             prediction questions (`stepgrad.lessons.quiz.Question`), each asked
+                          at the first event it fits
     """
 
     number: int
@@ -305,6 +307,7 @@ class Lesson:
     train: TrainFn
     reached: Callable[[RunResult], bool]
     predict: bool = False
+    questions: tuple[Any, ...] = ()
 
     def __post_init__(self) -> None:
         ids = [b.id for b in self.bugs]

@@ -8,6 +8,7 @@ import stepgrad as sg
 from stepgrad.lessons import datasets
 from stepgrad.lessons.base import Bug, Hooks, Lesson, RunResult, patch_op, with_hooks
 from stepgrad.lessons.diagnosis import ZERO_GRAD_MISSING, backward, op_named
+from stepgrad.lessons.quiz import grad_value
 
 TEXT = """\
 When a value feeds two places, a change in it changes the loss along *both* paths, so
@@ -180,6 +181,22 @@ NOT_ZEROED = Bug(
     shows=lambda r: not reached(r) and rises(r) >= len(r.losses) // 4,
 )
 
+QUESTIONS = (
+    grad_value(
+        "mul", 0, "{name} = e * e multiplies e ({input}) by itself: a value used twice. "
+        "At element 0 the upstream gradient is {u0} and e is {x0}. What gradient does e[0] "
+        "receive from this node, both paths together?",
+        "Each use of e sends upstream * (the other factor) = upstream * e; a value used twice "
+        "receives the sum of its paths: 2 * upstream * e.",
+        fits=lambda m: m.forward is not None and m.forward.input_ids[0] == m.forward.input_ids[1],
+        qid="fan-out"),
+    grad_value(
+        "div", 0, "loss = {name}, the sum of squares divided by n = {x1}. It receives "
+        "upstream gradient {u0}. What gradient does the sum receive?",
+        "d(s / n) / ds = 1 / n: dividing the loss by the batch size divides every gradient "
+        "below it by the batch size too."),
+)
+
 LESSON = Lesson(
     number=2, slug="fan_out", title="A value used twice: fan-out and accumulation",
     text=TEXT,
@@ -193,4 +210,5 @@ LESSON = Lesson(
            f"equal to the exact one (to 0.1%)",
     bugs=(ONE_PATH, NOT_ZEROED),
     train=train, reached=reached,
+    questions=QUESTIONS,
 )

@@ -10,6 +10,7 @@ import stepgrad as sg
 from stepgrad.lessons import datasets
 from stepgrad.lessons.base import Bug, Hooks, Lesson, RunResult, patch_op
 from stepgrad.lessons.diagnosis import BACKWARD, WHICH_LINEAR_PART, backward, concept, op_named
+from stepgrad.lessons.quiz import grad_shape, grad_value
 from stepgrad.lessons.training import train as train_loop
 
 TEXT = """\
@@ -130,6 +131,19 @@ WEIGHT_TRANSPOSED = Bug(
     shows=lambda r: not r.finite or max(r.losses) > 10 * r.losses[0],
 )
 
+QUESTIONS = (
+    grad_shape(
+        "linear", 1, "{name} = linear(x, weight, bias) receives an upstream gradient of shape "
+        "{upstream}. What shape is the gradient the weight receives?",
+        "A parameter's gradient always has the parameter's shape: weight is (out, in), and "
+        "its gradient is grad.T @ x."),
+    grad_value(
+        "linear", 2, "{name}'s upstream gradient has shape {upstream}: one row per example "
+        "(`p grad[:, 0]` shows column 0). What does bias[0] receive?",
+        "The bias is added to every row of the batch, so its gradient is the upstream "
+        "gradient summed over the rows: grad.sum(axis=0).", pick=lambda g: float(g[0])),
+)
+
 LESSON = Lesson(
     number=3, slug="linear_layer", title="One linear layer on a batch",
     text=TEXT,
@@ -142,4 +156,5 @@ LESSON = Lesson(
     target=f"test mean squared error below {TARGET_MSE:g}",
     bugs=(BIAS_FIRST_ROW, WEIGHT_TRANSPOSED),
     train=train, reached=reached,
+    questions=QUESTIONS,
 )

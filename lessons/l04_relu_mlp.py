@@ -9,6 +9,7 @@ from stepgrad.lessons import datasets
 from stepgrad.lessons.base import Bug, Hooks, Lesson, RunResult, patch_op, with_hooks
 from stepgrad.lessons.diagnosis import backward, concept, op_named
 from stepgrad.lessons.models import MLP
+from stepgrad.lessons.quiz import forward_count, grad_value
 from stepgrad.lessons.training import train as train_loop
 
 TEXT = """\
@@ -139,6 +140,20 @@ DEAD_RELUS = Bug(
     shows=lambda r: r.extra["dead_relu"][0] > 0.9 and not reached(r),
 )
 
+QUESTIONS = (
+    forward_count(
+        "relu", "{name} = relu(a) on a batch of shape {shape}. How many of the {units} units "
+        "of example 0 will output 0? (look at its input a[0])",
+        "ReLU outputs 0 wherever its input is <= 0; those units also pass no gradient back. "
+        "A unit that is 0 for every example is dead.",
+        count=lambda out: float((out == 0).sum())),
+    grad_value(
+        "relu", 0, "at {name}'s backward, element 0 receives upstream gradient {u0}; the "
+        "forward input there was {x0}. What gradient does the input's element 0 receive?",
+        "ReLU's local derivative is the 0/1 mask (a > 0): the upstream gradient passes "
+        "unchanged where the input was positive and is blocked elsewhere."),
+)
+
 LESSON = Lesson(
     number=4, slug="relu_mlp", title="An MLP with ReLU on the spirals",
     text=TEXT,
@@ -151,4 +166,5 @@ LESSON = Lesson(
     target=f"test accuracy >= {TARGET_ACCURACY:.0%}",
     bugs=(RELU_TIMES_ACTIVATION, DEAD_RELUS),
     train=train, reached=reached,
+    questions=QUESTIONS,
 )

@@ -9,6 +9,7 @@ from stepgrad.lessons import datasets
 from stepgrad.lessons.base import Bug, Hooks, Lesson, RunResult, patch_op
 from stepgrad.lessons.diagnosis import FORWARD, Concept, backward, op_named
 from stepgrad.lessons.models import MLP
+from stepgrad.lessons.quiz import grad_value
 from stepgrad.lessons.training import train as train_loop
 from stepgrad.nn import functional as F
 
@@ -149,6 +150,20 @@ MEAN_NOT_DIVIDED = Bug(
     shows=lambda r: r.finite and r.grad_norms[0] > 1000 and not reached(r),
 )
 
+QUESTIONS = (
+    grad_value(
+        "mean", 0, "{name} = mean of {n} numbers receives upstream gradient {u0}. What "
+        "gradient does each of the {n} numbers receive?",
+        "d mean / d x_i = 1 / n: each number gets upstream / n, so the loss's gradient "
+        "does not grow with the batch size."),
+    grad_value(
+        "log_softmax", 0, "row 0 of {name}'s upstream gradient is in the debugger "
+        "(`p grad[0]`). What do the 10 gradients that row 0 of its input receives add up to?",
+        "log_softmax's backward is grad - softmax * grad.sum(): every row sums to 0, "
+        "because adding a constant to all logits changes no probability.",
+        pick=lambda g: float(g[0].sum())),
+)
+
 LESSON = Lesson(
     number=5, slug="softmax_digits", title="Softmax and cross-entropy on the digits",
     text=TEXT,
@@ -161,4 +176,5 @@ LESSON = Lesson(
     target=f"test accuracy >= {TARGET_ACCURACY:.0%}",
     bugs=(NO_MAX, MEAN_NOT_DIVIDED),
     train=train, reached=reached,
+    questions=QUESTIONS,
 )

@@ -9,6 +9,7 @@ from stepgrad.lessons import datasets
 from stepgrad.lessons.base import Bug, Hooks, Lesson, RunResult, with_hooks
 from stepgrad.lessons.diagnosis import ZERO_GRAD_MISSING, concept
 from stepgrad.lessons.models import MLP
+from stepgrad.lessons.quiz import first_step, grad_shape
 from stepgrad.lessons.training import train as train_loop
 
 TEXT = """\
@@ -164,6 +165,20 @@ LR_EXPLODES = Bug(
     shows=lambda r: spikes_later(r) and not reached(r),
 )
 
+QUESTIONS = (
+    first_step(
+        "SGD", "the first SGD step (momentum 0.9, lr {lr}): {param}[0] has gradient {g}. "
+        "By how much will this step change {param}[0]?",
+        "On the first step the momentum buffer is just the gradient, so the change is "
+        "-lr * grad; later steps add 0.9 times the previous change.",
+        truth=lambda g, lr: -abs(lr) * g),
+    grad_shape(
+        "linear", 1, "{name} = linear(x, weight, bias) with x of shape {shape} receives an "
+        "upstream gradient of shape {upstream}. What shape is the weight's gradient?",
+        "A gradient has the shape of what it is the gradient of: (out, in) like the weight, "
+        "so optimizer.step() can subtract it elementwise."),
+)
+
 LESSON = Lesson(
     number=6, slug="training_loop", title="The training loop",
     text=TEXT,
@@ -177,4 +192,5 @@ LESSON = Lesson(
     target=f"test accuracy >= {TARGET_ACCURACY:.0%}",
     bugs=(NO_ZERO_GRAD, UPDATE_ADDS, LR_EXPLODES),
     train=train, reached=reached,
+    questions=QUESTIONS,
 )

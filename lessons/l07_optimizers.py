@@ -18,6 +18,7 @@ import stepgrad as sg
 from stepgrad.lessons import datasets, models, training
 from stepgrad.lessons.base import Bug, Hooks, Injector, Lesson, RunResult, use_hooks
 from stepgrad.lessons.diagnosis import concept
+from stepgrad.lessons.quiz import first_step
 
 SGD_LR, ADAM_LR, MOMENTUM = 0.05, 0.03, 0.9
 EPOCHS, BATCH = 60, 32
@@ -277,6 +278,21 @@ def train(hooks: Hooks, seed: int) -> RunResult:
     return result
 
 
+QUESTIONS = (
+    first_step(
+        "SGD", "the first SGD step (momentum 0.9, lr {lr}): {param}[0] has gradient {g}. "
+        "By how much will this step change {param}[0]?",
+        "On the first step the momentum buffer is just the gradient, so the change is "
+        "-lr * grad; later steps add 0.9 times the previous change.",
+        truth=lambda g, lr: -abs(lr) * g),
+    first_step(
+        "Adam", "Adam's first step (lr {lr}): {param}[0] has gradient {g}. How many times "
+        "lr will {param}[0] move (|change| / lr)?",
+        "With the bias correction, m_hat = g and v_hat = g**2 at step 1, so the step is "
+        "lr * g / |g|: exactly lr, whatever the gradient's size.",
+        truth=lambda g, lr: 1.0 if g else 0.0),
+)
+
 LESSON = Lesson(
     number=7, slug="optimizers", title="Optimizers, stepped through",
     text=TEXT, goals=GOALS,
@@ -288,6 +304,7 @@ LESSON = Lesson(
     train=train,
     reached=lambda r: r.metric("sgd_test_accuracy") >= TARGET
     and r.metric("adam_test_accuracy") >= TARGET,
+    questions=QUESTIONS,
 )
 
 __all__ = ["ADAM_NO_BIAS_CORRECTION", "LESSON", "MOMENTUM_RESET", "StepWatch",

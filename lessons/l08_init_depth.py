@@ -15,6 +15,7 @@ from stepgrad import nn
 from stepgrad.lessons import datasets, models, training
 from stepgrad.lessons.base import Bug, Hooks, Lesson, RunResult, with_hooks
 from stepgrad.lessons.diagnosis import concept
+from stepgrad.lessons.quiz import grad_shape, grad_value
 
 WIDTH, HIDDEN_LAYERS = 32, 6
 SIZES = [64] + [WIDTH] * HIDDEN_LAYERS + [10]
@@ -206,6 +207,18 @@ ZERO_INIT = Bug(
     and r.final_loss > CHANCE_LOSS - 0.05,
 )
 
+QUESTIONS = (
+    grad_value(
+        "tanh", 0, "at {name}'s backward, element 0 receives upstream gradient {u0}; the "
+        "forward input there was {x0}. What does the input's element 0 receive?",
+        "tanh'(a) = 1 - tanh(a)**2, never more than 1: every tanh layer can only shrink "
+        "the gradient, and with tiny weights the linear layers shrink it further."),
+    grad_shape(
+        "linear", 1, "{name} = linear(x, weight, bias) receives an upstream gradient of shape "
+        "{upstream}. What shape is the gradient its weight receives?",
+        "The weight is (out, in), and so is its gradient: grad.T @ x."),
+)
+
 LESSON = Lesson(
     number=8, slug="init_depth", title="Initialisation and depth",
     text=TEXT, goals=GOALS,
@@ -215,6 +228,7 @@ LESSON = Lesson(
     bugs=(TINY_INIT, ZERO_INIT),
     train=train,
     reached=lambda r: r.metric("test_accuracy") >= TARGET,
+    questions=QUESTIONS,
 )
 
 __all__ = ["LESSON", "TINY_INIT", "ZERO_INIT", "glorot_init", "tiny_init", "zero_init"]

@@ -17,6 +17,7 @@ from stepgrad.function import Context
 from stepgrad.lessons import datasets, models, training
 from stepgrad.lessons.base import Bug, Hooks, Lesson, RunResult, patch_op
 from stepgrad.lessons.diagnosis import BACKWARD, WHICH_CONV_PART, backward, concept, op_named
+from stepgrad.lessons.quiz import grad_shape, output_shape
 from stepgrad.ops.conv import col2im, offset_views, unpad2d
 
 LR, EPOCHS, BATCH = 0.01, 8, 64
@@ -290,6 +291,19 @@ def train(hooks: Hooks, seed: int) -> RunResult:
     return result
 
 
+QUESTIONS = (
+    output_shape(
+        "conv2d", "{name} = conv2d(x, weight, bias) with shapes {shapes} and {attrs}. What "
+        "shape is its output?",
+        "Padding 1 and stride 1 keep a 3x3 kernel's output the size of its input (H and W); "
+        "the channels become the weight's out channels: (N, out, H, W)."),
+    grad_shape(
+        "conv2d", 1, "{name}'s backward receives an upstream gradient of shape {upstream}. "
+        "What shape is the gradient its weight (the kernels) receives?",
+        "The kernels' gradient has the kernels' shape (out, in, kh, kw): one number per "
+        "weight, summed over every example and every window position."),
+)
+
 LESSON = Lesson(
     number=9, slug="convolution", title="Convolution",
     text=TEXT, goals=GOALS,
@@ -300,6 +314,7 @@ LESSON = Lesson(
     bugs=(WEIGHT_GRAD_SWAPPED, COL2IM_OVERWRITES),
     train=train,
     reached=lambda r: r.metric("test_accuracy") >= TARGET,
+    questions=QUESTIONS,
 )
 
 __all__ = ["CNN_OPS", "COL2IM_OVERWRITES", "LESSON", "PROBES", "WEIGHT_GRAD_SWAPPED",

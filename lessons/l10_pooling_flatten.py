@@ -12,6 +12,7 @@ from stepgrad.lessons import datasets, models, training
 from stepgrad.lessons.base import Bug, Hooks, Lesson, RunResult, patch_op
 from stepgrad.lessons.diagnosis import BACKWARD, WHICH_POOL_PART, backward, concept, op_named
 from stepgrad.lessons.l09_convolution import CNN_OPS, gradcheck_fails, gradcheck_ops
+from stepgrad.lessons.quiz import grad_shape, window_grads
 from stepgrad.ops.conv import offset_views
 
 LR, EPOCHS, BATCH = 0.01, 8, 64
@@ -197,6 +198,15 @@ def train(hooks: Hooks, seed: int) -> RunResult:
     return result
 
 
+QUESTIONS = (
+    window_grads(),
+    grad_shape(
+        "reshape", 0, "{name} flattened its input; its backward receives an upstream "
+        "gradient of shape {upstream}. What shape does it send back?",
+        "Backward undoes the forward: the gradient goes back in the input's shape, each "
+        "number to the place its value came from."),
+)
+
 LESSON = Lesson(
     number=10, slug="pooling_flatten", title="Pooling and flatten",
     text=TEXT, goals=GOALS,
@@ -207,6 +217,7 @@ LESSON = Lesson(
     bugs=(MAXPOOL_TO_EVERY_ELEMENT, MAXPOOL_TRANSPOSED_INDEX, FLATTEN_CHANNELS_LAST),
     train=train,
     reached=lambda r: r.metric("test_accuracy") >= TARGET,
+    questions=QUESTIONS,
 )
 
 __all__ = ["FLATTEN_CHANNELS_LAST", "LESSON", "MAXPOOL_TO_EVERY_ELEMENT",

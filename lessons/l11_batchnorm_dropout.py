@@ -15,6 +15,7 @@ from stepgrad.lessons.base import Bug, Hooks, Lesson, RunResult, patch_op
 from stepgrad.lessons.diagnosis import WHICH_DROPOUT_PART, backward, concept, op_named
 from stepgrad.lessons.l07_optimizers import patch_attribute
 from stepgrad.lessons.l09_convolution import CNN_OPS, gradcheck_fails, gradcheck_ops
+from stepgrad.lessons.quiz import batch_norm_mean, dropout_kept
 from stepgrad.nn import functional as F
 
 LR, EPOCHS, BATCH, DROPOUT = 0.01, 8, 64, 0.5
@@ -243,6 +244,11 @@ def train(hooks: Hooks, seed: int) -> RunResult:
     return result
 
 
+QUESTIONS = (
+    batch_norm_mean(),
+    dropout_kept(),
+)
+
 LESSON = Lesson(
     number=11, slug="batchnorm_dropout", title="Batch normalisation and dropout",
     text=TEXT, goals=GOALS,
@@ -253,6 +259,7 @@ LESSON = Lesson(
     bugs=(BATCHNORM_CONSTANT_STATS, DROPOUT_NOT_RESCALED, DROPOUT_IN_EVAL),
     train=train,
     reached=lambda r: r.metric("test_accuracy") >= TARGET,
+    questions=QUESTIONS,
 )
 
 __all__ = ["BATCHNORM_CONSTANT_STATS", "DROPOUT_IN_EVAL", "DROPOUT_NOT_RESCALED",

@@ -29,6 +29,7 @@ from stepgrad.lessons.l11_batchnorm_dropout import (
     dropout_mean_ratio,
     eval_disagreement,
 )
+from stepgrad.lessons.quiz import grad_value, window_grads
 from stepgrad.nn import functional as F
 
 LR, GAMMA, EPOCHS, BATCH, WEIGHT_DECAY = 0.01, 0.8, 8, 64, 1e-4
@@ -294,6 +295,15 @@ class Capstone(Lesson):
 #: The mystery bugs, and for each the number of the lesson it comes from.
 POOL, ORIGIN = build_pool()
 
+QUESTIONS = (
+    grad_value(
+        "mean", 0, "{name} = mean of {n} numbers receives upstream gradient {u0}. What "
+        "gradient does each of the {n} numbers receive?",
+        "d mean / d x_i = 1 / n: each number gets upstream / n, so the loss's gradient "
+        "does not grow with the batch size."),
+    window_grads(),
+)
+
 LESSON = Capstone(
     number=12, slug="capstone", title="Capstone: a mystery bug",
     text=TEXT, goals=GOALS,
@@ -305,6 +315,7 @@ LESSON = Capstone(
     bugs=POOL,
     train=train,
     reached=_reached,
+    questions=QUESTIONS,
 )
 
 __all__ = ["CAPSTONE_OPS", "COMPARE_AFTER_HINTS", "Capstone", "EXCLUDED", "INCLUDED", "LESSON",

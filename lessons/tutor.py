@@ -13,28 +13,22 @@ delegate here. Everything returns plain text; nothing here imports a user interf
 from __future__ import annotations
 
 import difflib
-import math
-import re
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
-
-import numpy as np
 
 from stepgrad import events
+from stepgrad.lessons import fixing
 from stepgrad.lessons.base import (
     Bug,
     Lesson,
     RunResult,
     diagnosis_choices,
     normalise,
-    pristine,
 )
 from stepgrad.lessons.diagnosis import read
 from stepgrad.lessons.progress import Progress
+from stepgrad.lessons.quizmaster import Quizmaster
 from stepgrad.lessons.report import compare, report, sparkline
-from stepgrad.lessons.report import short_number as _num
 
 #: Events that show a loop, optimizer, init or data bug at work (unless the bug says).
 _LOOP_EVIDENCE = ("OptimizerStep", "ZeroGrad", "Iteration", "Epoch")
@@ -51,7 +45,7 @@ class Tutor:
     """Guides one learner through one bug of one lesson (bug None: the healthy lesson)."""
 
     def __init__(self, lesson: Lesson, bug: Bug | str | None = None,
-                 progress: Progress | None = None, seed: int = 0) -> None:
+                 progress: Progress | None = None, seed: int = 0, quiz: bool = True) -> None:
         self.lesson = lesson
         self.bug = lesson.bug(bug)
         self.progress = progress if progress is not None else Progress(autosave=False)
@@ -60,7 +54,7 @@ class Tutor:
         self.last_result: RunResult | None = None
         self.predictions = {"right": 0, "asked": 0}
         self.looked = False  # has the learner seen evidence of the bug yet?
-        self._forward: OrderedDict[int, events.ForwardStep] = OrderedDict()
+        self.quiz = Quizmaster(lesson, enabled=quiz)
         self._hint_index = self.progress.hints_used(lesson, self.bug.id) if self.bug else 0
 
     # -- running -------------------------------------------------------------------------
@@ -85,12 +79,8 @@ class Tutor:
         return tutored_program
 
     def observe(self, event: events.Event) -> None:
-        """Remember small forward steps, so a prediction can be checked by the chain rule."""
-        if self.lesson.predict and isinstance(event, events.ForwardStep) \
-                and event.output.size <= 16:
-            self._forward[event.node_id] = event
-            if len(self._forward) > 4096:
-                self._forward.popitem(last=False)
+        """Remember the forward steps a prediction question will need."""
+        self.quiz.observe(event)
 
     # -- reading ---------------------------------------------------------------------------
     def text(self) -> str:
@@ -254,94 +244,66 @@ class Tutor:
         result = self.last_result
         return result is not None and result.bug == (self.bug.id if self.bug else None)
 
-    # -- the prediction game (lesson 1) ------------------------------------------------------
+    # -- fix it yourself -----------------------------------------------------------------------
+    def fix(self) -> str:
+        """Write the code at fault to the learner's file (kept if it exists) and say where."""
+        bug = self._fixable()
+        if isinstance(bug, str):
+            return bug
+        path, written = fixing.write(self.lesson, bug)
+        state = "The code at fault is in" if written else "Your fix file (kept from before) is"
+        opened = fixing.open_editor(path)
+        return (f"{state} {path}{opened}\nEdit it, save it, then `fix check`; `fix reset` "
+                f"writes the broken code again.")
+
+    def fix_check(self) -> str:
+        """Load the learner's file in place of the bug, check it, rerun training."""
+        bug = self._fixable()
+        if isinstance(bug, str):
+            return bug
+        found = fixing.check(self.lesson, bug, self.seed)
+        if found.get("healthy"):
+            self.progress.mark_fixed(self.lesson, bug.id)
+            found["lines"].append("Counted as fixed in your progress.")
+        return "\n".join(str(line) for line in found.get("lines", []))
+
+    def fix_reset(self) -> str:
+        bug = self._fixable()
+        if isinstance(bug, str):
+            return bug
+        path, _ = fixing.write(self.lesson, bug, reset=True)
+        return f"{path} holds the code at fault again."
+
+    def _fixable(self) -> Bug | str:
+        """The bug to fix, or why `fix` cannot be used here."""
+        if self.bug is None:
+            return "This run is healthy: there is nothing to fix."
+        if self.bug.kind != "op" or not self.bug.op:
+            return (f"`fix` rewrites an op's code; this bug is in the {self.bug.kind} "
+                    f"(`diagnose` it, and `fixed` shows the run without it).")
+        return self.bug
+
+    # -- prediction questions -------------------------------------------------------------
     def question(self, event: events.Event | None) -> str | None:
-        """At a backward step of a predicting lesson: "what gradient does x receive?"."""
-        picked = self._pick(event)
-        if picked is None:
-            return None
-        step, index = picked
-        forward = self._forward.get(step.node_id)
-        upstream = _scalar(step.upstream)
-        where = f"{step.name} = {_expression(step, forward)}"
-        return (f"Predict: {where} receives upstream gradient {_num(upstream)}. "
-                f"What gradient does {step.input_names[index]} receive? (predict NUMBER)")
+        """The open prediction question at `event`, if any (the debugger shows it after the
+        position). Showing a position is also how the tutor learns what the learner saw."""
+        self.look(event)
+        return self.quiz.question(event)
 
-    def answer(self, event: events.Event | None, number: float) -> str:
-        """Compare a prediction with the chain rule and with what backward actually sent."""
-        picked = self._pick(event)
-        if picked is None:
-            return "There is no question at this step: predictions are asked at backward steps."
-        step, index = picked
-        name = step.input_names[index]
-        sent = None if step.grads[index] is None else _scalar(step.grads[index])
-        truth = self._chain_rule(step, index)
-        self.predictions["asked"] += 1
-        sent_text = "nothing" if sent is None else _num(sent)
-        if truth is None:  # the forward step was not recorded: compare with backward only
-            ok = sent is not None and _close(number, sent)
-            self.predictions["right"] += ok
-            return (f"{'Right' if ok else 'Not quite'}: backward sent {sent_text} to {name}; "
-                    f"you said {_num(number)}.")
-        upstream = _scalar(step.upstream)
-        local = f" = upstream {_num(upstream)} x local derivative {_num(truth / upstream)}" \
-            if upstream not in (0.0,) else ""
-        right, engine_right = _close(number, truth), sent is not None and _close(sent, truth)
-        self.predictions["right"] += right
-        if right and engine_right:
-            return f"Right: {name} receives {_num(truth)}{local}. Backward sent {sent_text} too."
-        if right:
-            return (f"Your prediction matches the chain rule: {name} should receive "
-                    f"{_num(truth)}{local} (finite differences agree). But backward sent "
-                    f"{sent_text}! Here the engine is wrong, not you: {step.op}'s backward is "
-                    f"a suspect (`gradcheck` it).")
-        if engine_right:
-            return (f"Not quite: {name} receives {_num(truth)}{local}; you said "
-                    f"{_num(number)}. Backward agrees with the chain rule here.")
-        return (f"Not quite: the chain rule (finite differences) gives {name} {_num(truth)}"
-                f"{local}; you said {_num(number)}. And backward sent {sent_text}, which is "
-                f"wrong too: look closely at {step.op}'s backward.")
+    def answer(self, event: events.Event | None, said: float | str) -> str:
+        """Check `predict` at `event` (a number, several numbers, or "skip")."""
+        right, message = self.quiz.answer(event, said)
+        if right is not None:
+            self.predictions["asked"] += 1
+            self.predictions["right"] += right
+            self.progress.record_prediction(self.lesson, right)
+        following = self.quiz.question(event) if right is not None else None
+        return f"{message}\n{following}" if following else message
 
-    def _pick(self, event: events.Event | None) -> tuple[events.BackwardStep, int] | None:
-        """The input a question is about: one that wants a gradient, a leaf if possible."""
-        if not self.lesson.predict or not isinstance(event, events.BackwardStep):
-            return None
-        if event.upstream.size != 1:
-            return None
-        forward = self._forward.get(event.node_id)
-        wants = [i for i in range(len(event.input_ids))
-                 if (forward.input_requires_grad[i] if forward else event.grads[i] is not None)]
-        if not wants:
-            return None
-        leaves = [i for i in wants if event.input_ids[i] not in self._forward]
-        return event, (leaves or wants)[0]
-
-    def _chain_rule(self, step: events.BackwardStep, index: int) -> float | None:
-        """What input `index` should receive: finite differences of the op's own forward."""
-        forward = self._forward.get(step.node_id)
-        if forward is None:
-            return None
-        arrays = [np.array(a, dtype=np.float64) for a in forward.inputs]
-        upstream = np.asarray(step.upstream, dtype=np.float64)
-        op_forward = pristine(step.op, "forward")
-
-        def value() -> float:
-            from stepgrad.function import Context
-
-            ctx = Context()
-            ctx.needs_input_grad = tuple(True for _ in arrays)
-            return float(np.sum(upstream * op_forward(ctx, *arrays, **forward.attrs)))
-
-        target, eps = arrays[index].reshape(-1), 1e-6
-        if target.size != 1:
-            return None
-        saved = target[0]
-        target[0] = saved + eps
-        plus = value()
-        target[0] = saved - eps
-        minus = value()
-        target[0] = saved
-        return (plus - minus) / (2 * eps)
+    def hidden(self, event: events.Event | None) -> str | None:
+        """What the debugger must not show at `event` until the open question is answered:
+        "grads", "output" or "update" (None: show everything)."""
+        return self.quiz.hidden(event)
 
 
 # -- small helpers ------------------------------------------------------------------------------
@@ -356,27 +318,6 @@ def _names(bug: Bug, said: str, others: set[str]) -> bool:
         return False
     return not any(f" {o} " in padded for o in others
                    if not any(f" {o} " in f" {a} " for a in bug.answers))
-
-
-def _scalar(array: Any) -> float:
-    return float(np.asarray(array, dtype=np.float64).reshape(-1)[0])
-
-
-def _close(a: float, b: float) -> bool:
-    return math.isfinite(a) and math.isfinite(b) and abs(a - b) <= 1e-2 * max(1.0, abs(b))
-
-
-
-
-def _expression(step: events.BackwardStep, forward: events.ForwardStep | None) -> str:
-    names = list(step.input_names)
-    if forward is not None:  # constants (auto-named t123) show as their value
-        names = [(_num(_scalar(a)) if re.fullmatch(r"t\d+", n) else f"{n} ({_num(_scalar(a))})")
-                 if a.size == 1 else n for n, a in zip(names, forward.inputs)]
-    symbol = _SYMBOLS.get(step.op)
-    if symbol and len(names) == 2:
-        return f"{names[0]} {symbol} {names[1]}"
-    return f"{step.op}({', '.join(names)})"
 
 
 __all__ = ["Tutor", "compare", "next_bug", "report", "sparkline"]

@@ -152,6 +152,8 @@ def locals_text(values: dict[str, Any], width: int = 90) -> str:
             text = stats_line(value) if value.size > 6 else np.array2string(value, precision=4)
         elif isinstance(value, dict):
             text = "ctx(" + ", ".join(sorted(value)) + ")"
+        elif callable(value):  # by the name it is called here: a lesson's helper is not named
+            text = f"<function {key}>"
         else:
             text = repr(value)
         lines.append(f"  {key} = {text}"[:width])

@@ -177,10 +177,15 @@ def test_predictions_are_checked_against_the_chain_rule(progress: Progress) -> N
     question = tutor.question(mul)
     assert "What gradient does w receive?" in question and "upstream gradient" in question
     right = float(mul.grads[0])
+    assert tutor.hidden(mul) == "grads"  # the answer stays hidden until predicted...
     assert tutor.answer(mul, right).startswith("Right")
-    assert tutor.answer(mul, right + 1).startswith("Not quite")
+    assert tutor.hidden(mul) is None and "no question" in tutor.answer(mul, right)  # ...once
     add = steps[2]
     assert "does b receive" in tutor.question(add)  # a leaf is asked about first
+    assert tutor.answer(add, 1e6).startswith("Not quite")
+    assert tutor.answer(steps[1], "skip").startswith("Skipped")
+    assert tutor.predictions == {"right": 1, "asked": 2}
+    assert progress.quiz(tutor.lesson) == (1, 2)
     assert tutor.question(None) is None
 
 
@@ -188,7 +193,7 @@ def test_a_right_prediction_against_a_broken_backward_says_so(progress: Progress
     tutor = Tutor(get_lesson(1), "mul-swapped", progress)
     mul = _backward_steps(tutor)[-1]
     upstream = float(mul.upstream)
-    x = float(tutor._forward[mul.node_id].inputs[1])
+    x = float(tutor.quiz.forward[mul.node_id].inputs[1])
     message = tutor.answer(mul, upstream * x)
     assert "the engine is wrong" in message.lower() or "engine is wrong" in message
     assert "mul's backward" in message

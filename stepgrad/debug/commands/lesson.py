@@ -11,13 +11,35 @@ from typing import Any
 
 from stepgrad.debug.commands.dispatch import CommandError, Dispatcher
 
-LESSON_COMMANDS = ("lesson", "hint", "diagnose", "reveal", "fixed", "predict")
+LESSON_COMMANDS = ("lesson", "hint", "diagnose", "reveal", "fixed", "predict", "fix")
+
+#: Commands that would show a step's tensors: refused while its prediction question is open.
+_REVEALING = frozenset({"print", "pp", "info", "backprop", "gradcheck", "display", "graph"})
 
 
 class LessonCommands(Dispatcher):
     """The learner's side of a lesson, answered by the lesson's Tutor."""
 
     lesson_commands = frozenset(LESSON_COMMANDS)
+
+    def run(self, line: str) -> str:
+        """Run one line; while a prediction question is open at this step, commands that
+        would show its answer are refused until the learner predicts or skips."""
+        hidden = self._hidden()
+        if hidden and self.resolve(line.strip().partition(" ")[0]) in _REVEALING:
+            return (f"*** this step's {hidden} stay hidden until you answer its question: "
+                    f"predict NUMBER..., or predict skip")
+        return super().run(line)
+
+    def display_line(self, text: str) -> str:
+        if self._hidden():
+            return f"{text} = (hidden until you predict or skip)"
+        return super().display_line(text)
+
+    def _hidden(self) -> str | None:
+        """What the open question hides at the current step ("grads", "output", "update")."""
+        hidden = getattr(self.tutor, "hidden", None)
+        return hidden(self.session.state.event) if hidden is not None else None
 
     def _tutor(self) -> Any:
         if self.tutor is None:
@@ -44,12 +66,11 @@ class LessonCommands(Dispatcher):
         return str(message)
 
     def complete_diagnose(self, text: str, line: str) -> list[str]:
-        """The next word of each answer the lesson accepts that fits what is typed."""
+        """Any word of the lesson's vocabulary (op names, phases, parts of the loop and the
+        initialisation) for the word being typed: the same words whatever the bug."""
         if self.tutor is None:
             return []
-        done = " ".join(line.split(" ")[1:-1])
-        options = [c for c in self.tutor.choices() if c.startswith(done)]
-        return [c[len(done) :].strip().split(" ")[0] for c in options]
+        return [word for word in self.tutor.choices() if word.startswith(text)]
 
     def do_reveal(self, arg: str) -> str:
         """reveal
@@ -62,13 +83,29 @@ class LessonCommands(Dispatcher):
         return str(self._tutor().fixed())
 
     def do_predict(self, arg: str) -> str:
-        """predict NUMBER
-        Answer the lesson's question: the gradient you expect at this step."""
+        """predict NUMBER... | predict skip
+        Answer the open prediction question (shown after the position): a number, several
+        numbers for a shape or a window (predict 4 2), or skip to see the answer."""
         tutor = self._tutor()
-        try:
-            value = float(arg)
-        except ValueError:
-            raise CommandError(
-                f"predict takes a number, for example: predict 0.5 (got {arg!r})"
-            ) from None
-        return str(tutor.answer(self.session.state.event, value))
+        if not arg:
+            raise CommandError("predict what? A number (predict 0.5), several numbers "
+                               "(predict 4 2), or predict skip")
+        return str(tutor.answer(self.session.state.event, arg))
+
+    def do_fix(self, arg: str) -> str:
+        """fix | fix check | fix reset
+        Fix the bug yourself: `fix` writes the code at fault to a file (and opens $EDITOR
+        when it is set); `fix check` runs the lesson with your file in place of the bug and
+        says whether training is healthy; `fix reset` starts the file again."""
+        tutor = self._tutor()
+        word = arg.strip().lower()
+        if word in ("", "edit", "open"):
+            return str(tutor.fix())
+        if word == "check":
+            return str(tutor.fix_check())
+        if word == "reset":
+            return str(tutor.fix_reset())
+        raise CommandError(f"fix takes nothing, 'check' or 'reset' (got {arg.strip()!r})")
+
+    def complete_fix(self, text: str, line: str) -> list[str]:
+        return ["check", "reset"]

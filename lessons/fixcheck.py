@@ -1,0 +1,203 @@
+"""The child process of `fix check`: load the learner's file, check it, print a verdict.
+
+It runs in a process of its own (`python -m stepgrad.lessons.fixing ...`): a file that loops
+is stopped by the parent's time limit, and the lesson the learner is debugging keeps its
+bug. The verdict is one JSON line: {"healthy": bool, "lines": [text, ...]}.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import traceback
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from stepgrad import events
+from stepgrad.lessons.base import Bug, Lesson, RunResult, patch_op, pristine
+from stepgrad.lessons.fixing import broken_phases
+from stepgrad.lessons.report import short_number as num
+from stepgrad.lessons.report import sparkline
+
+EPS = 1e-6
+ELEMENTS = 200  # elements searched for the first one that disagrees
+
+
+class FixError(Exception):
+    """The learner's code could not be used; the message is one line for them."""
+
+
+def load(bug: Bug, path: Path) -> dict[str, Any]:
+    """The learner's functions, by phase, in the op module's namespace (its helpers)."""
+    import stepgrad as sg
+
+    phases = broken_phases(bug)
+    home = importlib.import_module(sg.ops.get(bug.op or "").__module__)
+    spec = importlib.util.spec_from_file_location("stepgrad_learner_fix", path)
+    if spec is None or spec.loader is None:
+        raise FixError(f"cannot read {path}")
+    module = importlib.util.module_from_spec(spec)
+    module.__dict__.update({k: v for k, v in vars(home).items() if not k.startswith("__")})
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as error:
+        raise FixError(f"Your fix file has a syntax error at line {error.lineno}: "
+                       f"{error.msg}") from None
+    except Exception as error:  # noqa: BLE001 (the learner's code: one clear line)
+        raise FixError(f"Your fix file raises {type(error).__name__} when it is loaded"
+                       f"{_where(error, path)}: {error}") from None
+    missing = [p for p in phases if not callable(getattr(module, p, None))]
+    if missing:
+        raise FixError(f"Your fix file must define {' and '.join(missing)}(ctx, ...) "
+                       f"(`fix reset` writes the original again).")
+    return {phase: getattr(module, phase) for phase in phases}
+
+
+def _where(error: BaseException, path: Path) -> str:
+    lines = [f.lineno for f in traceback.extract_tb(error.__traceback__)
+             if Path(f.filename) == path]
+    return f" (line {lines[-1]} of your file)" if lines else ""
+
+
+def check_grads(op: str, fns: dict[str, Any], forward: events.ForwardStep, path: Path,
+                rng: np.random.Generator, random_inputs: bool) -> str | None:
+    """None when the (learner's) backward matches central differences of the forward on
+    the recorded inputs (or random ones of the same shapes); else the first failure."""
+    from stepgrad.function import Context
+
+    fwd = fns.get("forward") or pristine(op, "forward")
+    bwd = fns.get("backward") or pristine(op, "backward")
+    inputs = [np.array(a, dtype=np.float64) if np.asarray(a).dtype.kind == "f" else np.asarray(a)
+              for a in forward.inputs]
+    if random_inputs:
+        inputs = [rng.standard_normal(a.shape) if a.dtype.kind == "f" and need else a
+                  for a, need in zip(inputs, forward.input_requires_grad)]
+    needs = tuple(forward.input_requires_grad)
+
+    def run(arrays: list[np.ndarray]) -> tuple[Any, np.ndarray]:
+        ctx = Context()
+        ctx.needs_input_grad = needs
+        return ctx, np.asarray(fwd(ctx, *arrays, **forward.attrs), dtype=np.float64)
+
+    try:
+        ctx, out = run(inputs)
+        upstream = rng.standard_normal(out.shape)
+        grads = bwd(ctx, upstream)
+    except Exception as error:  # noqa: BLE001 (the learner's code)
+        return f"Your code raised {type(error).__name__}{_where(error, path)}: {error}"
+    grads = grads if isinstance(grads, tuple) else (grads,)
+    where = "random inputs" if random_inputs else "the lesson's recorded inputs"
+    for i, (name, need) in enumerate(zip(forward.input_names, needs)):
+        if not need:
+            continue
+        grad = grads[i] if i < len(grads) else None
+        if grad is None or np.shape(grad) != inputs[i].shape:
+            got = "nothing" if grad is None else f"shape {tuple(np.shape(grad))}"
+            return (f"Your backward returns {got} for input {i} ({name}), which has shape "
+                    f"{inputs[i].shape}: a gradient has its input's shape.")
+        failure = _first_wrong_element(run, inputs, i, np.asarray(grad, np.float64), upstream)
+        if failure:
+            return f"Gradient check fails on {where}: input {i} ({name}), {failure}"
+    return None
+
+
+def _first_wrong_element(run: Any, inputs: list[np.ndarray], i: int, grad: np.ndarray,
+                         upstream: np.ndarray) -> str | None:
+    """Compare a directional derivative; when it disagrees, find the first element that does."""
+    def numeric(direction: np.ndarray) -> float:
+        plus = [*inputs[:i], inputs[i] + EPS * direction, *inputs[i + 1:]]
+        minus = [*inputs[:i], inputs[i] - EPS * direction, *inputs[i + 1:]]
+        return float(np.sum((run(plus)[1] - run(minus)[1]) * upstream) / (2 * EPS))
+
+    direction = np.random.default_rng(1).standard_normal(inputs[i].shape)
+    if _close(float(np.sum(grad * direction)), numeric(direction)):
+        return None
+    for flat in range(min(grad.size, ELEMENTS)):
+        unit = np.zeros(grad.size)
+        unit[flat] = 1.0
+        want = numeric(unit.reshape(grad.shape))
+        if not _close(float(grad.reshape(-1)[flat]), want):
+            index = tuple(int(v) for v in np.unravel_index(flat, grad.shape))
+            return (f"element {list(index)}: your backward gives "
+                    f"{num(float(grad.reshape(-1)[flat]))}, finite differences give {num(want)}")
+    return "the gradient disagrees with finite differences (in the elements after the first "\
+        f"{ELEMENTS})"
+
+
+def _close(a: float, b: float) -> bool:
+    return math.isfinite(a) and abs(a - b) <= 1e-4 * max(1.0, abs(a), abs(b))
+
+
+def train_with(lesson: Lesson, bug: Bug, fns: dict[str, Any], seed: int,
+               path: Path) -> tuple[RunResult, events.ForwardStep | None]:
+    """Train with the learner's code in place of the bug; also keep the op's first node."""
+    seen: list[events.ForwardStep] = []
+
+    def keep(event: events.Event) -> None:
+        if not seen and isinstance(event, events.ForwardStep) and event.op == bug.op:
+            seen.append(event)
+
+    unsubscribe = events.subscribe(keep)
+    try:
+        with patch_op(bug.op or "", **fns)():
+            return lesson.run(None, seed), (seen[0] if seen else None)
+    except Exception as error:  # noqa: BLE001 (the learner's code)
+        raise FixError(f"Training with your code raised {type(error).__name__}"
+                       f"{_where(error, path)}: {error}") from None
+    finally:
+        unsubscribe()
+
+
+def verdict(lesson: Lesson, bug: Bug, path: Path, seed: int = 0) -> dict[str, Any]:
+    """Check the learner's fix: gradients, then training next to the buggy run."""
+    try:
+        fns = load(bug, path)
+        result, node = train_with(lesson, bug, fns, seed, path)
+    except FixError as error:
+        return {"healthy": False, "lines": [str(error)]}
+    rng = np.random.default_rng(seed)
+    failure = None
+    if node is not None:
+        failure = check_grads(bug.op or "", fns, node, path, rng, random_inputs=False) \
+            or check_grads(bug.op or "", fns, node, path, rng, random_inputs=True)
+    buggy = lesson.run(bug.id, seed)
+    reached = lesson.healthy(result) and not bug.shows(result)
+    lines = [failure] if failure else []
+    if not reached:
+        metrics = ", ".join(f"{k} {num(v)}" for k, v in result.metrics.items()) or "none"
+        lines.append(f"Training with your code misses the target ({lesson.target}): "
+                     f"final loss {num(result.final_loss)}, metrics: {metrics}.")
+    healthy = not failure and reached
+    if healthy:
+        lines.insert(0, f"Healthy! Your {bug.op} passes the gradient check on the lesson's "
+                        f"recorded inputs and on random ones, and training reaches the target "
+                        f"({lesson.target}).")
+    lines += [f"  with the bug  {sparkline(buggy.losses, width=40)}  final loss "
+              f"{num(buggy.final_loss)}",
+              f"  your code     {sparkline(result.losses, width=40)}  final loss "
+              f"{num(result.final_loss)}"]
+    return {"healthy": healthy, "lines": lines}
+
+
+def main(argv: list[str]) -> None:
+    """`python -m stepgrad.lessons.fixing LESSON BUG FILE [SEED]`: print the verdict."""
+    from stepgrad.lessons.registry import get_lesson
+
+    number, bug_id, path = argv[:3]
+    seed = int(argv[3]) if len(argv) > 3 else 0
+    lesson = get_lesson(number)
+    bug = lesson.bug(bug_id)
+    assert bug is not None
+    with np.errstate(all="ignore"):
+        try:
+            found = verdict(lesson, bug, Path(path), seed)
+        except Exception as error:  # noqa: BLE001 (one clear line, never a traceback)
+            found = {"healthy": False,
+                     "lines": [f"The check failed: {type(error).__name__}: {error}"]}
+    print(json.dumps(found))
+
+
+__all__ = ["FixError", "check_grads", "load", "main", "train_with", "verdict"]

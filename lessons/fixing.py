@@ -1,0 +1,144 @@
+"""Fix it yourself: the learner rewrites the code at fault and the lesson checks it.
+
+`fix` writes the broken op's forward and/or backward, as the debugger shows them, to a file
+in the data directory (`fixes/<lesson>_<bug>.py`); the file is the learner's and survives
+reruns until `fix reset`. `fix check` loads that file in place of the bug in a fresh
+process (so a file that loops is stopped by a time limit, and the paused lesson keeps its
+bug), then:
+
+1. checks each gradient the learner's code returns: its shape, then a directional
+   derivative against central differences (float64) on the inputs the lesson recorded and
+   on random ones, and names the first element that disagrees;
+2. reruns training with the learner's code and compares it with the buggy run.
+
+    python -m stepgrad.lessons.fixing LESSON BUG FILE    # prints one JSON verdict
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from stepgrad.lessons.base import Bug, Lesson, pristine
+from stepgrad.lessons.progress import lesson_key
+from stepgrad.paths import data_dir
+
+TIME_LIMIT = 120.0  # seconds for a whole `fix check` (two training runs and the checks)
+PHASES = ("forward", "backward")
+
+
+def fix_path(lesson: Lesson, bug: Bug) -> Path:
+    """Where the learner's fix of `bug` lives."""
+    return data_dir() / "fixes" / f"{lesson_key(lesson)}_{bug.id.replace('-', '_')}.py"
+
+
+def broken_phases(bug: Bug) -> list[str]:
+    """The phases of the bug's op that the bug replaces (forward, backward or both)."""
+    import stepgrad as sg
+
+    assert bug.op is not None
+    with bug.inject():
+        cls = sg.ops.get(bug.op)
+        return [phase for phase in PHASES
+                if _plain(cls.__dict__.get(phase)) is not pristine(bug.op, phase)]
+
+
+def _plain(function: Any) -> Any:
+    return function.__func__ if isinstance(function, staticmethod) else function
+
+
+def code_at_fault(lesson: Lesson, bug: Bug) -> str:
+    """The text of a fresh fix file: the broken code as the debugger shows it."""
+    from stepgrad.debug.source import op_source
+
+    phases = broken_phases(bug)
+    with bug.inject():
+        bodies = ["".join(_dedent(op_source(bug.op or "", phase)[0])) for phase in phases]
+        bodies += [_helper_source(bug.op or "", phase) for phase in phases]
+    names = " and ".join(f"`{p}`" for p in phases)
+    header = (f'"""Lesson {lesson.number}: your fix of {bug.op}\'s {" and ".join(phases)}.\n\n'
+              f"This is the code that runs now, and something in it is wrong. Edit {names}\n"
+              f"(keep the name and the arguments), save, and type `fix check` in the lesson.\n"
+              f"`fix reset` writes the broken code here again. numpy is `np`; the op's module\n"
+              f'helpers are available as in the op\'s own file.\n"""\n\n'
+              f"from __future__ import annotations\n\n"
+              f"from typing import Any\n\nimport numpy as np\n\nimport stepgrad as sg\n\n\n")
+    return header + "\n\n".join(b.rstrip() + "\n" for b in bodies if b.strip())
+
+
+def _helper_source(op: str, phase: str) -> str:
+    """The functions a phase calls through its closure (lesson 9's `col2im`), each under the
+    name the phase calls it by: a bug can live in a helper."""
+    import inspect
+
+    from stepgrad.debug.source import disguise, op_function
+
+    fn = op_function(op, phase)
+    cells = zip(fn.__code__.co_freevars, fn.__closure__ or ())
+    helpers = [(name, cell.cell_contents) for name, cell in cells
+               if inspect.isfunction(cell.cell_contents)]
+    return "\n\n".join("".join(_dedent(disguise(inspect.getsourcelines(helper)[0], name)))
+                       for name, helper in helpers)
+
+
+def _dedent(lines: list[str]) -> list[str]:
+    indent = min((len(x) - len(x.lstrip()) for x in lines if x.strip()), default=0)
+    return [x[indent:] if x.strip() else "\n" for x in lines]
+
+
+def write(lesson: Lesson, bug: Bug, reset: bool = False) -> tuple[Path, bool]:
+    """(path, written): write the code at fault unless the learner's file exists."""
+    path = fix_path(lesson, bug)
+    if path.exists() and not reset:
+        return path, False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(code_at_fault(lesson, bug), encoding="utf-8")
+    return path, True
+
+
+def open_editor(path: Path) -> str:
+    """Open $EDITOR on `path` when one is set and the terminal is interactive; else ""."""
+    import shlex
+
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
+    if not editor or not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return ""
+    try:
+        subprocess.call([*shlex.split(editor), str(path)])
+    except OSError as error:
+        return f" (could not start $EDITOR: {error})"
+    return f" (opened with {editor})"
+
+
+def check(lesson: Lesson, bug: Bug, seed: int = 0) -> dict[str, Any]:
+    """Run `fix check` in a fresh process; the verdict as a dict (see `verdict`)."""
+    path = fix_path(lesson, bug)
+    if not path.exists():
+        return {"healthy": False, "lines": ["No fix file yet: type `fix` first."]}
+    command = [sys.executable, "-m", "stepgrad.lessons.fixing", str(lesson.number), bug.id,
+               str(path), str(seed)]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=TIME_LIMIT,
+                              env={**os.environ, "PYTHONHASHSEED": "0"})
+    except subprocess.TimeoutExpired:
+        return {"healthy": False, "lines": [
+            f"Your fix did not finish within {TIME_LIMIT:g} s: is there an endless loop?"]}
+    last = done.stdout.strip().splitlines()[-1:] or [""]
+    try:
+        return dict(json.loads(last[0]))
+    except ValueError:
+        error = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"healthy": False, "lines": [f"The check could not run: {error}"]}
+
+
+if __name__ == "__main__":  # the child process of `check`
+    from stepgrad.lessons.fixcheck import main
+
+    main(sys.argv[1:])
+
+
+__all__ = ["broken_phases", "check", "code_at_fault", "fix_path", "open_editor", "write"]
