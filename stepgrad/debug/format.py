@@ -138,8 +138,11 @@ def backprop(
     event: ev.BackwardStep,
     local: list[Any],
     contributions: dict[int, list[str]],
+    explained: dict[int, list[str]] | None = None,
 ) -> str:
-    """upstream grad x local derivative = sent grad, with numbers, for each input."""
+    """upstream grad x local derivative = sent grad, with numbers, for each input; for the
+    ops that mix elements, `explained[i]` (stepgrad.debug.explain) writes out the sum."""
+    explained = explained or {}
     lines = [f"{event.name} ({event.op}) backward: upstream grad {shape_of(event.upstream)}"]
     for i, (name, sent) in enumerate(zip(event.input_names, event.grads)):
         if sent is None:
@@ -154,6 +157,8 @@ def backprop(
                 f"  input {i} {name}: upstream {up:.4g} x local derivative {loc:.4g} = "
                 f"{product:.4g}   (element {list(k)})"
             )
+        elif i in explained:
+            lines.append(f"  input {i} {name}: sent grad {shape_of(sent)}, one element:")
         else:
             lines.append(
                 f"  input {i} {name}: sent grad {shape_of(sent)} (the op mixes elements: "
@@ -165,6 +170,7 @@ def backprop(
                 f"      broadcasting undone: summed over axes {axes} to get back to "
                 f"shape {shape_of(sent)}"
             )
+        lines.extend(explained.get(i, ()))
         if event.accumulated[i]:
             lines.append(
                 f"      {name} already had a gradient (it is used more than once): "

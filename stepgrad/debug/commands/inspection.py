@@ -12,6 +12,7 @@ from stepgrad import events as ev
 from stepgrad.debug import format as fmt
 from stepgrad.debug.chain import contributions, local_derivatives
 from stepgrad.debug.commands.dispatch import CommandError, Dispatcher, aliases, parse_count
+from stepgrad.debug.explain import explain
 from stepgrad.debug.expr import ExpressionError, compile_expression, evaluate
 from stepgrad.debug.history import format_size, parse_size
 from stepgrad.debug.source import op_source
@@ -147,10 +148,12 @@ class InspectionCommands(Dispatcher):
         if not isinstance(event, ev.BackwardStep):
             return "backprop explains a backward step: step or continue to one first"
         forward = self.session.history.forward_of(event.node_id)
+        local = local_derivatives(forward)
         return fmt.backprop(
             event,
-            local_derivatives(forward),
+            local,
             contributions(self.session.history, state.cursor, event),
+            explain(forward, event, local),
         )
 
     @aliases("gc")
