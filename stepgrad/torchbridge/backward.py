@@ -126,6 +126,18 @@ def _on_node(record: Record, index: int, grad_inputs: tuple[Any, ...],
     """A hook on one of the op's nodes: note what it received and sent; emit when done."""
     if not local.active:
         return
+    try:
+        step = _note(record, index, grad_inputs, grad_outputs)
+    except Exception:  # noqa: BLE001 (the bridge never breaks the program's backward)
+        _reset(record)
+        return
+    if step is not None and events.listeners:
+        events.emit(step)
+
+
+def _note(record: Record, index: int, grad_inputs: tuple[Any, ...],
+          grad_outputs: tuple[Any, ...]) -> events.BackwardStep | None:
+    """Take in one node's gradients; the op's BackwardStep when it was the op's last node."""
     with _no_torch_function():
         if record.left == record.nodes:  # the op's first node: its inputs get nothing yet
             local.in_flight.append(record)
@@ -141,11 +153,7 @@ def _on_node(record: Record, index: int, grad_inputs: tuple[Any, ...],
                 grad = snapshot(grad)
                 sent[position] = grad if sent[position] is None else sent[position] + grad
         record.left -= 1
-        if record.left > 0:
-            return
-        step = _finish(record)
-    if events.listeners:
-        events.emit(step)
+        return _finish(record) if record.left == 0 else None
 
 
 def _has_grad(leaf: torch.Tensor | None) -> bool:

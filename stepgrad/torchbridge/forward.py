@@ -87,18 +87,36 @@ def _describe(func: Any) -> tuple[str, str] | None:
 
 
 def _record(func: Any, named: tuple[str, str], args: tuple, kwargs: dict) -> Any:
+    """Run the op, and emit its ForwardStep. Whatever the bridge cannot describe (a sparse
+    or meta tensor, say) runs unrecorded: the bridge never breaks the user's program."""
     tensors: list[torch.Tensor] = []
-    text = _call_text(named[1], args, kwargs, tensors)
-    if not tensors:  # a factory (torch.zeros, torch.randn): a leaf, not a node
+    try:
+        text = _call_text(named[1], args, kwargs, tensors)
+        file, line = user_frame()
+        # inputs are described before the call, in case the op changes them in place
+        described = [describe_input(t) for t in tensors] if tensors and line >= 0 else None
+    except Exception:  # noqa: BLE001 (see the docstring)
+        described = None
+    if not described:  # a factory (torch.zeros), data loading, or nothing to describe
         return func(*args, **kwargs)
-    described = [describe_input(t) for t in tensors]  # before an in-place op changes them
     out = func(*args, **kwargs)
     result = out if isinstance(out, torch.Tensor) else _first_tensor(out)
     op = named[0]
     if result is None or _is_bookkeeping(op, result, tensors):
         return out
+    try:
+        step = _forward_step(op, text, result, tensors, described, file, line)
+    except Exception:  # noqa: BLE001 (see the docstring)
+        return out
+    events.emit(step)  # outside the try: a listener may raise to stop the program
+    return out
+
+
+def _forward_step(op: str, text: str, result: torch.Tensor, tensors: list[torch.Tensor],
+                  described: list[tuple[int, str, Any]], file: str,
+                  line: int) -> events.ForwardStep:
+    """The op's event; its output remembers it, and its autograd nodes are watched."""
     path, depth = module_place()
-    file, line = user_frame()
     array = snapshot(result)
     node_id, name = next_id(), node_name(op)
     made = Made(node_id, name, result._version, array, path, depth, file, line)
@@ -114,13 +132,12 @@ def _record(func: Any, named: tuple[str, str], args: tuple, kwargs: dict) -> Any
         attrs["grad_fn"] = type(grad_fn).__name__
         if result.requires_grad:
             backward.watch(made, op, result, tensors, ids, names)
-    events.emit(events.ForwardStep(
+    return events.ForwardStep(
         seq=events.next_seq(), depth=depth, node_id=node_id, op=op, name=name,
         inputs=tuple([d[2] for d in described]), input_ids=ids, input_names=names,
         input_requires_grad=tuple([t.requires_grad for t in tensors]), output=array,
         attrs=attrs, module_path=path, file=file, line=line,
-        requires_grad=result.requires_grad))
-    return out
+        requires_grad=result.requires_grad)
 
 
 def _is_bookkeeping(op: str, result: torch.Tensor, tensors: list[torch.Tensor]) -> bool:

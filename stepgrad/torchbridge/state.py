@@ -120,8 +120,12 @@ def _is_library(filename: str) -> bool:
         os.sep + "contextlib.py")
 
 
+_DATA_LOADING = os.path.join(_TORCH_DIR, "utils", "data") + os.sep
+
+
 def user_frame() -> tuple[str, int]:
-    """File and line of the innermost frame of the user's own code."""
+    """File and line of the innermost frame of the user's own code; line -1 when the call
+    comes from PyTorch's data loading (a DataLoader collating a batch is not the model)."""
     frame = sys._getframe(1)
     files = _library_files
     while frame is not None:
@@ -131,5 +135,7 @@ def user_frame() -> tuple[str, int]:
             library = files[filename] = _is_library(filename)
         if not library:
             return filename, frame.f_lineno
+        if filename.startswith(_DATA_LOADING):
+            return filename, -1
         frame = frame.f_back
     return "", 0

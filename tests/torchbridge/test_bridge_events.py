@@ -162,3 +162,16 @@ def test_the_core_never_imports_torch():
 
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_data_loading_is_not_the_model_and_odd_tensors_never_break_the_program():
+    from torch.utils.data import DataLoader, TensorDataset
+
+    loader = DataLoader(TensorDataset(torch.randn(8, 4), torch.arange(8)), batch_size=4)
+    sparse = torch.sparse_coo_tensor([[0, 1], [1, 0]], [2.0, 3.0], (2, 2))
+    with sg.trace() as t, torchbridge.bridge():
+        outs = [torch.relu(x) for x, _ in loader]  # collating a batch calls torch.stack
+        dense = sparse.to_dense()  # numpy cannot hold a sparse input: runs unrecorded
+    assert [e.name for e in t.events if isinstance(e, events.ForwardStep)] == [
+        "relu_1", "relu_2"]
+    assert len(outs) == 2 and dense.tolist() == [[0.0, 2.0], [3.0, 0.0]]
