@@ -150,10 +150,19 @@ def _guard_middleware(guard: Guard) -> Any:
                 text=f"stepgrad serve: this token already has {guard.max_sessions} session(s) "
                 "open; close the other tab, or start the server with --max-sessions N\n")
         guard.live[token] = guard.live.get(token, 0) + 1
+        released = False
+
+        def release() -> None:
+            """The session's websocket closed: its slot is free (its process is ending)."""
+            nonlocal released
+            if not released:
+                released, guard.live[token] = True, guard.live[token] - 1
+
+        request["release_session"] = release
         try:
             return await handler(request)
         finally:
-            guard.live[token] -= 1
+            release()
 
     return guard_requests
 
@@ -213,6 +222,7 @@ def _server_class() -> Any:
             super().__init__(command, **options)
             self.guard = guard
             self.services: set[Any] = set()
+            self.sockets: set[web.WebSocketResponse] = set()
 
         async def _make_app(self) -> web.Application:
             app = await super()._make_app()
@@ -233,6 +243,7 @@ def _server_class() -> Any:
             service = None
             try:
                 await websocket.prepare(request)
+                self.sockets.add(websocket)
                 service = OwnedAppService(
                     self.command, write_bytes=websocket.send_bytes,
                     write_str=websocket.send_str, close=websocket.close,
@@ -240,6 +251,9 @@ def _server_class() -> Any:
                 self.services.add(service)
                 await service.start(*size)
                 await self._process_messages(websocket, service)
+                # A reload must not wait for the old process to end: the slot frees now,
+                # while stop() below ends that process within its grace periods.
+                request["release_session"]()
             except asyncio.CancelledError:
                 pass
             except Exception as error:  # noqa: BLE001 (a bad message ends this session only)
@@ -248,6 +262,7 @@ def _server_class() -> Any:
                 if service is not None:
                     await asyncio.shield(service.stop())
                     self.services.discard(service)
+                self.sockets.discard(websocket)
                 await websocket.close()
             return websocket
 
@@ -255,8 +270,10 @@ def _server_class() -> Any:
             pass  # serve() has printed the URLs; upstream's logo would bury them
 
         async def on_shutdown(self, app: web.Application) -> None:
-            """The server stops: end every app process (concurrently, each with its grace)."""
+            """The server stops: end every app process (concurrently, each with its grace)
+            and close every websocket, so that no handler keeps the server waiting."""
             await asyncio.gather(*(s.stop() for s in list(self.services)),
+                                 *(ws.close(message=b"stopped") for ws in list(self.sockets)),
                                  return_exceptions=True)
 
     return GuardedServer
