@@ -329,7 +329,7 @@ def test_state_dict_goes_back_into_torch() -> None:
     ours, theirs = twin_models()
     for p in ours.parameters():
         p.data *= 2
-    theirs.load_state_dict({k: torch.tensor(v) for k, v in ours.state_dict().items()})
+    theirs.load_state_dict({k: torch.tensor(np.asarray(v)) for k, v in ours.state_dict().items()})
     x = r(2, 2, 8, 8)
     ours.eval(), theirs.eval()
     assert_close(ours(sg.tensor(x)).data, theirs(torch.tensor(x)), "forward after the round trip")

@@ -48,17 +48,21 @@ class StateMixin:
     """state_dict / load_state_dict and to / float / double / cpu for nn.Module."""
 
     def state_dict(self, *, prefix: str = "", keep_vars: bool = False) -> OrderedDict[str, Any]:
-        """Every parameter and persistent buffer by path, as copies of numpy arrays
-        (`keep_vars=True`: the parameters themselves), in PyTorch's order."""
+        """Every parameter and persistent buffer by path, in PyTorch's order, as tensors
+        without gradients (`keep_vars=True`: the parameters themselves).
+
+        Unlike PyTorch's, the tensors are copies: training on does not change a state dict
+        taken earlier (in PyTorch it does, unless you deepcopy it)."""
         state: OrderedDict[str, Any] = OrderedDict()
         for path, module in self.named_modules(prefix=prefix.rstrip(".")):
             head = f"{path}." if path else ""
             for name, param in module._parameters.items():
                 if param is not None:
-                    state[head + name] = param if keep_vars else param.data.copy()
+                    state[head + name] = param if keep_vars else Tensor(param.data.copy())
             for name, persistent in module._buffers.items():
                 if persistent:
-                    state[head + name] = np.array(as_numpy(getattr(module, name)), copy=True)
+                    value = np.array(as_numpy(getattr(module, name)), copy=True)
+                    state[head + name] = Tensor(value)
         return state
 
     def load_state_dict(self, state_dict: dict[str, Any], strict: bool = True,
