@@ -113,8 +113,10 @@ def _run(root: Tensor, grad: np.ndarray, leaf_sink: Any) -> Any:
         events.emit(events.BackwardBegin(seq=events.next_seq(), root_id=root._id,
                                          root_name=root.name, nodes=len(order)))
     pending: dict[int, np.ndarray] = {root._id: grad}
-    # the checks cost a little per node: only after a hook or an in-place change was ever made
-    checking = hooks.count or _inplace.stamps or isinstance(leaf_sink, Capture)
+    # the checks cost a little per node, so they run only when a hook was ever registered, or
+    # a value changed in place after the oldest node of this graph was made
+    checking = hooks.count or isinstance(leaf_sink, Capture) or (
+        _inplace.last_stamp and _inplace.last_stamp > min([n._id for n in order]))
     for node in order:
         upstream = pending.pop(node._id, None)
         if upstream is None:

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 _ops: Any = None  # the stepgrad.ops module, set by stepgrad.tensor once the ops exist
-stamps = 0  # in-place changes so far: backward checks versions only when this is not 0
+last_stamp = 0  # the latest stamp: a graph made after it cannot hold a changed value
 
 LEAF_ERROR = ("a leaf Variable that requires grad is being used in an in-place operation. "
               "(Update weights inside `with torch.no_grad():`.)")
@@ -65,9 +65,8 @@ class InplaceMethods:
             self.requires_grad = True
         elif self._ctx is not None:
             self._where = None  # its recorded output snapshot is no longer its value
-        self._version = _new_id()  # later than every node that used the old value
-        global stamps
-        stamps += 1
+        global last_stamp
+        self._version = last_stamp = _new_id()  # later than every node that used the old value
         return self
 
     def _stand_in(self) -> Any:
