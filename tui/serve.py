@@ -53,6 +53,9 @@ def check_what(what: list[str]) -> list[str]:
             get_lesson(what[1])
         except LessonNotFound as error:
             raise ServeError(str(error.args[0] if error.args else error)) from None
+        from stepgrad.cli import build_parser
+
+        build_parser().parse_args(what)  # --seed -1, --bug "": exit 2 now, not in each browser
         return list(what)
     if len(what) >= 2 and what[0] == "debug":
         script = next((w for w in what[1:] if not w.startswith("--")), None)

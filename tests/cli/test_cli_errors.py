@@ -24,6 +24,7 @@ BAD = {
     "serve a missing lesson": ["serve", "lesson", "99"],
     "serve a missing script": ["serve", "debug", "missing.py"],
     "serve nothing known": ["serve", "notebook"],
+    "serve a lesson with a bad seed": ["serve", "--", "lesson", "1", "--seed", "-1"],
     "zero sessions": ["serve", "lesson", "1", "--max-sessions", "0"],
     "debug a folder": ["debug", "/tmp"],
     "debug /dev/null": ["debug", "/dev/null"],

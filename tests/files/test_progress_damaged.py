@@ -169,3 +169,19 @@ def test_stale_temporaries_are_removed_and_fresh_ones_kept(tmp_path: Path) -> No
         os.utime(temporary, (an_hour_ago, an_hour_ago))
     Progress.load(tmp_path / FILENAME)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([fresh.name, other.name])
+
+
+def test_a_lesson_starts_with_a_damaged_progress_file(tmp_path: Path) -> None:
+    """`stepgrad lesson 4` (not only `lessons`): one message, then the debugger runs."""
+    import subprocess
+    import sys
+
+    (tmp_path / FILENAME).write_bytes(DAMAGED["hint count is Infinity"])
+    done = subprocess.run(
+        [sys.executable, "-m", "stepgrad", "lesson", "4", "--repl"], input="where\nq\n",
+        capture_output=True, text=True, timeout=120,
+        env={**os.environ, "STEPGRAD_HOME": str(tmp_path)})
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("is damaged") == 1 and "Traceback" not in done.stderr
+    assert "#" in done.stdout  # the debugger showed where it is
+    assert len(list(tmp_path.glob(f"{FILENAME}.damaged-*"))) == 1
