@@ -19,3 +19,9 @@ from stepgrad.optim.sgd import SGD
 
 __all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop",
            "lr_scheduler"]
+
+
+def __getattr__(name: str) -> object:
+    """A PyTorch optim name stepgrad does not have fails here, at once, with what to do."""
+    raise AttributeError(f"stepgrad.optim has no {name!r}: torch.optim.{name} is outside "
+                         f"stepgrad's course subset (see stepgrad.optim.__all__ for what there is)")

@@ -211,3 +211,9 @@ _LRScheduler = LRScheduler  # the older PyTorch name
 
 __all__ = ["CosineAnnealingLR", "ExponentialLR", "LRScheduler", "LambdaLR", "MultiStepLR",
            "ReduceLROnPlateau", "StepLR"]
+
+
+def __getattr__(name: str) -> object:
+    """A PyTorch scheduler stepgrad does not have fails here, at once, with what to do."""
+    raise AttributeError(f"stepgrad.optim.lr_scheduler has no {name!r}: torch.optim.lr_scheduler"
+                         f".{name} is outside stepgrad's course subset (see its __all__)")
