@@ -68,7 +68,7 @@ class NodeCheck:
 def check_node(op: str, inputs: Sequence[Any], attrs: dict[str, Any] | None = None,
                upstream: np.ndarray | None = None, eps: float = 1e-6, atol: float = 1e-4,
                rtol: float = 1e-3, max_elements: int | None = None, *, directions: int = 3,
-               seconds: float = 1.0, progress: Callable[[str], Any] | None = None,
+               seconds: float = 0.5, progress: Callable[[str], Any] | None = None,
                cancel: Callable[[], bool] | None = None, seed: int = 0) -> NodeCheck:
     """Check the registered op `op`'s backward at one node's recorded inputs (see the module
     docstring). `upstream` is the gradient that arrived from above (ones when None); a

@@ -6,8 +6,8 @@ complete one before the cursor (else the first after it), so the verdict does no
 on where in a forward pass the program happens to be paused. Each op of the pass is checked
 at its nodes' recorded inputs and recorded upstream gradients (see nodecheck.py).
 
-Only recorded events are read (anything with `first`, `len`, indexing and `forward_of`,
-such as stepgrad.debug.history.History): no debugger or user-interface import.
+Only recorded events are read (anything with `len` and indexing by event number, such as
+stepgrad.debug.history.History or a sg.trace() Trace): no debugger or user-interface import.
 """
 
 from __future__ import annotations
@@ -22,22 +22,25 @@ from stepgrad.probe import GradcheckInterrupted
 #: How far `gradcheck all` looks for a backward pass, in events, either side of the cursor.
 SEARCH = 200_000
 #: Nodes checked per op in a pass (the latest made first), and seconds of element search each.
-NODES_PER_OP, SECONDS_PER_NODE = 2, 0.25
+NODES_PER_OP, SECONDS_PER_NODE = 2, 0.2
 
 Progress = Callable[[str], Any]
 Cancel = Callable[[], bool]
 
 
 class Recorded(Protocol):
-    first: int
+    """Recorded events by number (a History also has `first`, its oldest kept number)."""
 
     def __len__(self) -> int: ...
     def __getitem__(self, number: int) -> ev.Event: ...
-    def forward_of(self, node_id: int) -> ev.ForwardStep | None: ...
+
+
+def _first(history: Recorded) -> int:
+    return int(getattr(history, "first", 0))
 
 
 def node_report(forward: ev.ForwardStep, upstream: Any = None, progress: Progress | None = None,
-                cancel: Cancel | None = None, seconds: float = 1.0) -> str:
+                cancel: Cancel | None = None, seconds: float = 0.5) -> str:
     """`gradcheck` at one node: its verdict and how it was reached."""
     try:
         result = check_node(forward.op, forward.inputs, forward.attrs, upstream,
@@ -51,8 +54,8 @@ def backward_pass(history: Recorded, cursor: int) -> tuple[range, str] | None:
     """The event numbers of the backward pass to check (BackwardBegin to BackwardEnd) and
     which one it is, relative to the cursor; None when no backward pass is recorded."""
     last = len(history) - 1
-    cursor = min(max(cursor, history.first), last)
-    for number in range(cursor, max(history.first, cursor - SEARCH) - 1, -1):
+    cursor = min(max(cursor, _first(history)), last)
+    for number in range(cursor, max(_first(history), cursor - SEARCH) - 1, -1):
         event = history[number]
         if isinstance(event, ev.BackwardEnd):
             start = _begin_before(history, number)
@@ -70,7 +73,7 @@ def backward_pass(history: Recorded, cursor: int) -> tuple[range, str] | None:
 
 
 def _begin_before(history: Recorded, end: int) -> int | None:
-    for number in range(end - 1, max(history.first, end - SEARCH) - 1, -1):
+    for number in range(end - 1, max(_first(history), end - SEARCH) - 1, -1):
         if isinstance(history[number], ev.BackwardBegin):
             return number
     return None
@@ -88,10 +91,15 @@ def pass_nodes(history: Recorded, events: range) -> dict[str, list[tuple[ev.Forw
                                                                          ev.BackwardStep]]]:
     """The pass's nodes by op, each with its forward and backward step, in backward order."""
     by_op: dict[str, list[tuple[ev.ForwardStep, ev.BackwardStep]]] = {}
+    forward_of = getattr(history, "forward_of", None)
+    if forward_of is None:  # a plain list of events: look the forward steps up once
+        made = {e.node_id: e for number in range(_first(history), len(history))
+                if isinstance(e := history[number], ev.ForwardStep)}
+        forward_of = made.get
     for number in events:
         event = history[number]
         if isinstance(event, ev.BackwardStep):
-            forward = history.forward_of(event.node_id)
+            forward = forward_of(event.node_id)
             if forward is not None:
                 by_op.setdefault(event.op, []).append((forward, event))
     return by_op

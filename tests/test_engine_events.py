@@ -374,3 +374,33 @@ def test_positional_make_builds_the_same_frozen_event_as_the_keywords() -> None:
         assert type(made) is cls and made == cls(**values)
         with pytest.raises(dataclasses.FrozenInstanceError):
             made.seq = 0
+
+
+def test_no_generated_code_in_the_engine() -> None:
+    """Events get their constructors from dataclasses, not from source we generate."""
+    import pathlib
+    import re
+
+    package = pathlib.Path(sg.__file__).parent
+    found = [f"{path.relative_to(package)}:{number}" for path in sorted(package.rglob("*.py"))
+             for number, line in enumerate(path.read_text().splitlines(), 1)
+             if re.search(r"\bexec\(", line.split("#")[0])]
+    assert not found, found
+
+
+def test_the_forward_record_is_named() -> None:
+    """What a node's forward recorded (function.Where, by field name) reaches the later node
+    that uses its output and the node's own BackwardStep."""
+    from stepgrad.function import Where
+
+    assert Where._fields[:4] == ("module_path", "file", "line", "depth")
+    with sg.trace() as t:
+        x = sg.tensor([1.0, -2.0], requires_grad=True, name="x")
+        h = x.relu()
+        (h * 3).sum().backward()
+    relu, mul = t.of_kind("forward")[:2]
+    assert mul.input_names[0] == relu.name == "relu_1" and relu.input_names == ("x",)
+    assert mul.inputs[0] is relu.output  # one snapshot, shared
+    relu_back = next(e for e in t.of_kind("backward") if e.op == "relu")
+    assert (relu_back.name, relu_back.file, relu_back.line) == (relu.name, relu.file, relu.line)
+    assert relu_back.input_names == ("x",) and h.name == "relu_1"

@@ -124,3 +124,26 @@ def test_progress_is_reported_on_a_long_check() -> None:
     sg.check_node("tanh", [rng.standard_normal((60, 60))], seconds=0.3,
                   progress=heard.append)
     assert heard and all("input 0" in text for text in heard)
+
+
+def test_ctrl_c_inside_an_op_ends_the_check_as_interrupted() -> None:
+    def interrupted(ctx: sg.Context, a: np.ndarray) -> np.ndarray:
+        raise KeyboardInterrupt
+
+    with sg.ops.patch("tanh", forward=interrupted):
+        with pytest.raises(GradcheckInterrupted):
+            sg.check_node("tanh", [np.ones(3)])
+
+
+def test_the_debugger_reports_gradcheck_interrupted_and_which_pass_it_checks() -> None:
+    from stepgrad.passcheck import node_report, pass_report
+
+    with sg.trace() as t:
+        x = sg.tensor(rng.standard_normal((3, 4)), requires_grad=True)
+        (x.tanh() * 2).sum().backward()
+    forward = t.of_kind("forward")[0]
+    assert node_report(forward, cancel=lambda: True).endswith("gradcheck interrupted")
+    assert "interrupted (0 of 3 ops checked)" in pass_report(t, len(t) - 1, cancel=lambda: True)
+    report = pass_report(t, 0)  # paused before the pass: the first one after the cursor
+    assert "backward pass from sum_1" in report and "the first pass after the cursor" in report
+    assert [line.split()[0] for line in report.splitlines()[1:]] == ["ok", "ok", "ok"]
