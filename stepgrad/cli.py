@@ -100,6 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--repl", action="store_true", help="use the line REPL instead of the full-screen debugger"
     )
     lesson.add_argument("--seed", type=_count, default=0, help="random seed (default 0)")
+    lesson.add_argument("--no-quiz", action="store_true",
+                        help="ask no prediction questions (predict is then off)")
     _history_option(lesson)
 
     lessons = sub.add_parser("lessons", help="list the lessons and your progress")
@@ -207,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         if not os.path.isfile(args.script):
             what = "a folder" if os.path.isdir(args.script) else "not a file"
             if not os.path.exists(args.script):
-                what = "no such file"
+                what = "no such script"
             debug_parser.error(f"{args.script!r}: {what}; give a Python script")
     if args.command == "serve":
         if args.host is None:
