@@ -9,16 +9,21 @@ pending and said so, as gdb does: the program may not have made it yet.
 from __future__ import annotations
 
 import difflib
+import re
+import sys
 from collections.abc import Callable
 from typing import Any
 
 from stepgrad import events as ev
 from stepgrad.debug import matchers
 from stepgrad.debug.breakpoints import Breakpoint, first_hit, parse
+from stepgrad.debug.program import user_frame
 
 #: How far back the names a breakpoint may mean are looked for.
 NAME_LOOKBACK = 20_000
 _MODULE_EVENTS = (ev.ModuleEnter, ev.ModuleExit)
+#: The name the engine gives a tensor nobody named.
+_UNNAMED = re.compile(r"t\d+")
 
 
 class BreakpointTable:
@@ -94,6 +99,8 @@ class BreakpointTable:
         breakpoint whose test cannot be decided there is disabled and said once."""
         if not self.breakpoints:
             return None
+        if count and isinstance(event, ev.ForwardStep):
+            self._name_variables(event)
         hit, broken = first_hit(
             self.breakpoints,
             event,
@@ -112,6 +119,27 @@ class BreakpointTable:
         if hit.temporary and count:
             self.breakpoints.remove(hit)
         return f"breakpoint {hit.number} ({hit.spec})"
+
+    def _name_variables(self, event: ev.ForwardStep) -> None:
+        """Live, in the program's thread: a `break W1` whose W1 is a variable holding an
+        unnamed tensor (t17) learns that name, and the tensor takes the variable's name."""
+        unnamed = [n for n in event.input_names if _UNNAMED.fullmatch(n)]
+        wanted = [
+            bp.matcher
+            for bp in self.breakpoints
+            if isinstance(bp.matcher, matchers.Name) and bp.enabled
+        ]
+        if not unnamed or not wanted:
+            return
+        frame = user_frame(sys._getframe())
+        if frame is None:
+            return
+        for matcher in wanted:
+            value = frame.f_locals.get(matcher.name, frame.f_globals.get(matcher.name))
+            name = getattr(value, "name", None)
+            if name in unnamed:
+                matcher.aliases.add(name)
+                value.name = matcher.name  # type: ignore[union-attr]
 
     def _previous(self, number: int) -> ev.Event | None:
         """The event before `number`, looking past module entries and exits (a line that

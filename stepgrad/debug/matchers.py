@@ -9,7 +9,7 @@ at, so most events are turned away by one type check.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -52,6 +52,7 @@ class Name(Matcher):
     first enters it."""
 
     name: str
+    aliases: set[str] = field(default_factory=set)  # engine names of the variable's tensor
     kind = "name"
     events = (*NODE_STEPS, ev.ModuleEnter)
 
@@ -62,6 +63,8 @@ class Name(Matcher):
             return True
         if self.name in event.input_names and not is_node_name(self.name):
             return True  # a leaf (parameter, input): it has no steps, so stop where it is used
+        if self.aliases and not self.aliases.isdisjoint(event.input_names):
+            return True  # a variable's tensor known to the engine as t17
         path = event.module_path
         inside = path == self.name or path.startswith(f"{self.name}.")
         entering = previous is None or getattr(previous, "module_path", None) != path

@@ -7,6 +7,8 @@ numbers through `Session.state`. Nothing here slows the engine: only three event
 
 from __future__ import annotations
 
+from typing import Any
+
 from stepgrad import events as ev
 
 #: Events that update the progress.
@@ -33,8 +35,13 @@ class Progress:
         step = self.last_step
         return {} if step is None else {p.name: p.ratio for p in step.params}
 
-    def track(self, event: ev.Event) -> None:
-        if isinstance(event, ev.Iteration):
+    def track(self, event: ev.Event, history: Any = None) -> None:
+        """Take one loop, optimizer or backward-begin event (`history` finds the loss)."""
+        if isinstance(event, ev.BackwardBegin):
+            root = history.forward_of(event.root_id) if history is not None else None
+            scalar = root is not None and root.output.size == 1
+            self.loss = float(root.output.reshape(())) if scalar else None
+        elif isinstance(event, ev.Iteration):
             self._iteration(event)
         elif isinstance(event, ev.Epoch):
             self._epoch(event)

@@ -26,6 +26,7 @@ from stepgrad.debug import rules
 from stepgrad.debug.breakpoint_table import BreakpointTable
 from stepgrad.debug.breakpoints import Breakpoint
 from stepgrad.debug.cursor import CursorMoves
+from stepgrad.debug.frames import FrameStack
 from stepgrad.debug.history import DEFAULT_LIMIT, History, format_size
 from stepgrad.debug.interrupt import LineInterrupter
 from stepgrad.debug.namespace import Frame, Inspection
@@ -83,7 +84,7 @@ class Session(CursorMoves, BreakpointTable, Inspection):
         self._abort = False
         self._thread: threading.Thread | None = None
         self._listeners: list[Listener] = []
-        self._frame: Frame | None = None
+        self.frames: FrameStack | None = None  # the user's frames where it paused or died
         self._end_reason = "the program has ended"
         self._inline: Callable[[], None] | None = None
         self._interrupter = LineInterrupter(self._pause_at_line)
@@ -226,6 +227,7 @@ class Session(CursorMoves, BreakpointTable, Inspection):
             # KeyboardInterrupt and GeneratorExit too: the debugger must not hang on them)
             status, reason = "crashed", f"{type(exc).__name__}: {exc}"
             error = user_traceback(exc)
+            self.frames = FrameStack.from_traceback(exc.__traceback__)  # post-mortem
         finally:
             for implied in self.progress.implied_iterations(at_end=True):
                 self.history.append(implied)
@@ -249,7 +251,7 @@ class Session(CursorMoves, BreakpointTable, Inspection):
         history = self.history
         number = history.append(event)
         if type(event) in TRACKED:
-            self._track(event)
+            self.progress.track(event, history)
         if history.dropped and not self._told_dropped:
             self._told_dropped = True
             self.messages.append(
@@ -271,13 +273,6 @@ class Session(CursorMoves, BreakpointTable, Inspection):
         if type(event) is ev.OptimizerStep and not self.progress.marked:
             for implied in self.progress.implied_iterations():
                 self._on_event(implied)
-
-    def _track(self, event: ev.Event) -> None:
-        if isinstance(event, ev.BackwardBegin):
-            root = self.history.forward_of(event.root_id)
-            scalar = root is not None and root.output.size == 1
-            self.progress.loss = float(root.output.reshape(())) if scalar else None
-        self.progress.track(event)
 
     def _stop_reason(self, number: int, event: ev.Event) -> str | None:
         if self._interrupt:
@@ -304,8 +299,13 @@ class Session(CursorMoves, BreakpointTable, Inspection):
             raise _Abort()
 
     def _capture_frame(self) -> None:
-        frame = user_frame(sys._getframe(1))
-        self._frame = None if frame is None else (frame.f_globals, dict(frame.f_locals))
+        self.frames = FrameStack.from_frame(user_frame(sys._getframe(1)))
+        self.frames.name_tensors()
+
+    @property
+    def _frame(self) -> Frame | None:
+        """(globals, locals) of the frame `print` looks into (see `up` and `down`)."""
+        return None if self.frames is None else self.frames.pair()
 
     def _wait(self) -> None:
         """Block the caller until the program pauses or ends (Ctrl-C pauses it)."""
@@ -319,7 +319,7 @@ class Session(CursorMoves, BreakpointTable, Inspection):
     def _resume(self, rule: rules.Rule) -> None:
         with self._cond:
             self._rule, self._status, self._reason = rule, "running", ""
-            self._frame = None
+            self.frames = None
             self._cond.notify_all()
         if self._inline is None:
             self._wait()
@@ -372,11 +372,12 @@ class Session(CursorMoves, BreakpointTable, Inspection):
             return self.state
         self.close()
         self.history = History(self.history.limit)
-        self._thread, self._cursor, self._error = None, -1, None
+        self._thread, self._cursor, self._error, self.frames = None, -1, None, None
         self.stepper.leave()
         self._told_dropped = False
         for bp in self.breakpoints:
             bp.hits = 0
+            getattr(bp.matcher, "aliases", set()).clear()  # last run's tensors are gone
         self.progress = Progress()
         return self.start()
 

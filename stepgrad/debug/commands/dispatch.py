@@ -206,7 +206,7 @@ class Dispatcher:
         if state.reason and state.reason not in ("step", "next", "back"):
             lines.append(f"({state.reason})")
         lines.append(fmt.describe(state.event, state.cursor))
-        if state.status == "crashed" and state.error:
+        if state.status == "crashed" and state.error and state.cursor == state.head:
             lines.append(state.error.rstrip())
         elif state.status in ("finished", "closed") and state.cursor == state.head:
             lines.append(

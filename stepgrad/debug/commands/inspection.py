@@ -107,7 +107,30 @@ class InspectionCommands(Dispatcher):
         if line is not None:
             return f"in {line.op}.{line.phase}, line {line.lineno} (step into)"
         state = self.session.state
-        return fmt.where(state.event, state.cursor, state.iteration, state.epoch)
+        text = fmt.where(state.event, state.cursor, state.iteration, state.epoch)
+        frames = self.session.frames
+        if frames is not None and frames.frames:
+            text += "\nyour program's frames (oldest first; up and down move):\n" + frames.text()
+        return text
+
+    @aliases("u")
+    def do_up(self, arg: str) -> str:
+        """up [N]
+        Move to the frame that called this one (N frames up): `print` then sees that
+        frame's variables. Works after a crash too (post-mortem)."""
+        return self._frames().move(parse_count(arg))
+
+    @aliases("d")
+    def do_down(self, arg: str) -> str:
+        """down [N]
+        Move back toward the frame where the program paused (N frames down)."""
+        return self._frames().move(-parse_count(arg))
+
+    def _frames(self) -> Any:
+        frames = self.session.frames
+        if frames is None:
+            raise CommandError("no frames of your program here: it is running or has ended")
+        return frames
 
     @aliases("l", "ll")
     def do_list(self, arg: str) -> str:
