@@ -168,7 +168,7 @@ def test_data_loading_is_not_the_model_and_odd_tensors_never_break_the_program()
     from torch.utils.data import DataLoader, TensorDataset
 
     loader = DataLoader(TensorDataset(torch.randn(8, 4), torch.arange(8)), batch_size=4)
-    sparse = torch.sparse_coo_tensor([[0, 1], [1, 0]], [2.0, 3.0], (2, 2))
+    sparse = torch.sparse_coo_tensor([[0, 1], [1, 0]], [2.0, 3.0], (2, 2), check_invariants=True)
     with sg.trace() as t, torchbridge.bridge():
         outs = [torch.relu(x) for x, _ in loader]  # collating a batch calls torch.stack
         dense = sparse.to_dense()  # numpy cannot hold a sparse input: runs unrecorded
