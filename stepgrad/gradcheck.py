@@ -37,11 +37,18 @@ class GradcheckError(AssertionError):
 
 
 def numeric_grad(f: Callable[[], float], array: np.ndarray, eps: float = 1e-6,
-                 indices: Sequence[int] | None = None) -> np.ndarray:
+                 indices: Sequence[int] | None = None,
+                 kinks: np.ndarray | None = None) -> np.ndarray:
     """d f / d array by central differences, nudging one element of `array` at a time
-    (only the elements at flat `indices` when given; the others are left NaN)."""
+    (only the elements at flat `indices` when given; the others are left NaN).
+
+    With a boolean array `kinks` (shaped like `array`), also marks the elements where f is
+    not differentiable: its one-sided differences (f(x+eps)-f(x))/eps and (f(x)-f(x-eps))/eps
+    disagree, as at a ReLU's 0 or a tie in a max."""
     grad = np.zeros(array.shape, dtype=np.float64)
     flat, out = array.reshape(-1), grad.reshape(-1)
+    marks = None if kinks is None else kinks.reshape(-1)
+    here = f() if kinks is not None else 0.0
     if indices is not None:
         out[:] = np.nan
     for i in range(flat.size) if indices is None else indices:
@@ -52,6 +59,10 @@ def numeric_grad(f: Callable[[], float], array: np.ndarray, eps: float = 1e-6,
         minus = f()
         flat[i] = saved
         out[i] = (plus - minus) / (2 * eps)
+        if marks is not None:
+            right, left = (plus - here) / eps, (here - minus) / eps
+            noise = 1e-13 * (abs(here) + abs(plus) + abs(minus)) / eps
+            marks[i] = abs(right - left) > 1e-2 * max(abs(right), abs(left)) + noise
     return grad
 
 
@@ -76,7 +87,9 @@ def gradcheck(fn: Callable[..., Tensor], *inputs: Any, eps: float = 1e-6, atol: 
     """Compare the gradients backward gives for `fn(*inputs)` with finite differences.
 
     Inputs that require a gradient are checked (in float64 copies); a non-scalar output is
-    reduced to a scalar with fixed random weights first. PyTorch: torch.autograd.gradcheck.
+    reduced to a scalar with fixed random weights first. Elements where the function is not
+    differentiable (a ReLU at exactly 0, a tie in a max) are left out: no gradient there is
+    right or wrong. PyTorch: torch.autograd.gradcheck.
     """
     leaves = [Tensor(np.array(x.data if isinstance(x, Tensor) else x, dtype=np.float64),
                      requires_grad=isinstance(x, Tensor) and x.requires_grad) for x in inputs]
@@ -93,8 +106,11 @@ def gradcheck(fn: Callable[..., Tensor], *inputs: Any, eps: float = 1e-6, atol: 
     for i, leaf in enumerate(leaves):
         if not leaf.requires_grad:
             continue
-        received = np.zeros_like(leaf.data) if leaf.grad is None else leaf.grad
-        mismatch = _worst(numeric_grad(scalar, leaf.data, eps), received, i, atol, rtol)
+        grad = getattr(leaf.grad, "data", leaf.grad)  # .grad is a Tensor, as in PyTorch
+        received = np.zeros_like(leaf.data) if grad is None else np.asarray(grad)
+        kinks = np.zeros(leaf.data.shape, dtype=bool)  # not differentiable there: not checked
+        expected = numeric_grad(scalar, leaf.data, eps, kinks=kinks)
+        mismatch = _worst(expected, received, i, atol, rtol, checked=~kinks)
         if mismatch is not None:
             if raise_exception:
                 raise GradcheckError(describe_mismatch("gradcheck", mismatch))

@@ -147,3 +147,11 @@ def test_the_debugger_reports_gradcheck_interrupted_and_which_pass_it_checks() -
     report = pass_report(t, 0)  # paused before the pass: the first one after the cursor
     assert "backward pass from sum_1" in report and "the first pass after the cursor" in report
     assert [line.split()[0] for line in report.splitlines()[1:]] == ["ok", "ok", "ok"]
+
+
+def test_gradcheck_leaves_out_a_relu_at_exactly_zero_but_still_catches_a_bug() -> None:
+    x = sg.tensor([[0.0, 1.5, -2.0], [0.0, 0.0, 3.0]], requires_grad=True)
+    assert sg.gradcheck(lambda t: (t.relu() * 2).sum(), x)
+    with sg.ops.patch("relu", backward=lambda ctx, grad: (grad,)):
+        with pytest.raises(sg.GradcheckError, match=r"input 0\[0, 2\]"):
+            sg.gradcheck(lambda t: (t.relu() * 2).sum(), x)
