@@ -200,20 +200,26 @@ def _own_options_after_script(args: argparse.Namespace, parser: argparse.Argumen
     args.args = script_args
 
 
+def _check_debug(args: argparse.Namespace, prog: str) -> None:
+    """`stepgrad debug`'s options after the script, and a script that is a readable file
+    (not a folder, not /dev/null): exit 2 with one line before anything runs."""
+    debug_parser = ArgumentParser(prog=f"{prog} debug")
+    _own_options_after_script(args, debug_parser)
+    if not os.path.isfile(args.script):
+        what = "a folder" if os.path.isdir(args.script) else "not a file"
+        if not os.path.exists(args.script):
+            what = "no such script"
+        debug_parser.error(f"{args.script!r}: {what}; give a Python script")
+
+
 def main(argv: list[str] | None = None) -> int:
+    """`stepgrad ARGS`: returns the exit status (2, with one line, for a wrong argument)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "debug":
-        debug_parser = ArgumentParser(prog=f"{parser.prog} debug")
-        _own_options_after_script(args, debug_parser)
-        if not os.path.isfile(args.script):
-            what = "a folder" if os.path.isdir(args.script) else "not a file"
-            if not os.path.exists(args.script):
-                what = "no such script"
-            debug_parser.error(f"{args.script!r}: {what}; give a Python script")
-    if args.command == "serve":
-        if args.host is None:
-            args.host = "0.0.0.0" if args.public else "127.0.0.1"
+        _check_debug(args, parser.prog)
+    if args.command == "serve" and args.host is None:
+        args.host = "0.0.0.0" if args.public else "127.0.0.1"
     if args.command is None:
         parser.print_help()
         return 0
