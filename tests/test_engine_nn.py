@@ -269,6 +269,11 @@ def test_apply_register_parameter_and_shared_weights() -> None:
     with pytest.raises(TypeError, match=r"must be an nn.Parameter or None.*nn.Parameter\(tensor\)"):
         layer.register_parameter("scale", np.ones(2))
     assert model.get_submodule("2") is model[2]
+    with pytest.raises(TypeError, match=r"cannot assign Tensor as parameter 'bias' \(nn.Parameter "
+                                        r"or None expected\)"):
+        model[0].bias = model[0].bias * 2
+    model[0].bias = None  # a removed bias stays registered as None, as in PyTorch
+    assert "bias" in model[0]._parameters and model[0].bias is None
 
 
 def test_buffers_follow_the_state_dict_and_dtype_moves() -> None:

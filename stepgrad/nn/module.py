@@ -75,7 +75,11 @@ class Module(StateMixin):
         if "_parameters" not in self.__dict__:
             raise AttributeError(f"{type(self).__name__}: call super().__init__() at the start "
                                  f"of __init__ before assigning {name!r}")
-        if value is None and self._parameters.get(name) is not None:
+        if name in self._parameters and not isinstance(value, (Parameter, Module)):
+            if value is not None:  # it would quietly stop being trained: PyTorch refuses too
+                raise TypeError(f"cannot assign {type(value).__name__} as parameter {name!r} "
+                                f"(nn.Parameter or None expected); to change its values, "
+                                f"write them under torch.no_grad() or wrap: nn.Parameter(...)")
             self._parameters[name] = None  # stays registered, as in PyTorch (a removed bias)
             object.__setattr__(self, name, None)
             return
