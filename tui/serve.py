@@ -17,7 +17,8 @@ was started for, the way Jupyter does:
 
 When the browser leaves or the server stops, every app process it started ends: asked to
 quit, then SIGTERM to its whole process group, then SIGKILL after a grace period; and each
-app process dies with the server (Linux's parent-death signal) even if the server is killed.
+app process watches the server and kills its own group when the server is gone, even when
+the server was killed with SIGKILL.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ import shlex
 import signal
 import socket
 import sys
+import threading
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -344,18 +347,24 @@ def _user() -> str:
 
 
 def _served_app(argv: list[str]) -> int:
-    """One browser session's process: `stepgrad ARGV` that ends when the server does."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        PR_SET_PDEATHSIG = 1
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        if str(os.getppid()) != os.environ.get("STEPGRAD_SERVE_PID"):
-            return 1  # the server died before prctl took effect: nobody to serve
+    """One browser session's process: `stepgrad ARGV`, which ends with the server."""
+    server = os.environ.get("STEPGRAD_SERVE_PID")
+    if server is None or str(os.getppid()) != server:
+        return 1  # the server is already gone: nobody to serve
+    threading.Thread(target=_end_with, args=(int(server),), name="serve-watchdog",
+                     daemon=True).start()
     from stepgrad.cli import main
 
     return main(argv)
+
+
+def _end_with(server: int, every: float = 0.5) -> None:
+    """Watch the server; when it is gone (even killed with SIGKILL, which lets it clean up
+    nothing) kill this process's whole group: the app and whatever the user's script
+    started. A thread, not a signal handler: it runs even while the user's code spins."""
+    while os.getppid() == server:
+        time.sleep(every)
+    os.killpg(0, signal.SIGKILL)
 
 
 if __name__ == "__main__":

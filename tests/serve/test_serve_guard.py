@@ -193,3 +193,28 @@ def test_a_loopback_alias_is_the_same_origin() -> None:
     assert not Guard.origin_allowed(Request("127.0.0.1:8000", "http://localhost:8001"))
     assert not Guard.origin_allowed(Request("127.0.0.1:8000", "null"))
     assert not Guard.origin_allowed(Request("10.0.0.5:8000", "http://10.0.0.6:8000"))
+
+
+def test_a_killed_server_takes_its_app_processes_with_it(server) -> None:
+    """SIGKILL gives the server no chance to clean up: each app process notices its parent
+    is gone and ends its own process group (the app and the script's grandchild)."""
+    process, address, token, pidfile = server
+
+    async def open_session() -> list[int]:
+        async with aiohttp.ClientSession() as http:
+            ws = await http.ws_connect(f"ws://{address}/ws?token={token}")
+            await asyncio.to_thread(_wait_until, lambda: _grandchildren(pidfile), 60,
+                                    "the user's script to start its grandchild")
+            spawned = _children(process.pid) + _grandchildren(pidfile)
+            process.kill()
+            process.wait(10)
+            await ws.close()
+            return spawned
+
+    spawned = asyncio.run(open_session())
+    try:
+        assert len(spawned) == 2
+        _wait_until(lambda: not any(map(_alive, spawned)), 5, "the orphans to end")
+    finally:  # if they did not, end them here rather than leave them spinning
+        for pid in filter(_alive, spawned):
+            os.kill(pid, signal.SIGKILL)
