@@ -2,9 +2,9 @@
 
 A torch node's ForwardStep keeps the call as text over its inputs in `attrs["torch"]`,
 such as `F.conv2d(ins[0], ins[1], ins[2], (1, 1), (0, 0), (1, 1), 1)`. `rerun` reads that
-text back with `ast` (never eval): only a call of a function of torch, torch.nn.functional
-or a method of an input, on the inputs and plain literals, so a saved trace cannot make
-it run anything else.
+text back with `ast` (never eval): only a call of a function of torch, torch.nn.functional,
+a method of an input, or `apply` of a custom autograd Function this program ran, on the
+inputs and plain literals, so a saved trace cannot make it run anything else.
 
     gradcheck_event(forward)     torch.autograd.gradcheck of the node's function, in float64
     local_derivatives(forward)   d out / d input of an elementwise node (for `backprop`)
@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from stepgrad import events
+from stepgrad.torchbridge.state import functions
 
 #: torch functions a recorded call may never name: they read or write files or global state.
 _REFUSED = frozenset({"load", "save", "from_file", "tofile", "set_printoptions", "manual_seed",
@@ -70,6 +71,9 @@ def _callee(node: ast.expr, inputs: list[Any]) -> Any:
         owner = {"F": torch.nn.functional, "torch": torch}.get(_dotted(node.value))
         if owner is not None and callable(getattr(owner, node.attr, None)):
             return getattr(owner, node.attr)
+        custom = functions.get(_dotted(node.value))  # a Function class the program ran
+        if custom is not None and node.attr == "apply":
+            return custom.apply
     raise CallError(f"the recorded call names {ast.unparse(node)}, which is not a torch "
                     f"function this check may run")
 

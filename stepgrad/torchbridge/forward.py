@@ -22,6 +22,7 @@ from stepgrad.torchbridge import backward
 from stepgrad.torchbridge.state import (
     Made,
     describe_input,
+    functions,
     local,
     module_place,
     next_id,
@@ -138,6 +139,22 @@ def _forward_step(op: str, text: str, result: torch.Tensor, tensors: list[torch.
         input_requires_grad=tuple([t.requires_grad for t in tensors]), output=array,
         attrs=attrs, module_path=path, file=file, line=line,
         requires_grad=result.requires_grad)
+
+
+def record_function(cls: type, apply: Any, args: tuple, kwargs: dict) -> Any:
+    """`MyReLU.apply(x)`, a custom torch.autograd.Function: one node named after the class,
+    its own forward's ops not recorded (they are its inside, as a built-in op's are)."""
+    name = cls.__qualname__
+    functions[name] = cls
+
+    def quietly(*args: Any, **kwargs: Any) -> Any:
+        local.quiet += 1
+        try:
+            return apply(*args, **kwargs)
+        finally:
+            local.quiet -= 1
+
+    return _record(quietly, (cls.__name__, f"{name}.apply"), args, kwargs)
 
 
 def _is_bookkeeping(op: str, result: torch.Tensor, tensors: list[torch.Tensor]) -> bool:

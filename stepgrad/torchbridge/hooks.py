@@ -47,6 +47,7 @@ def install() -> None:
             optim_module.register_optimizer_step_post_hook(_after_step),
             _wrap_zero_grad(torch.optim.Optimizer),
             _wrap_zero_grad(torch.nn.Module),
+            _wrap_function_apply(),
         ])
 
 
@@ -149,13 +150,33 @@ def _param_update(index: int, p: torch.Tensor, old: np.ndarray,
                               weight_norm=math.sqrt(float(np.vdot(old, old))))
 
 
-# -- zero_grad ------------------------------------------------------------------------------
+# -- zero_grad and custom Functions ----------------------------------------------------------
 class _Undo:
-    def __init__(self, owner: type, original: Any) -> None:
-        self.owner, self.original = owner, original
+    """Puts back the attribute `name` of `owner` that the bridge wrapped."""
+
+    def __init__(self, owner: type, name: str, original: Any) -> None:
+        self.owner, self.name, self.original = owner, name, original
 
     def remove(self) -> None:
-        self.owner.zero_grad = self.original  # type: ignore[attr-defined]
+        setattr(self.owner, self.name, self.original)
+
+
+def _wrap_function_apply() -> _Undo:
+    """`MyFn.apply(x)` of a custom torch.autograd.Function: PyTorch's function mode does not
+    see it as one call, so Function.apply is wrapped while the bridge is installed."""
+    from stepgrad.torchbridge.forward import record_function
+
+    function = torch.autograd.Function
+    original = function.__dict__["apply"]  # the classmethod object itself
+
+    def apply(cls: type, *args: Any, **kwargs: Any) -> Any:
+        bound = original.__get__(None, cls)
+        if not _listening():
+            return bound(*args, **kwargs)
+        return record_function(cls, bound, args, kwargs)
+
+    function.apply = classmethod(apply)  # type: ignore[assignment, method-assign]
+    return _Undo(function, "apply", original)
 
 
 def _wrap_zero_grad(owner: type) -> _Undo:
@@ -178,4 +199,4 @@ def _wrap_zero_grad(owner: type) -> _Undo:
         return result
 
     owner.zero_grad = zero_grad  # type: ignore[attr-defined]
-    return _Undo(owner, original)
+    return _Undo(owner, "zero_grad", original)

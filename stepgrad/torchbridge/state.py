@@ -61,6 +61,11 @@ class _Local(threading.local):
 
 local = _Local()
 
+#: The custom autograd Functions (torch.autograd.Function subclasses) the program ran, by
+#: qualified name: a recorded `MyReLU.apply(ins[0])` can be re-run by gradcheck, and nothing
+#: else of the program's can.
+functions: dict[str, type] = {}
+
 
 def reset_names() -> None:
     """Number nodes afresh (`relu_1` again): after each backward and each iteration, as the

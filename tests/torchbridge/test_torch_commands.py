@@ -40,31 +40,36 @@ def test_gradcheck_of_torch_nodes_is_ok_on_healthy_ops():
         assert "torch.autograd.gradcheck" in result.message
 
 
-def test_gradcheck_says_where_a_wrong_backward_differs():
-    class BadSquare(torch.autograd.Function):
-        @staticmethod
-        def forward(ctx, x):
-            ctx.save_for_backward(x)
-            return x * x
+class BadSquare(torch.autograd.Function):
+    """x ** 2 with a wrong backward (3x instead of 2x): a learner's custom Function."""
 
-        @staticmethod
-        def backward(ctx, grad):
-            (x,) = ctx.saved_tensors
-            return 3 * grad * x  # should be 2
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x
 
-    torch.bad_square = lambda x: BadSquare.apply(x)  # a "torch function" for the re-run
-    try:
-        step = events.ForwardStep(
-            seq=0, depth=0, node_id=1, op="bad_square", name="bad_square_1",
-            inputs=(np.array([1.0, 2.0]),), input_ids=(2,), input_names=("x",),
-            input_requires_grad=(True,), output=np.array([1.0, 4.0]),
-            attrs={"torch": "torch.bad_square(ins[0])"}, module_path="", file="", line=0,
-            requires_grad=True)
-        result = torchbridge.gradcheck_event(step)
-    finally:
-        del torch.bad_square
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return 3 * grad * x
+
+
+def test_a_custom_function_is_one_node_and_gradcheck_finds_its_wrong_backward():
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    with sg.trace() as t, torchbridge.bridge():
+        BadSquare.apply(x).sum().backward()
+    names = [(e.kind, e.name) for e in t.events if isinstance(e, (events.ForwardStep,
+                                                                     events.BackwardStep))]
+    assert names == [("forward", "BadSquare_1"), ("forward", "sum_1"), ("backward", "sum_1"),
+                     ("backward", "BadSquare_1")]  # its inner x * x is not a node of its own
+    step = next(e for e in t.events if isinstance(e, events.ForwardStep))
+    assert step.attrs == {"torch": "BadSquare.apply(ins[0])", "grad_fn": "BadSquareBackward"}
+    result = torchbridge.gradcheck_event(step)
     assert not result.ok and result.verdict == "MISMATCH"
-    assert "differs from finite differences" in result.message
+    assert "BadSquareBackward differs from finite differences" in result.message
+    assert "Jacobian mismatch" in result.message
+    restored = torch.autograd.Function.__dict__["apply"].__func__
+    assert restored.__qualname__ == "Function.apply"  # torch's own, once the bridge ended
 
 
 def test_a_recorded_call_runs_only_torch_functions_on_its_inputs():
