@@ -15,6 +15,12 @@ class no_grad(contextlib.ContextDecorator):  # noqa: N801 (PyTorch's name)
 
     _mode = False
 
+    def __new__(cls, *args: object) -> no_grad:
+        """`@torch.no_grad` without parentheses decorates too, as in PyTorch 2."""
+        if cls in (no_grad, enable_grad) and len(args) == 1 and callable(args[0]):
+            return cls()(args[0])  # type: ignore[return-value]
+        return super().__new__(cls)
+
     def __enter__(self) -> None:
         if "_previous" not in self.__dict__:
             self._previous: list[bool] = []  # a stack: a decorated function may recurse

@@ -81,6 +81,12 @@ def test_grad_modes_as_blocks_and_decorators() -> None:
 
     assert evaluate(3) is False and (x * 2).requires_grad
 
+    @sg.no_grad
+    def bare() -> bool:
+        return (x * 2).requires_grad
+
+    assert bare() is False and sg.is_grad_enabled()
+
 
 class Cube(sg.autograd.Function):
     @staticmethod
