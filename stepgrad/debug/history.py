@@ -94,6 +94,9 @@ class History:
         self._sizes: deque[int] = deque()
         self._forward: dict[int, int] = {}  # node id -> number of its latest ForwardStep
         self._backward: dict[int, int] = {}  # node id -> number of its latest BackwardStep
+        #: Iteration boundaries dropped with their events (tiny: a number and a loss each),
+        #: so the learner can still see what was evicted.
+        self.evicted_iterations: list[ev.Iteration] = []
 
     def __len__(self) -> int:
         """The number the next event will get (events 0 .. len-1 happened)."""
@@ -157,6 +160,8 @@ class History:
             del self._forward[old.node_id]
         elif isinstance(old, ev.BackwardStep) and self._backward.get(old.node_id) == self.first:
             del self._backward[old.node_id]
+        elif type(old) is ev.Iteration:
+            self.evicted_iterations.append(old)
         self.first += 1
         self.dropped += 1
 
@@ -190,3 +195,39 @@ class History:
                 found[f"ins[{i}]"] = array
             found["out"] = forward.output
         return found
+
+
+def evicted_summary(history: History) -> str:
+    """What eviction took, in the learner's words: `iterations 0..9 (loss 2.3 -> 1.95)`."""
+    gone = history.evicted_iterations
+    if not gone:
+        return ""
+    span = f"iteration {gone[0].iteration}" if len(gone) == 1 else (
+        f"iterations {gone[0].iteration}..{gone[-1].iteration}"
+    )
+    losses = [i.loss for i in gone if i.loss is not None]
+    if not losses:
+        return span
+    trend = f"{losses[0]:.4g}" if len(losses) == 1 else f"{losses[0]:.4g} -> {losses[-1]:.4g}"
+    return f"{span} (loss {trend})"
+
+
+def budget_text(history: History) -> str:
+    """`info history`: the budget, what is kept, and what was dropped."""
+    used = history.nbytes / history.limit if history.limit else 0.0
+    kept = (
+        f"events #{history.first}..#{history.last} ({history.last - history.first + 1} kept)"
+        if len(history) and history.last >= history.first
+        else "no events kept"
+    )
+    lines = [f"history: {format_size(history.nbytes)} of {format_size(history.limit)} "
+             f"({used:.0%}), {kept}"]
+    if history.dropped:
+        summary = evicted_summary(history)
+        what = f", including {summary}" if summary else ""
+        lines.append(f"dropped: the {history.dropped} oldest events{what}")
+    else:
+        lines.append("dropped: nothing yet")
+    lines.append("'set history SIZE' changes the budget; 'save FILE' writes the kept events "
+                 "to a trace file")
+    return "\n".join(lines)

@@ -108,7 +108,7 @@ def test_post_mortem_keeps_the_frames_and_variables(make_session):
     out = commands.run("continue")
     assert session.state.status == "crashed" and "Traceback" in out
     assert commands.run("p steps") == "3"
-    assert commands.run("p W1.shape") == "(2, 3)"
+    assert commands.run("p W1.data.shape") == "(2, 3)"
     assert "crashing_late()" in commands.run("where")
     back = commands.run("back")
     assert "Traceback" not in back  # the traceback is shown where the program died, once

@@ -14,7 +14,7 @@ from stepgrad.debug.chain import contributions, local_derivatives
 from stepgrad.debug.commands.dispatch import CommandError, Dispatcher, aliases, parse_count
 from stepgrad.debug.explain import explain
 from stepgrad.debug.expr import ExpressionError, compile_expression, evaluate
-from stepgrad.debug.history import format_size, parse_size
+from stepgrad.debug.history import budget_text, format_size, parse_size
 from stepgrad.debug.source import op_source
 from stepgrad.graph.view import graph_command
 from stepgrad.passcheck import node_report, pass_report
@@ -76,9 +76,14 @@ class InspectionCommands(Dispatcher):
         return f"{message} ({why})"
 
     def do_info(self, arg: str) -> str:
-        """info
+        """info | info history
         The current node: op, shapes, dtype and statistics (mean, std, min, max, norm,
-        zeros, NaN/Inf) of its output, inputs and gradients."""
+        zeros, NaN/Inf) of its output, inputs and gradients. `info history`: the history's
+        budget, what it keeps and what was dropped."""
+        if arg == "history":
+            return budget_text(self.session.history)
+        if arg:
+            raise CommandError("info, or info history")
         state = self.session.state
         if state.event is None:
             return "nothing recorded yet"
@@ -267,3 +272,19 @@ class InspectionCommands(Dispatcher):
 
     def complete_set(self, text: str, line: str) -> list[str]:
         return ["history"]
+
+    complete_info = complete_set
+
+    def do_save(self, arg: str) -> str:
+        """save FILE
+        Write the recorded history to a trace file (`stepgrad replay FILE` opens it)."""
+        if not arg:
+            raise CommandError("save where? For example: save run.sgtrace")
+        from stepgrad.trace import save  # (sg.trace is the recorder function)
+
+        history = self.session.history
+        save(history, arg)  # TraceError (a ValueError) is one clear line
+        return (
+            f"Saved events #{history.first}..#{history.last} to {arg} "
+            f"('stepgrad replay {arg}' opens it)"
+        )

@@ -10,15 +10,28 @@ from __future__ import annotations
 from stepgrad import events as ev
 from stepgrad.debug import rules
 from stepgrad.debug.commands.dispatch import CommandError, Dispatcher, aliases, parse_count
+from stepgrad.debug.history import evicted_summary, format_size
 
 
 class MovingCommands(Dispatcher):
     """The moves of the cursor and the program."""
 
     def _move(self, rule: rules.Rule) -> str:
-        """Make a move, then show where it arrived (the stop reason is part of it)."""
+        """Make a move, then show where it arrived (the stop reason is part of it), and say
+        if the history had to drop events meanwhile."""
+        history = self.session.history
+        dropped = history.dropped
         self.session.move(rule)
-        return self.position()
+        text = self.position()
+        if history is self.session.history and history.dropped > dropped:
+            summary = evicted_summary(history)
+            text += (
+                f"\nnote: {history.dropped - dropped} older events were dropped during this "
+                f"move to stay under {format_size(history.limit)} (the oldest kept is "
+                f"#{history.first}{'; gone: ' + summary if summary else ''}); "
+                f"'info history' says more, 'set history 1GB' keeps more"
+            )
+        return text
 
     def _line_move(self, delta: int) -> str:
         if self.session.stepper.move(delta):
