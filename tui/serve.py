@@ -175,6 +175,7 @@ def _guard_middleware(guard: Guard) -> Any:
 
 # -- app processes that always end ----------------------------------------------------------
 def _service_class() -> Any:
+    # A class inside a function for the same reason as _server_class: textual-serve is optional.
     from textual_serve.app_service import AppService
 
     class OwnedAppService(AppService):
@@ -216,6 +217,9 @@ def _service_class() -> Any:
 
 
 def _server_class() -> Any:
+    # Longer than a function should be because it holds a class: defined inside a function
+    # so that textual-serve and aiohttp are imported only by `stepgrad serve` (an optional
+    # extra), and a missing install is one line, not an ImportError on `import stepgrad.tui`.
     from aiohttp import web
     from textual_serve.server import Server
 
