@@ -35,7 +35,7 @@ def make_tutor(number: int | str, args: argparse.Namespace,
     lesson = get_lesson(number)
     progress = progress if progress is not None else Progress.load()
     return Tutor(lesson, choose_bug(lesson, args, progress), progress,
-                 seed=getattr(args, "seed", 0))
+                 seed=getattr(args, "seed", 0), quiz=not getattr(args, "no_quiz", False))
 
 
 def run_lesson(args: argparse.Namespace) -> int:
@@ -89,8 +89,9 @@ def lessons_table(progress: Progress) -> str:
     rows = [("#", "lesson", "model", "data", "bugs", "progress")]
     for lesson in all_lessons():
         solved = progress.solved(lesson)
-        marks = "".join("●" if bug.id in solved else "○" for bug in lesson.bugs)
-        done = f"{len(solved & {b.id for b in lesson.bugs})} solved"
+        marks = "".join(_mark(bug.id, solved, progress.guessed(lesson), progress.fixed(lesson))
+                        for bug in lesson.bugs)
+        done = f"{len(solved & {b.id for b in lesson.bugs})} solved" + _quiz(progress, lesson)
         rows.append((str(lesson.number), brief(lesson.title, 36, clause=False),
                      brief(lesson.model, 20), brief(lesson.data, 22), str(len(lesson.bugs)),
                      f"{marks}  {done}" if len(lesson.bugs) <= 5 else done))
@@ -98,8 +99,22 @@ def lessons_table(progress: Progress) -> str:
     lines = ["  ".join([row[0].rjust(widths[0])] +
                        [cell.ljust(width) for cell, width in zip(row[1:-1], widths[1:])] +
                        [row[-1]]).rstrip() for row in rows]
-    lines.append("\nStart one with: stepgrad lesson N   (● solved, ○ to find)")
+    lines.append("\nStart one with: stepgrad lesson N   (● found, ✎ fixed with your own code, "
+                 "? solved by a guess before looking at the evidence, ○ to find)")
     return "\n".join(lines)
+
+
+def _mark(bug: str, solved: set[str], guessed: set[str], fixed: set[str]) -> str:
+    if bug in fixed:
+        return "✎"
+    if bug in guessed:
+        return "?"
+    return "●" if bug in solved else "○"
+
+
+def _quiz(progress: Progress, lesson: Lesson) -> str:
+    right, asked = progress.quiz(lesson)
+    return f", predictions {right}/{asked} right" if asked else ""
 
 
 def brief(text: str, width: int, clause: bool = True) -> str:

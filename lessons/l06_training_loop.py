@@ -167,13 +167,13 @@ LR_EXPLODES = Bug(
 
 QUESTIONS = (
     first_step(
-        "SGD", "the first SGD step (momentum 0.9, lr {lr}): {param}[0] has gradient {g}. "
-        "By how much will this step change {param}[0]?",
+        "SGD", "the first SGD step (momentum 0.9, lr {lr}): {param} has gradient {g}. "
+        "By how much will this step change {param}?",
         "On the first step the momentum buffer is just the gradient, so the change is "
         "-lr * grad; later steps add 0.9 times the previous change.",
         truth=lambda g, lr: -abs(lr) * g),
     grad_shape(
-        "linear", 1, "{name} = linear(x, weight, bias) with x of shape {shape} receives an "
+        "linear", 1, "{name} = linear(x, weight, bias) with x of shape {xshape} receives an "
         "upstream gradient of shape {upstream}. What shape is the weight's gradient?",
         "A gradient has the shape of what it is the gradient of: (out, in) like the weight, "
         "so optimizer.step() can subtract it elementwise."),

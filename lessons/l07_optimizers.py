@@ -280,14 +280,14 @@ def train(hooks: Hooks, seed: int) -> RunResult:
 
 QUESTIONS = (
     first_step(
-        "SGD", "the first SGD step (momentum 0.9, lr {lr}): {param}[0] has gradient {g}. "
-        "By how much will this step change {param}[0]?",
+        "SGD", "the first SGD step (momentum 0.9, lr {lr}): {param} has gradient {g}. "
+        "By how much will this step change {param}?",
         "On the first step the momentum buffer is just the gradient, so the change is "
         "-lr * grad; later steps add 0.9 times the previous change.",
         truth=lambda g, lr: -abs(lr) * g),
     first_step(
-        "Adam", "Adam's first step (lr {lr}): {param}[0] has gradient {g}. How many times "
-        "lr will {param}[0] move (|change| / lr)?",
+        "Adam", "Adam's first step (lr {lr}): {param} has gradient {g}. How many times "
+        "lr will {param} move (|change| / lr)?",
         "With the bias correction, m_hat = g and v_hat = g**2 at step 1, so the step is "
         "lr * g / |g|: exactly lr, whatever the gradient's size.",
         truth=lambda g, lr: 1.0 if g else 0.0),

@@ -122,8 +122,7 @@ def grad_shape(op: str, index: int, prompt: str, explain: str, qid: str = "") ->
     return Question(
         qid or f"{op}-grad-shape-{index}", "backward", op, prompt,
         truth=lambda m: [float(n) for n in m.input(index).shape], explain=explain,
-        facts=lambda m: {"input": m.forward.input_names[index] if m.forward else "",
-                         "upstream": str(tuple(np.shape(m.event.upstream)))})
+        facts=lambda m: _node_facts(m, index))
 
 
 def grad_value(op: str, index: int, prompt: str, explain: str,
@@ -252,7 +251,7 @@ def _node_facts(moment: Moment, index: int) -> dict[str, str]:
             "input": moment.forward.input_names[index] if moment.forward else "",
             "u0": num(float(upstream.reshape(-1)[0])), "x0": num(float(value.reshape(-1)[0])),
             "n": str(value.size), "upstream": str(tuple(upstream.shape)),
-            "shape": str(tuple(value.shape))}
+            "shape": str(tuple(value.shape)), "xshape": str(tuple(moment.input(0).shape))}
 
 
 def _forward_facts(event: events.ForwardStep) -> dict[str, str]:

@@ -27,7 +27,7 @@ class LessonCommands(Dispatcher):
         would show its answer are refused until the learner predicts or skips."""
         hidden = self._hidden()
         if hidden and self.resolve(line.strip().partition(" ")[0]) in _REVEALING:
-            return (f"*** this step's {hidden} stay hidden until you answer its question: "
+            return (f"*** hidden until you answer this step's question (its {hidden}): "
                     f"predict NUMBER..., or predict skip")
         return super().run(line)
 
