@@ -298,8 +298,9 @@ def _positional(cls: type[Any]) -> None:
 
     spec = [(f.name, Any) for f in dataclasses.fields(cls)]
     # __post_init__ given here too, so the __init__ dataclasses writes ends by calling it
-    assign = dataclasses.make_dataclass(f"_{cls.__name__}Fields", spec,
-                                        namespace={"__post_init__": become_frozen}).__init__
+    fields = dataclasses.make_dataclass(f"_{cls.__name__}Fields", spec,
+                                        namespace={"__post_init__": become_frozen})
+    assign = fields.__dict__["__init__"]  # the function itself
     cls.make = type(f"{cls.__name__}Maker", (cls,), {
         "__slots__": (), "__init__": assign, "__post_init__": become_frozen,
         # both, or Python keeps the frozen class's setattr slot (they share one C slot)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+from types import FrameType
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 import numpy as np
@@ -152,24 +153,29 @@ def _emit_forward(cls: type[Function], tensors: tuple[Tensor, ...], out: Tensor,
     stack = events.module_stack
     path, depth = (stack[-1], len(stack)) if stack else ("", 0)
     output = out.data.copy()
-    inputs, ids, names, flags = [], [], [], []
+    inputs: list[np.ndarray] = []
+    names: list[str] = []
+    ids: list[int] = []
+    flags: list[bool] = []
     for t in tensors:  # an input made by an earlier node shares the copy of its output
         made: Where | None = t._where
         if made is not None:
-            inputs.append(made.output), names.append(made.name)
+            inputs.append(made.output)
+            names.append(made.name)
         else:  # a leaf: copied, unless a constant made from a Python number (nobody else has it)
             inputs.append(t.data if t._index < 0 else t.data.copy())
             names.append(t.name)
-        ids.append(t._id), flags.append(t.requires_grad)
-    name, ids, names = f"{cls.name}_{out._index}", tuple(ids), tuple(names)
+        ids.append(t._id)
+        flags.append(t.requires_grad)
+    name, input_ids, input_names = f"{cls.name}_{out._index}", tuple(ids), tuple(names)
     # kept for the node's BackwardStep and for later nodes that use this output
-    out._where = Where(path, file, line, depth, output, name, ids, names)
+    out._where = Where(path, file, line, depth, output, name, input_ids, input_names)
     # ForwardStep.make takes every field in order: seq, depth, node_id, op, name, inputs,
     # input_ids, input_names, input_requires_grad, output, attrs (a fresh dict), module_path,
     # file, line, requires_grad
     events.emit(_make_forward(events.next_seq(), depth, out._id, cls.name, name, tuple(inputs),
-                              ids, names, tuple(flags), output, attrs, path, file, line,
-                              out.requires_grad))
+                              input_ids, input_names, tuple(flags), output, attrs, path, file,
+                              line, out.requires_grad))
 
 
 _make_forward = events.ForwardStep.make  # type: ignore[attr-defined]
@@ -189,7 +195,7 @@ _engine_files: dict[str, bool] = {}  # filename -> _in_engine(filename), asked o
 def user_frame(skip: int = 1) -> tuple[str, int]:
     """The file and line of the innermost caller outside the engine (the user's code),
     looking from `skip` frames up (callers that know they are engine frames skip them)."""
-    frame = sys._getframe(skip)
+    frame: FrameType | None = sys._getframe(skip)
     while frame is not None:
         filename = frame.f_code.co_filename
         inside = _engine_files.get(filename)

@@ -289,9 +289,11 @@ def broadcast_sum(backward: ev.BackwardStep, local: Any, i: int, idx: Index) -> 
     axes, extra = set(backward.summed_axes[i]), full.ndim - len(idx)
     picks = tuple(slice(None) if a in axes else idx[a - extra] for a in range(full.ndim))
     values = full[picks]
-    return sum_lines(f"broadcast: dL/d input{at(idx)}", values,
-                     lambda k: f"(up*local){at(np.unravel_index(k, values.shape))}",
-                     _sent(backward, i, idx))
+
+    def term(k: int) -> str:
+        return f"(up*local){at(tuple(int(v) for v in np.unravel_index(k, values.shape)))}"
+
+    return sum_lines(f"broadcast: dL/d input{at(idx)}", values, term, _sent(backward, i, idx))
 
 
 EXPLAINERS: dict[str, Callable[..., list[str] | None]] = {
