@@ -20,10 +20,12 @@ against its dataclass, so a damaged trace cannot crash the debugger later.
 from __future__ import annotations
 
 import dataclasses
+import glob
 import io
 import json
 import os
 import tempfile
+import time
 import types
 import typing
 import zipfile
@@ -132,7 +134,15 @@ def save(source: Iterable[events.Event], path: str | os.PathLike[str],
 
 
 def _write_atomically(path: str | os.PathLike[str], arrays: dict[str, np.ndarray]) -> None:
+    """A temporary file in the same folder, then os.replace; a killed save leaves the old
+    file whole, and its temporary file is removed by the next save there after a minute."""
     folder = os.path.dirname(os.path.abspath(path))
+    for stale in glob.glob(os.path.join(glob.escape(folder), ".trace-*.tmp")):
+        try:
+            if time.time() - os.path.getmtime(stale) > 60:
+                os.unlink(stale)
+        except OSError:
+            pass  # another save's, or already gone
     fd, tmp = tempfile.mkstemp(prefix=".trace-", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as handle:

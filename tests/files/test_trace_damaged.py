@@ -232,3 +232,15 @@ def test_saving_where_nothing_can_be_written_is_one_line(tmp_path: Path) -> None
     (tmp_path / "file").write_text("")
     with pytest.raises(TraceError, match="could not save the trace"):
         save(_recorded(), tmp_path / "file" / "run.sgtrace")
+
+
+def test_a_killed_save_leaves_a_temporary_that_the_next_save_removes(tmp_path: Path) -> None:
+    import os
+    import time
+
+    stale, fresh = tmp_path / ".trace-killed.tmp", tmp_path / ".trace-busy.tmp"
+    for temporary in (stale, fresh):
+        temporary.write_bytes(b"PK half")
+    os.utime(stale, (time.time() - 3600, time.time() - 3600))
+    save(_recorded(), tmp_path / "run.sgtrace")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".trace-busy.tmp", "run.sgtrace"]
