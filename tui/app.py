@@ -6,47 +6,53 @@
     session.start()
     run_app(session, Commands(session))
 
-Who does what:
-- the program runs in the session's own thread;
-- commands (from keys, the command line or the palette) wait in a queue and run one at a
-  time in a thread worker (`commands.run` blocks until the move is done), so keys are
-  never lost, never applied twice, and the UI never freezes during a long `continue`;
-- the worker and the session listener talk to the UI only through messages
-  (`CommandDone`, `StateChanged`), handled here by pushing attributes down to widgets.
-Every key is bound to a command name (`action_command`); layout lives in app.tcss.
+This module composes the screen and binds keys to command names; the work lives in rooms:
+- `runner.py`: the command queue and the one thread worker that runs commands in order
+  and works out what to show (`views.py`: the tape's pass, the inspector's node);
+- `messages.py`: what the worker, the program's thread and the output capture post;
+- `quitting.py`: asking before quitting and stopping the program;
+- `output.py`: the program's prints, shown in the log and repeated on the terminal after;
+- `gc_tuning.py`: garbage collection when the user pauses, not after a key.
+The handlers here only push attributes down into widgets. Layout lives in app.tcss.
 """
 
 from __future__ import annotations
 
-import gc
-import queue
+import sys
 from typing import Any
 
 from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.message import Message
-from textual.widgets import Footer, Input, TabbedContent, TabPane
+from textual.widgets import TabbedContent, TabPane
 from textual.worker import get_current_worker
 
-from stepgrad import events as ev
-from stepgrad.tui import passes
+from stepgrad.debug.commands import LESSON_COMMANDS
+from stepgrad.tui import messages
+from stepgrad.tui.gc_tuning import IdleCollector
+from stepgrad.tui.output import ProgramOutput
 from stepgrad.tui.palette import CommandProvider
+from stepgrad.tui.quitting import QuitDone, Quitter
+from stepgrad.tui.runner import CommandRunner
 from stepgrad.tui.screens.help_screen import HelpScreen
 from stepgrad.tui.screens.quit_screen import QuitScreen
-from stepgrad.tui.screens.too_small_screen import MIN_HEIGHT, MIN_WIDTH, TooSmallScreen
+from stepgrad.tui.screens.too_small_screen import TooSmallScreen, too_small
+from stepgrad.tui.screenshots import screenshot_folder
 from stepgrad.tui.widgets.breakpoint_list import BreakpointList
 from stepgrad.tui.widgets.command_line import CommandLine
 from stepgrad.tui.widgets.command_log import CommandLog
-from stepgrad.tui.widgets.inspector import Inspector, Selection
+from stepgrad.tui.widgets.inspector import Inspector
+from stepgrad.tui.widgets.key_footer import KeyFooter
 from stepgrad.tui.widgets.lesson_pane import LessonPane
 from stepgrad.tui.widgets.source_pane import SourcePane
 from stepgrad.tui.widgets.status_line import StatusLine
 from stepgrad.tui.widgets.tape import Tape
+from stepgrad.tui.widgets.tape_filter import TapeFilter
 from stepgrad.tui.widgets.training_pane import TrainingPane
 
-LESSON_COMMANDS = ("lesson", "hint", "diagnose", "reveal", "fixed", "predict")
+#: Actions that still work under the "too small" notice or the quit question.
+ALLOWED_UNDER_A_NOTICE = frozenset({"quit", "interrupt"})
 
 
 class StepgradApp(App[int]):
@@ -70,40 +76,39 @@ class StepgradApp(App[int]):
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "command('quit')", "Quit"),
+        Binding("o", "toggle_log", "Log", show=False),
         Binding("t", "toggle_side", "Panels", show=False),
         Binding("ctrl+t", "toggle_theme", "Theme", show=False),
     ]
 
-    class CommandDone(Message):
-        """The worker finished command `line`; `output` is its text, `state` the session's."""
-
-        def __init__(self, line: str, output: str, state: Any) -> None:
-            self.line, self.output, self.state = line, output, state
-            super().__init__()
-
-    class StateChanged(Message):
-        """The session reported a stop or progress (posted from the program's thread)."""
-
-        def __init__(self, state: Any) -> None:
-            self.state = state
-            super().__init__()
-
     def __init__(self, session: Any, commands: Any, lesson: Any = None) -> None:
         super().__init__()
         self.session, self.commands, self.lesson = session, commands, lesson
-        self.model: passes.Pass | None = None
-        self._history: Any = None
-        self.busy = 0                       # commands queued or running
         self.state: Any = None
-        self._queue: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        self.runner = CommandRunner(session, commands, self.post_message)
+        self.quitter = Quitter(self, session, commands)
+        self.output = ProgramOutput(lambda: self.post_message(messages.OutputWaiting()))
+        self._collector = IdleCollector(self)
         self._unsubscribe: Any = None
-        self._tidy_timer: Any = None
+        self._focus_before_command: Any = None
+        self._screenshot_folder = ""
+
+    @property
+    def busy(self) -> int:
+        """Commands queued or running."""
+        return self.runner.busy
+
+    @property
+    def is_idle(self) -> bool:
+        """Nothing queued or running, and the inspector and source show what was asked."""
+        return (self.runner.pending == 0 and self.query_one(Inspector).is_drawn
+                and self.query_one(SourcePane).is_drawn)
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):
             with Vertical(id="tape-column"):
-                yield Input(placeholder="filter nodes", id="tape-filter")
+                yield TapeFilter(id="tape-filter")
                 yield Tape(id="tape")
             with Vertical(id="center"):
                 yield Inspector(id="inspector")
@@ -120,70 +125,60 @@ class StepgradApp(App[int]):
         yield CommandLog(id="log")
         yield CommandLine(self.commands.complete, id="command")
         yield StatusLine(id="status")
-        yield Footer(compact=True)
+        yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:
         for widget, title in (("#tape", "tape"), ("#inspector", "inspector"),
                               ("#source", "source"), ("#log", "log")):
             self.query_one(widget).border_title = title
         self._unsubscribe = self.session.add_listener(
-            lambda state: self.post_message(self.StateChanged(state)))
-        self._run_commands()
-        if self.session.status == "not started":
-            self._submit_raw("\0start")
-        else:
-            self.query_one(CommandLog).add_command("where", self.commands.position())
-            self._show(self.session.state)
+            lambda state: self.post_message(messages.StateChanged(state)))
+        self.output.install()
+        self._serve_commands()
+        self.runner.start()
         self.query_one(Tape).focus()
         self._fit(self.size.width, self.size.height)
-        gc.freeze()
+        self._collector.start()
 
     def on_unmount(self) -> None:
-        self._queue.put(None)
+        self.runner.stop()
+        self.output.uninstall()
         if self._unsubscribe is not None:
             self._unsubscribe()
-        gc.unfreeze()
+        self._collector.stop()
 
-    def _keep_collections_short(self) -> None:
-        """A full garbage collection walks every recorded event (50+ ms on a 2,000-node
-        graph: a stutter after a key). So objects that survived a command are frozen out of
-        automatic collections, and a real collection runs once the user pauses."""
-        gc.freeze()
-        if self._tidy_timer is not None:
-            self._tidy_timer.stop()
-        self._tidy_timer = self.set_timer(3.0, self._collect_when_idle)
-
-    def _collect_when_idle(self) -> None:
-        gc.unfreeze()
-        gc.collect()
-        gc.freeze()
+    @work(thread=True, name="commands", group="commands")
+    def _serve_commands(self) -> None:
+        worker = get_current_worker()
+        self.runner.serve(lambda: worker.is_cancelled)
 
     def on_resize(self, event: events.Resize) -> None:
         self._fit(event.size.width, event.size.height)
 
     def _fit(self, width: int, height: int) -> None:
-        """More panes as the terminal grows; a notice instead of a crash when too small."""
-        small = width < MIN_WIDTH or height < MIN_HEIGHT
-        if small and not isinstance(self.screen, TooSmallScreen):
-            self.push_screen(TooSmallScreen())
-        elif not small and isinstance(self.screen, TooSmallScreen):
-            self.pop_screen()
+        """More panes as the terminal grows; a notice instead of a crash when too small
+        (the notice dismisses itself when the terminal grows back)."""
         main = self.screen_stack[0]
+        shown = any(isinstance(screen, TooSmallScreen) for screen in self.screen_stack)
+        if too_small(width, height) and not shown and not self.quitter.quitting:
+            self.push_screen(TooSmallScreen())
         main.set_class(width >= 120, "-wide")
         main.set_class(width >= 170, "-huge")
         main.set_class(height >= 36, "-tall")
         main.set_class(height < 30, "-short")
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """While the "too small" notice or the quit question shows, only quitting and
+        pausing work: a key must not move a program the screen does not show."""
+        if isinstance(self.screen, (TooSmallScreen, QuitScreen)):
+            return action in ALLOWED_UNDER_A_NOTICE or (action == "command" and parameters
+                                                    and parameters[0] in ALLOWED_UNDER_A_NOTICE)
+        return True
+
     # ------------------------------------------------------------------ commands
     def action_command(self, name: str) -> None:
         """Every command key comes here with the command's name."""
-        if name == "interrupt":
-            self.session.interrupt()
-            self.query_one(CommandLog).add_note("pause requested: the program stops at its "
-                                                "next event")
-        elif name == "quit":
-            self._quit()
-        elif name == "break":
+        if name == "break":
             self.submit_command(self._toggle_breakpoint_line())
         else:
             self.submit_command(name)
@@ -192,42 +187,31 @@ class StepgradApp(App[int]):
         """Queue a command line; it runs after those already waiting."""
         word = line.strip().split(" ")[0]
         if word in ("quit", "q", "exit"):
-            self._quit()
-            return
-        if word in ("interrupt",):
-            self.action_command("interrupt")
-            return
-        self._submit_raw(line)
+            self.quitter.request()
+        elif word == "interrupt":
+            self.session.interrupt()
+            self.query_one(CommandLog).add_note("pause requested: the program stops at its "
+                                                "next event")
+        elif not self.quitter.quitting:
+            self.runner.submit(line)
+            if self.state is not None:
+                self.query_one(StatusLine).show(self.state, queued=self.busy)
+
+    async def action_quit(self) -> None:
+        """Ctrl-Q and the palette's Quit: the same as `q` (asks while the program lives)."""
+        self.quitter.request()
+
+    def action_command_palette(self) -> None:
+        """Ctrl-P, except while quitting (or asking to), or while the terminal is too small."""
+        if not self.quitter.quitting and not isinstance(self.screen, (TooSmallScreen,
+                                                                      QuitScreen)):
+            super().action_command_palette()
 
     def prefill_command(self, text: str) -> None:
         command = self.query_one(CommandLine)
         command.value = text
         command.cursor_position = len(text)
-        command.focus()
-
-    def _submit_raw(self, line: str) -> None:
-        self.busy += 1
-        self._queue.put(line)
-        if self.state is not None:
-            self.query_one(StatusLine).show(self.state, queued=self.busy)
-
-    @work(thread=True, name="commands", group="commands")
-    def _run_commands(self) -> None:
-        """The one worker that runs commands, in the order they were queued."""
-        worker = get_current_worker()
-        while not worker.is_cancelled:
-            try:
-                line = self._queue.get(timeout=0.25)
-            except queue.Empty:
-                continue
-            if line is None:
-                return
-            if line == "\0start":
-                self.session.start()
-                line, output = "", self.commands.position()
-            else:
-                output = self.commands.run(line)
-            self.post_message(self.CommandDone(line, output, self.session.state))
+        self.action_focus_command()
 
     def _toggle_breakpoint_line(self) -> str:
         """`b`: break at the selected node, or clear the breakpoint already there."""
@@ -236,104 +220,93 @@ class StepgradApp(App[int]):
         name = row.label if row is not None and row.kind == "node" else getattr(event, "name", "")
         if not name:
             return "break"
-        for bp in self.session.state.breakpoints:
+        for bp in (self.state.breakpoints if self.state is not None else ()):
             if bp.spec == name:
                 return f"clear {bp.number}"
         return f"break {name}"
 
-    def _quit(self) -> None:
-        if self.session.status in ("paused", "running"):
-            self.push_screen(QuitScreen(), self._quit_answered)
-        else:
-            self._stop_and_exit()
-
-    def _quit_answered(self, quit_: bool | None) -> None:
-        if quit_:
-            self._stop_and_exit()
-
-    @work(thread=True, name="quit")
-    def _stop_and_exit(self) -> None:
-        output = self.commands.run("quit")
-        self.post_message(self.CommandDone("quit", output, self.session.state))
-
     # ------------------------------------------------------------------ results arrive
-    def on_stepgrad_app_command_done(self, message: CommandDone) -> None:
-        if message.line != "quit":
-            self.busy = max(0, self.busy - 1)
-        self._keep_collections_short()
-        if self.commands.finished:
-            self.exit(0)
-            return
+    def on_command_done(self, message: messages.CommandDone) -> None:
+        self.runner.done(command=True)
+        self._collector.after_command()
         log = self.query_one(CommandLog)
         log.add_command(message.line or "(start)", message.output)
         word = message.line.split(" ")[0]
         if self.lesson is not None and word in LESSON_COMMANDS:
             self.query_one(LessonPane).add_note(message.line, message.output)
-        self._show(self.session.state if self.busy == 0 else message.state)
+        if self.busy == 0:
+            self._show(message.view)
+        else:
+            self._show_progress(message.view.state)
 
-    def on_stepgrad_app_state_changed(self, message: StateChanged) -> None:
+    def on_view_ready(self, message: messages.ViewReady) -> None:
+        self.runner.done(command=False)
+        if self.busy == 0:
+            self._show(message.view)
+
+    def on_inspected(self, message: messages.Inspected) -> None:
+        self.runner.done(command=False)
+        if message.selection is not None:
+            self._inspect(message.selection)
+
+    def on_state_changed(self, message: messages.StateChanged) -> None:
         state = message.state
         if self.busy or state.status == "running":
             self._show_progress(state)
-        else:
-            self._show(state)
+        else:          # stopped or ended with no command of ours: work out the view again
+            self.runner.refresh()
+
+    def on_quit_done(self, message: QuitDone) -> None:
+        self.exit(message.status)
+
+    def on_output_waiting(self, message: messages.OutputWaiting) -> None:
+        log = self.query_one(CommandLog)
+        for text, stream in self.output.take():
+            log.add_output(text, stream)
 
     def _show_progress(self, state: Any) -> None:
         """While the program runs: status and training only (the tape waits for a stop)."""
         self.query_one(StatusLine).show(state, queued=self.busy)
         self.query_one(TrainingPane).show(state)
 
-    def _show(self, state: Any) -> None:
-        """Push a paused (or finished) state down into every widget."""
-        self.state = state
+    def _show(self, view: messages.View) -> None:
+        """Push a paused (or finished) view down into every widget."""
+        state = self.state = view.state
         self.screen_stack[0].set_class(state.line is not None, "-lines")
         self._show_progress(state)
         self.query_one(BreakpointList).show(state.breakpoints, state.displays)
         tape = self.query_one(Tape)
-        if state.cursor < 0 or state.cursor < state.first:
-            tape.show(None, state.cursor)
+        tape.show(view.model, state.cursor)
+        if view.model is None:
             return
-        try:
-            self.model = self._model_for(state)
-        except IndexError:        # the history moved under us: the next message redraws
-            return
-        tape.show(self.model, state.cursor)
-        if tape.selected is None:
-            self._inspect(state.cursor, current=True)
+        if tape.selected is None and view.selection is not None:
+            self._inspect(view.selection)
         else:
             self.query_one(SourcePane).show(state.event, state.line, self._dark)
 
-    def _model_for(self, state: Any) -> passes.Pass:
-        """The pass holding the cursor: the current one extended, or a new one."""
-        history, model = self.session.history, self.model
-        if model is not None and self._history is history and model.start >= history.first:
-            if state.cursor in model or (state.cursor > model.end
-                                         and model.extend(history, state.cursor)
-                                         and state.cursor in model):
-                model.extend(history, state.head)
-                return model
-        self._history = history
-        return passes.build(history, state.cursor, state.head)
-
-    def _inspect(self, index: int, current: bool) -> None:
-        view = self.session.node_view(index)
-        contributions = []
-        if isinstance(view.event, ev.BackwardStep) and self.model is not None:
-            contributions = passes.contributions(self.session.history, self.model,
-                                                 view.event.node_id, index)
-        self.query_one(Inspector).show(Selection(view, contributions, current))
-        line = self.state.line if current and self.state is not None else None
-        self.query_one(SourcePane).show(view.event, line, self._dark)
+    def _inspect(self, selection: Any) -> None:
+        self.query_one(Inspector).show(selection)
+        line = self.state.line if selection.current and self.state is not None else None
+        self.query_one(SourcePane).show(selection.view.event, line, self._dark)
 
     @on(Tape.NodeSelected)
     def _node_selected(self, message: Tape.NodeSelected) -> None:
         if self.state is not None and self.state.status != "running":
-            self._inspect(message.index, current=message.index == self.state.cursor)
+            self.runner.inspect(message.index, current=message.index == self.state.cursor)
             self.query_one(StatusLine).show(self.state, self.busy, selected=message.index)
 
     @on(CommandLine.Entered)
     def _command_entered(self, message: CommandLine.Entered) -> None:
         self.submit_command(message.line)
+        self._return_focus()
+
+    @on(CommandLine.Left)
+    def _command_left(self) -> None:
+        self._return_focus()
+
+    @on(CommandLine.Refused)
+    def _command_refused(self, message: CommandLine.Refused) -> None:
+        self.query_one(CommandLog).add_note(message.reason, style="yellow")
 
     # ------------------------------------------------------------------ UI-only actions
     @property
@@ -341,33 +314,62 @@ class StepgradApp(App[int]):
         return self.current_theme.dark
 
     def action_help(self) -> None:
+        if self.quitter.quitting:
+            return
         keys = [(b.key_display or b.key, f"{b.description}: {b.action}")
                 for b in self.BINDINGS if isinstance(b, Binding)]
         self.push_screen(HelpScreen(self.commands.infos(), keys))
 
     def action_filter(self) -> None:
-        field = self.query_one("#tape-filter", Input)
-        field.add_class("-visible")
-        field.focus()
+        self.query_one(TapeFilter).open()
 
-    @on(Input.Changed, "#tape-filter")
-    def _filter_changed(self, message: Input.Changed) -> None:
+    @on(TapeFilter.Changed, "TapeFilter")
+    def _filter_changed(self, message: TapeFilter.Changed) -> None:
         self.query_one(Tape).set_filter(message.value)
 
-    @on(Input.Submitted, "#tape-filter")
-    def _filter_done(self) -> None:
-        self.query_one(Tape).focus()
-
-    def on_key(self, event: events.Key) -> None:
-        field = self.query_one("#tape-filter", Input)
-        if event.key == "escape" and field.has_focus:
-            field.value = ""
-            field.remove_class("-visible")
-            self.query_one(Tape).focus()
-            event.stop()
-
     def action_focus_command(self) -> None:
-        self.query_one(CommandLine).focus()
+        """`:` goes to the command line; Enter or Escape there comes back here."""
+        command = self.query_one(CommandLine)
+        if self.focused is not command:
+            self._focus_before_command = self.focused
+        command.focus()
+
+    def _return_focus(self) -> None:
+        target, self._focus_before_command = self._focus_before_command, None
+        if target is not None and target.is_attached and target.can_focus:
+            target.focus()
+        else:
+            self.query_one(Tape).focus()
+
+    def action_toggle_log(self) -> None:
+        """`o`: the log (the commands' and the program's output) grows to half the screen
+        and takes the focus, so the arrow keys scroll it; `o` again shrinks it back."""
+        main = self.screen_stack[0]
+        main.toggle_class("-big-log")
+        log = self.query_one(CommandLog)
+        if main.has_class("-big-log"):
+            log.focus()
+        elif log.has_focus:
+            self.query_one(Tape).focus()
+
+    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
+                           time_format: str | None = None) -> str | None:
+        """The palette's Screenshot: into stepgrad's data directory (Textual's default,
+        ~/Downloads, may not exist), and the log says where."""
+        folder = screenshot_folder() if path is None else path
+        self._screenshot_folder = folder
+        return super().deliver_screenshot(filename, folder, time_format)
+
+    def on_delivery_complete(self, event: events.DeliveryComplete) -> None:
+        if event.name == "screenshot":
+            where = event.path or self._screenshot_folder
+            self.query_one(CommandLog).add_note(f"screenshot saved: {where}")
+
+    def on_delivery_failed(self, event: events.DeliveryFailed) -> None:
+        if event.name == "screenshot":
+            self.query_one(CommandLog).add_note(
+                f"*** the screenshot could not be saved in {self._screenshot_folder}: "
+                f"{event.exception}", style="yellow")
 
     def action_toggle_side(self) -> None:
         self.screen_stack[0].toggle_class("-side")
@@ -379,8 +381,14 @@ class StepgradApp(App[int]):
             self.query_one(SourcePane).show(self.state.event, self.state.line, self._dark)
 
 
-def run_app(session: Any, commands: Any, lesson: Any = None) -> int:
-    """Run the full-screen debugger until the user quits; returns an exit status."""
+def run_app(session: Any, commands: Any, lesson: Any = None, **run_options: Any) -> int:
+    """Run the full-screen debugger until the user quits; returns an exit status (non-zero
+    when the app crashed). What the program printed is printed again on the terminal.
+    `run_options` go to Textual's `App.run` (`headless=True`, `size=...` for tests)."""
     app = StepgradApp(session, commands, lesson=lesson)
-    result = app.run()
-    return int(result or 0)
+    result = app.run(**run_options)
+    printed = app.output.text()
+    if printed:
+        sys.stdout.write(printed if printed.endswith("\n") else printed + "\n")
+        sys.stdout.flush()
+    return app.return_code or int(result or 0)

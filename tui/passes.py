@@ -206,19 +206,3 @@ def build(history: HistoryLike, index: int, head: int) -> Pass:
     model.extend(history, head)
     return model
 
-
-def contributions(history: HistoryLike, model: Pass, node_id: int,
-                  upto: int) -> list[tuple[int, str, np.ndarray]]:
-    """The gradients node `node_id` received in this pass up to `upto`, one per consumer.
-
-    Each is (history index of the consumer's BackwardStep, consumer name, the gradient):
-    their sum is the node's upstream gradient (the multivariable chain rule).
-    """
-    found = []
-    for index in range(model.start, min(upto, model.end) + 1):
-        event = history[index]
-        if isinstance(event, ev.BackwardStep) and node_id in event.input_ids:
-            for i, input_id in enumerate(event.input_ids):
-                if input_id == node_id and event.grads[i] is not None:
-                    found.append((index, event.name, event.grads[i]))
-    return found

@@ -40,6 +40,10 @@ ELEMENTWISE = frozenset(
 def local_derivatives(forward: ev.ForwardStep | None) -> list[np.ndarray | None]:
     """d out / d input for each input of an elementwise node, shaped like the output
     (None for an input that takes no gradient); [] for ops that mix elements."""
+    if forward is not None and "torch" in forward.attrs:  # a torch node: torch re-runs it
+        from stepgrad.torchbridge import local_derivatives as torch_local_derivatives
+
+        return torch_local_derivatives(forward)
     if forward is None or forward.op not in ELEMENTWISE:
         return []
     cls = get(forward.op)
@@ -54,19 +58,30 @@ def local_derivatives(forward: ev.ForwardStep | None) -> list[np.ndarray | None]
     return [None if s is None else np.broadcast_to(s, shape) for s in sent]
 
 
+def received(history: object, node_id: int, upto: int) -> list[tuple[int, str, np.ndarray]]:
+    """The gradients node `node_id` received in the backward pass that holds event `upto`,
+    one per use, oldest first: (history index of the consumer's BackwardStep, consumer
+    name, the gradient it sent). Their sum is the node's gradient (the multivariable chain
+    rule): a value used twice, as in `h * h`, receives two."""
+    found = []
+    for number in range(upto, history.first - 1, -1):  # type: ignore[attr-defined]
+        past = history[number]  # type: ignore[index]
+        if isinstance(past, ev.BackwardBegin):
+            break
+        if isinstance(past, ev.BackwardStep):
+            for input_id, grad in reversed(list(zip(past.input_ids, past.grads))):
+                if input_id == node_id and grad is not None:
+                    found.append((number, past.name, grad))
+    return list(reversed(found))
+
+
 def contributions(history: object, cursor: int, event: ev.BackwardStep) -> dict[int, list[str]]:
     """For inputs used more than once: the backward steps of this pass so far (up to
     `cursor`) that sent them a gradient, oldest first, as `name (#K)`."""
     found: dict[int, list[str]] = {}
     for i, (input_id, accumulated) in enumerate(zip(event.input_ids, event.accumulated)):
-        if not accumulated:
-            continue
-        senders = []
-        for number in range(cursor, history.first - 1, -1):  # type: ignore[attr-defined]
-            past = history[number]  # type: ignore[index]
-            if isinstance(past, ev.BackwardBegin):
-                break
-            if isinstance(past, ev.BackwardStep) and input_id in past.input_ids:
-                senders.append(f"{past.name} (#{number})")
-        found[i] = list(reversed(senders))
+        if accumulated:
+            senders = dict.fromkeys((number, name) for number, name, _ in
+                                    received(history, input_id, cursor))
+            found[i] = [f"{name} (#{number})" for number, name in senders]
     return found

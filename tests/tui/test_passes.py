@@ -6,6 +6,7 @@ import tui_programs as programs
 
 import stepgrad as sg
 from stepgrad import events as ev
+from stepgrad.debug.chain import received
 from stepgrad.tui import passes
 
 
@@ -64,14 +65,23 @@ def test_extend_stops_at_the_next_pass():
 
 def test_fan_in_lists_every_contribution():
     history = record(programs.fan_out)
-    model = passes.build(history, 0, len(history) - 1)
     tanh = next(e for e in history if isinstance(e, ev.ForwardStep) and e.op == "tanh")
-    found = passes.contributions(history, model, tanh.node_id, len(history))
+    found = received(history, tanh.node_id, len(history) - 1)
     assert len(found) == 3            # h * h sends two, sigmoid(h) one
     backward = next(e for e in history if isinstance(e, ev.BackwardStep)
                     and e.node_id == tanh.node_id)
     total = sum(grad for _, _, grad in found)
     assert abs(total - backward.upstream).max() < 1e-12
+
+
+def test_fan_in_counts_only_the_backward_pass_it_is_in():
+    history = record(programs.tiny_mlp, 2)
+    linears = [i for i, e in enumerate(history)
+               if isinstance(e, ev.BackwardStep) and e.name.startswith("linear_1")]
+    assert len(linears) == 2
+    weight = history[linears[-1]].input_ids[1]            # 0.weight, the same leaf each time
+    assert [n for n, _, _ in received(history, weight, len(history) - 1)] == [linears[-1]]
+    assert [n for n, _, _ in received(history, weight, linears[0])] == [linears[0]]
 
 
 def test_a_long_pass_is_cut_so_scans_stay_cheap(monkeypatch):

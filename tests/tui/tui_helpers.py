@@ -16,16 +16,14 @@ async def settle(pilot: Any) -> None:
     app = pilot.app
     for _ in range(1000):
         await pilot.pause()
-        inspector, source = app.query_one("#inspector"), app.query_one("#source")
-        if app.busy == 0 and inspector.rendered_token == inspector._token and \
-                source.rendered_key == source._key:
+        if app.is_idle:
             drawing = [w for w in app.workers if w.group in ("inspector", "source")]
             if drawing:   # (an empty list would wait for every worker, the runner too)
                 await app.workers.wait_for_complete(drawing)
             await pilot.pause()
             return
         await pilot.pause(0.01)
-    raise AssertionError(f"the app did not settle: {app.busy} commands still queued")
+    raise AssertionError(f"the app did not settle: {app.runner.pending} jobs still queued")
 
 
 async def press(pilot: Any, *keys: str) -> None:

@@ -72,3 +72,22 @@ def crashes() -> None:
     x = sg.tensor([1.0, 2.0], requires_grad=True, name="x")
     (x * 2).sum()
     raise ValueError("boom")
+
+
+def chatty() -> None:
+    """Prints, warns and logs between its ops, as a user's training script does."""
+    import logging
+    import sys
+    import warnings
+
+    x = sg.tensor([1.0, 2.0], requires_grad=True, name="x")
+    print("before the graph")
+    y = (x * 3).sum()
+    print("loss is", float(y.data))
+    warnings.warn("a warning from the program", stacklevel=1)   # (pytest records these)
+    print("a line on stderr", file=sys.stderr)
+    log = logging.getLogger("chatty")
+    log.addHandler(logging.StreamHandler())     # made here: it writes to the current stderr
+    log.warning("a log record from the program")
+    y.backward()
+    print("after backward", end="")

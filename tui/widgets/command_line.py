@@ -4,6 +4,9 @@ Completion comes from the core (`commands.complete(line)`, passed down by the ap
 callable) and shows as a greyed suggestion: right arrow or Tab accepts it. Up and down
 walk through the lines entered before. Enter posts `CommandLine.Entered(line)`; an
 empty line repeats the last move, as in pdb.
+
+A line holds at most `MAX_LINE` characters: a paste of 200 KB typed key by key froze the
+app for a minute. What goes beyond is refused, and `CommandLine.Refused` says so once.
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ from textual.suggester import Suggester
 from textual.widgets import Input
 
 Complete = Callable[[str], list[str]]
+
+#: The longest command line accepted (no command needs more; an expression rarely does).
+MAX_LINE = 4096
 
 
 class CommandSuggester(Suggester):
@@ -56,12 +62,32 @@ class CommandLine(Input):
             self.line = line
             super().__init__()
 
+    class Refused(Message):
+        """Typing or pasting went beyond `MAX_LINE` characters; `reason` says so."""
+
+        def __init__(self, reason: str) -> None:
+            self.reason = reason
+            super().__init__()
+
+    class Left(Message):
+        """Escape: the user leaves the command line without running anything."""
+
     def __init__(self, complete: Complete | None = None, *, id: str | None = None) -> None:
         super().__init__(placeholder=": for a command, e.g. break relu, p grad.norm, "
                          "diagnose ..., help  (Enter repeats the last move)",
-                         suggester=CommandSuggester(complete), id=id)
+                         suggester=CommandSuggester(complete), max_length=MAX_LINE, id=id)
         self.history: list[str] = []
         self._position = 0
+        self._refused = False      # told the user about this line already
+
+    def restricted(self) -> None:
+        """A key or paste would make the line too long: say it once per line (Textual's
+        default rings the bell, once per refused key of a long paste)."""
+        if not self._refused:
+            self._refused = True
+            self.post_message(self.Refused(
+                f"*** the command line holds at most {MAX_LINE:,} characters: the rest was "
+                "not taken"))
 
     async def action_submit(self) -> None:
         line = self.value.strip()
@@ -69,6 +95,7 @@ class CommandLine(Input):
             self.history.append(line)
         self._position = len(self.history)
         self.value = ""
+        self._refused = False
         self.post_message(self.Entered(line))
 
     def action_history(self, delta: int) -> None:
@@ -87,4 +114,4 @@ class CommandLine(Input):
             self.screen.focus_next()
 
     def action_leave(self) -> None:
-        self.screen.focus_next()
+        self.post_message(self.Left())

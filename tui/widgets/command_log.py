@@ -1,4 +1,5 @@
-"""The log: each command typed or bound to a key, and the text the core answered.
+"""The log: each command typed or bound to a key, the text the core answered, and what
+the program printed (in the order it all happened, as in a terminal under pdb).
 
 Lines are rendered once when written (and again only if the width changes), and adding
 them never lays out the screen: a step's repaint touches only the lines that changed.
@@ -13,6 +14,8 @@ from textual.geometry import Size
 from stepgrad.tui.widgets.strip_view import StripView, render_strips, set_virtual_size
 
 MAX_ENTRIES = 500
+#: How the program's own output looks, by stream (the debugger's text is unstyled or bold).
+OUTPUT_STYLES = {"stdout": "green", "stderr": "yellow"}
 
 
 class CommandLog(StripView):
@@ -23,11 +26,32 @@ class CommandLog(StripView):
         self.entries: list[RenderableType] = []
         self._rendered: list[list] = []
         self._width = 0
+        self._partial = ""      # program output after its last newline, not shown yet
+        self._partial_stream = "stdout"
 
     def add_command(self, line: str, output: str) -> None:
+        self.flush_output()
         self.write(Text(f"(sg) {line}", style="bold"))
         if output:
             self.write(Text(output.rstrip("\n")))
+
+    def add_output(self, text: str, stream: str = "stdout") -> None:
+        """Add what the program wrote; whole lines show at once, the rest at its newline
+        (or before the next command)."""
+        if stream != self._partial_stream:
+            self.flush_output()
+            self._partial_stream = stream
+        lines = (self._partial + text).split("\n")
+        self._partial = lines.pop()
+        if lines:
+            style = OUTPUT_STYLES.get(stream, "")
+            self.write(Text("\n".join(lines), style=style))
+
+    def flush_output(self) -> None:
+        """Show program output still waiting for its newline."""
+        if self._partial:
+            partial, self._partial = self._partial, ""
+            self.write(Text(partial, style=OUTPUT_STYLES.get(self._partial_stream, "")))
 
     def add_note(self, text: str, style: str = "dim") -> None:
         self.write(Text(text, style=style))

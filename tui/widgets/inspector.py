@@ -57,6 +57,12 @@ class Inspector(StripView):
         self.rendered_token = 0
         self._width = 0
 
+    @property
+    def is_drawn(self) -> bool:
+        """True once the lines of the last selection shown are on screen (not still being
+        drawn by the worker)."""
+        return self.rendered_token == self._token
+
     def on_mount(self) -> None:
         self.set_lines(render_strips(Text("Nothing to inspect yet.", style="dim"), 40))
 

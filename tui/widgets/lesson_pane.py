@@ -26,9 +26,36 @@ class LessonPane(VerticalScroll, can_focus=True):
 
     def add_note(self, title: str, text: str) -> None:
         """Add the tutor's answer to `hint`, `diagnose`, `reveal`... under the lesson."""
-        self.notes.append(f"**{title}**\n\n```\n{text.strip()}\n```")
+        self.notes.append(note_markdown(title, text))
         self.query_one("#lesson-notes", Markdown).update("\n\n".join(self.notes))
         self.scroll_end(animate=False)
+
+
+def note_markdown(title: str, text: str) -> str:
+    """The tutor's answer as markdown: its prose wraps and shows `code` and **bold** as
+    such; lines laid out with spaces (a table of numbers, a curve) stay as they are."""
+    blocks = [f"**{title}**"]
+    prose: list[str] = []
+    code: list[str] = []
+
+    def flush() -> None:
+        if prose:
+            blocks.append("  \n".join(prose))     # two spaces: markdown's line break
+            prose.clear()
+        if code:
+            blocks.append("```\n" + "\n".join(code) + "\n```")
+            code.clear()
+
+    for line in text.strip("\n").splitlines():
+        if not line.strip():
+            flush()
+            continue
+        laid_out = line.startswith("  ") or "   " in line.strip() or "│" in line
+        if laid_out and prose or not laid_out and code:
+            flush()
+        (code if laid_out else prose).append(line if laid_out else line.strip())
+    flush()
+    return "\n\n".join(blocks)
 
 
 HOW_TO_ANSWER = ("*To answer, press `:` for the command line and type for example "

@@ -42,6 +42,11 @@ class SourcePane(StripView):
         self.rendered_key: tuple[Any, ...] | None = None
         self._shown: tuple[Any, ...] = (None, None, True)
 
+    @property
+    def is_drawn(self) -> bool:
+        """True once the source last asked for is on screen (not still being highlighted)."""
+        return self.rendered_key == self._key
+
     def show(self, event: ev.Event | None, line: Any = None, dark: bool = True) -> None:
         """Show the op source of `event` (a ForwardStep or BackwardStep); `line` is a LineState."""
         self._shown = (event, line, dark)
@@ -76,10 +81,7 @@ class SourcePane(StripView):
     def _apply(self, key: tuple[Any, ...], lines: list[Strip]) -> None:
         self.set_lines(lines)
         self.rendered_key = key
-        mark = next((i for i, strip in enumerate(lines) if strip.text.startswith("❱")), None)
-        if key[2] is not None and mark is not None:       # step into: keep the line in view
-            self.scroll_to(0, max(0, mark - self.size.height // 2), animate=False,
-                           immediate=True)
+
 
     def on_resize(self) -> None:
         if self._key is not None and self._key[-1] != self.view_width:
@@ -92,9 +94,13 @@ _CACHE: dict[tuple[Any, ...], list[Strip]] = {}
 
 def content(op: str | None, phase: str, lineno: int | None, locals_text: str | None,
             file: str, user_line: int, dark: bool) -> RenderableType:
-    """The user's line with context, then the op's forward or backward with a marked line."""
-    parts: list[RenderableType] = []
+    """The user's line with context, then the op's forward or backward with a marked line.
+    In `step into` mode the line being run and its locals come first (they are what the
+    learner is looking at), then the whole op, then the user's line."""
     theme = "ansi_dark" if dark else "ansi_light"
+    if lineno is not None and op and phase in ("forward", "backward"):
+        return _line_mode(op, phase, lineno, locals_text, file, user_line, theme)
+    parts: list[RenderableType] = []
     if file and user_line:
         parts.append(Text(f"your code  {os.path.basename(file)}:{user_line}", style="bold"))
         parts.append(_user_lines(file, user_line, theme))
@@ -117,6 +123,38 @@ def content(op: str | None, phase: str, lineno: int | None, locals_text: str | N
             parts.append(Text(locals_text))
     if not parts:
         parts.append(Text("(no source for this event)", style="dim"))
+    return Group(*parts)
+
+
+#: In `step into` mode: how many lines of the op to show before and after the current one.
+LINE_CONTEXT = 2
+
+
+def _line_mode(op: str, phase: str, lineno: int, locals_text: str | None, file: str,
+               user_line: int, theme: str) -> RenderableType:
+    """`step into`: the current line with a little context and the locals before it."""
+    from stepgrad.debug.source import op_source
+
+    try:
+        lines, first, path = op_source(op, phase)
+    except KeyError:
+        lines, first, path = [f"# no op named {op!r} in the registry\n"], 1, ""
+    start = max(first, lineno - LINE_CONTEXT)
+    window = lines[start - first: lineno - first + LINE_CONTEXT + 1]
+    parts: list[RenderableType] = [
+        Text(f"step into {op}.{phase}: line {lineno}  ({os.path.basename(path)})",
+             style="bold yellow"),
+        Syntax("".join(window), "python", theme=theme, line_numbers=True, start_line=start,
+               highlight_lines={lineno}, background_color="default", code_width=None),
+    ]
+    if locals_text:
+        parts += [Text("locals before this line", style="bold"), Text(locals_text)]
+    parts += [Text(""), Text(f"{op}.{phase}, all of it", style="bold"),
+              Syntax("".join(lines), "python", theme=theme, line_numbers=True,
+                     start_line=first, background_color="default", code_width=None)]
+    if file and user_line:
+        parts.append(Text(f"your code  {os.path.basename(file)}:{user_line}", style="bold"))
+        parts.append(_user_lines(file, user_line, theme))
     return Group(*parts)
 
 

@@ -90,6 +90,13 @@ class Tape(ScrollView, can_focus=True):
         self.refresh()
 
     @property
+    def visible_rows(self) -> list[Row]:
+        """The rows shown, top to bottom (after folding and filtering)."""
+        if self.model is None:
+            return []
+        return [self.model.rows[number] for number in self._visible]
+
+    @property
     def current_row(self) -> int:
         return -1 if self.model is None else self.model.row_for(self.cursor)
 

@@ -100,6 +100,8 @@ class TrainingPane(VerticalScroll, can_focus=True):
         if epoch - 1 in self._epoch_first and self._epoch_first[epoch] <= \
                 self._epoch_first[epoch - 1]:
             done = iteration + 1   # iterations are counted from 0 in every epoch
+        if per_epoch and done > per_epoch:   # this epoch is longer than the last one was
+            per_epoch = None
         if per_epoch:
             label.update(f"epoch {epoch}: iteration {done}/{per_epoch}")
             bar.update(total=per_epoch, progress=min(done, per_epoch))

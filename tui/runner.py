@@ -1,0 +1,107 @@
+"""The command queue: commands run one at a time, in order, in one thread worker.
+
+Keys, the command line and the palette all put command lines here. `commands.run(line)`
+blocks until the program has moved (a long `continue` may take minutes), so it runs in a
+thread worker, never on the UI thread: keys are never lost, never applied twice, and the
+screen never freezes. After each command the worker also works out what the screen shows
+(`views.Views`) and posts it in one `CommandDone` message.
+
+Jobs that are not typed commands (start the program, redraw after a stop nobody asked
+for, inspect a node the user selected) go through the same queue so that everything the
+worker reads from the history is read by one thread, in order.
+"""
+
+from __future__ import annotations
+
+import queue
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from textual.message import Message
+
+from stepgrad.tui.messages import CommandDone, Inspected, ViewReady
+from stepgrad.tui.views import Views
+
+
+@dataclass(frozen=True)
+class Job:
+    """One unit of work: `kind` is "command", "start", "view" or "inspect"."""
+
+    kind: str
+    line: str = ""
+    index: int = -1
+    current: bool = False
+
+
+class CommandRunner:
+    """Queues jobs from the UI thread; `serve` runs them in a worker thread."""
+
+    def __init__(self, session: Any, commands: Any, post: Callable[[Message], Any]) -> None:
+        self.session, self.commands, self.post = session, commands, post
+        self.views = Views(session)
+        self.busy = 0          # commands queued or running (shown in the status line)
+        self.pending = 0       # every job queued or running, commands included
+        self._queue: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+
+    # ----------------------------------------------------------------- the UI thread's side
+    def submit(self, line: str) -> None:
+        """Queue a command line; it runs after those already waiting."""
+        self.busy += 1
+        self._put(Job("command", line))
+
+    def start(self) -> None:
+        """Start the program (or, if it already runs, say where it is)."""
+        self.busy += 1
+        self._put(Job("start"))
+
+    def refresh(self) -> None:
+        """Work out the view again (the program stopped or ended without a command)."""
+        self._put(Job("view"))
+
+    def inspect(self, index: int, current: bool) -> None:
+        self._put(Job("inspect", index=index, current=current))
+
+    def done(self, command: bool) -> None:
+        """The UI handled a job's message (called from its handler); `command` is True for
+        a CommandDone (a command or the start), which also counted as busy."""
+        self.pending = max(0, self.pending - 1)
+        if command:
+            self.busy = max(0, self.busy - 1)
+
+    def stop(self) -> None:
+        self._queue.put(None)
+
+    def _put(self, job: Job) -> None:
+        self.pending += 1
+        self._queue.put(job)
+
+    # ----------------------------------------------------------------- the worker's side
+    def serve(self, cancelled: Callable[[], bool]) -> None:
+        """Run jobs until `stop()` (or until `cancelled()` says the worker was cancelled)."""
+        while not cancelled():
+            try:
+                job = self._queue.get(timeout=0.25)
+            except queue.Empty:
+                continue
+            if job is None:
+                return
+            self.post(self._run(job))
+
+    def _run(self, job: Job) -> Message:
+        if job.kind == "inspect":
+            try:
+                return Inspected(self.views.selection(job.index, job.current))
+            except IndexError:     # that event left the history meanwhile
+                return Inspected(None)
+        if job.kind == "view":
+            return ViewReady(self.views.view(self.session.state))
+        if job.kind == "start":
+            line = "where"
+            if self.session.status == "not started":
+                self.session.start()
+                line = ""
+            output = self.commands.position()
+        else:
+            line, output = job.line, self.commands.run(job.line)
+        return CommandDone(line, output, self.views.view(self.session.state))

@@ -1,0 +1,59 @@
+"""From the session to what the screen shows: the tape's pass and the inspector's node.
+
+Runs in the command worker, never on the UI thread: reading the history can take a while
+on a long pass, and the program's thread appends to it. The pass holding the cursor is
+kept between stops and extended event by event, so stepping through a 2,000-node graph
+does not rebuild the tape's model at every key.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stepgrad import events as ev
+from stepgrad.debug.chain import received
+from stepgrad.tui import passes
+from stepgrad.tui.messages import View
+from stepgrad.tui.widgets.inspector import Selection
+
+
+class Views:
+    """Builds `View`s and `Selection`s for one session (from one worker thread at a time)."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+        self.model: passes.Pass | None = None
+        self._history: Any = None          # the history `model` was built from
+
+    def view(self, state: Any) -> View:
+        """The tape's pass and the cursor's node for `state` (a paused or finished State)."""
+        if state.cursor < 0 or state.cursor < state.first:
+            return View(state)
+        try:
+            model = self._model_for(state)
+            selection = self.selection(state.cursor, current=True)
+        except IndexError:        # the history moved under us: the next stop redraws
+            return View(state)
+        return View(state, model, selection)
+
+    def selection(self, index: int, current: bool) -> Selection:
+        """Everything the inspector shows for history event `index`; for a backward step,
+        the gradients its node received in this pass (their sum is its gradient)."""
+        view = self.session.node_view(index)
+        found = []
+        if isinstance(view.event, ev.BackwardStep):
+            found = received(self.session.history, view.event.node_id, index)
+        return Selection(view, found, current)
+
+    def _model_for(self, state: Any) -> passes.Pass:
+        """The pass holding the cursor: the current one extended, or a new one."""
+        history, model = self.session.history, self.model
+        if model is not None and self._history is history and model.start >= history.first:
+            if state.cursor in model or (state.cursor > model.end
+                                         and model.extend(history, state.cursor)
+                                         and state.cursor in model):
+                model.extend(history, state.head)
+                return model
+        self._history = history
+        self.model = passes.build(history, state.cursor, state.head)
+        return self.model
