@@ -84,10 +84,13 @@ def watch(made: Made, op: str, output: torch.Tensor, inputs: list[torch.Tensor],
     local.watched += 1
 
 
-def _own_nodes(first: Any, targets: dict[Any, list[int]]) -> tuple[list[Any], dict] | None:
+Edges = dict[int, list[tuple[int, int]]]  # node index -> [(edge number, input position)]
+
+
+def _own_nodes(first: Any, targets: dict[Any, list[int]]) -> tuple[list[Any], Edges] | None:
     """The op's autograd nodes (from its output's node down to its inputs' nodes), and for
     each of them which edges lead into which input. None when the walk goes too far."""
-    nodes, seen, edges = [first], {first}, {}
+    nodes, seen, edges = [first], {first}, {}  # type: tuple[list[Any], set[Any], Edges]
     used: dict[Any, int] = {}  # target -> edges into it so far (x * x: two edges into x)
     index = 0
     while index < len(nodes):
@@ -95,7 +98,7 @@ def _own_nodes(first: Any, targets: dict[Any, list[int]]) -> tuple[list[Any], di
         for edge, (child, nr) in enumerate(node.next_functions):
             if child is None:
                 continue
-            key = (child, nr)
+            key: Any = (child, nr)
             positions = targets.get(key)
             if positions is None and hasattr(child, "variable"):  # AccumulateGrad of a leaf
                 key = id(child.variable)

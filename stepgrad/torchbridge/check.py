@@ -71,7 +71,7 @@ def _callee(node: ast.expr, inputs: list[Any]) -> Any:
         owner = {"F": torch.nn.functional, "torch": torch}.get(_dotted(node.value))
         if owner is not None and callable(getattr(owner, node.attr, None)):
             return getattr(owner, node.attr)
-        custom = functions.get(_dotted(node.value))  # a Function class the program ran
+        custom: Any = functions.get(_dotted(node.value))  # a Function class the program ran
         if custom is not None and node.attr == "apply":
             return custom.apply
     raise CallError(f"the recorded call names {ast.unparse(node)}, which is not a torch "

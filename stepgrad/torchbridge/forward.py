@@ -29,6 +29,7 @@ from stepgrad.torchbridge.state import (
     node_name,
     reset_names,
     snapshot,
+    tag,
     user_frame,
 )
 
@@ -64,9 +65,9 @@ class BridgeMode(TorchFunctionMode):
             return func(*args, **kwargs)
         if func in _BACKWARD:
             return _backward(func, args, kwargs)
-        named = _names.get(func, False)
-        if named is False:
-            named = _names[func] = _describe(func)
+        if func not in _names:
+            _names[func] = _describe(func)
+        named = _names[func]
         if named is None:
             return func(*args, **kwargs)
         return _record(func, named, args, kwargs)
@@ -121,10 +122,7 @@ def _forward_step(op: str, text: str, result: torch.Tensor, tensors: list[torch.
     array = snapshot(result)
     node_id, name = next_id(), node_name(op)
     made = Made(node_id, name, result._version, array, path, depth, file, line)
-    try:
-        result._stepgrad_node = made
-    except (AttributeError, RuntimeError):
-        pass
+    tag(result, "_stepgrad_node", made)
     ids = tuple([d[0] for d in described])
     names = tuple([d[1] for d in described])
     attrs: dict[str, Any] = {"torch": text}

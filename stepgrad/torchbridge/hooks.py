@@ -25,7 +25,7 @@ from torch.nn.modules import module as nn_module
 from torch.optim import optimizer as optim_module
 
 from stepgrad import events
-from stepgrad.torchbridge.state import local, snapshot
+from stepgrad.torchbridge.state import local, snapshot, tag
 
 _lock = threading.Lock()
 _installed: list[Any] = []  # handles and undo functions while installed
@@ -106,10 +106,7 @@ def _name_root(root: torch.nn.Module) -> None:
     local.root = weakref.ref(root)
     local.paths = {id(m): name for name, m in root.named_modules()}
     for name, p in root.named_parameters():
-        try:
-            p._stepgrad_name = name
-        except (AttributeError, RuntimeError):
-            pass
+        tag(p, "_stepgrad_name", name)
 
 
 # -- optimizers -----------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import itertools
 import os
 import sys
 import threading
+from types import FrameType
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -96,13 +97,18 @@ def describe_input(tensor: torch.Tensor) -> tuple[int, str, np.ndarray]:
     leaf_id = getattr(tensor, "_stepgrad_leaf", None)
     if leaf_id is None:  # a leaf seen for the first time: data, a parameter, a constant
         leaf_id = next_id()
-        try:
-            tensor._stepgrad_leaf = leaf_id
-        except (AttributeError, RuntimeError):
-            pass
+        tag(tensor, "_stepgrad_leaf", leaf_id)
     if name is None:
         name = f"t{leaf_id - 1_000_000_000}"
     return leaf_id, name, snapshot(tensor)  # leaves are copied at each use
+
+
+def tag(tensor: torch.Tensor, name: str, value: Any) -> None:
+    """Leave `value` on `tensor` as attribute `name` (a tensor that refuses keeps none)."""
+    try:
+        setattr(tensor, name, value)
+    except (AttributeError, RuntimeError):
+        pass
 
 
 def module_place() -> tuple[str, int]:
@@ -131,7 +137,7 @@ _DATA_LOADING = os.path.join(_TORCH_DIR, "utils", "data") + os.sep
 def user_frame() -> tuple[str, int]:
     """File and line of the innermost frame of the user's own code; line -1 when the call
     comes from PyTorch's data loading (a DataLoader collating a batch is not the model)."""
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     files = _library_files
     while frame is not None:
         filename = frame.f_code.co_filename
