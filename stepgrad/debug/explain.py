@@ -60,6 +60,28 @@ def explain(forward: ev.ForwardStep | None, backward: ev.BackwardStep,
     return found
 
 
+def parse_selection(arg: str, backward: ev.BackwardStep) -> tuple[int | None, Index | None]:
+    """`backprop [INPUT [I J ...]]`: which input's sent gradient to explain, at which element
+    (None: every input, at its largest element). Raises ValueError with a one-line reason."""
+    words = arg.replace(",", " ").replace("[", " ").replace("]", " ").split()
+    if not words:
+        return None, None
+    if not all(w.isascii() and w.lstrip("-").isdigit() for w in words):
+        raise ValueError(f"backprop takes an input number and an element, such as "
+                         f"`backprop 1 2 3`, not {arg!r}")
+    which, index = int(words[0]), tuple(int(w) for w in words[1:])
+    if not 0 <= which < len(backward.grads) or backward.grads[which] is None:
+        raise ValueError(f"{backward.name} has no gradient for input {which}; its inputs "
+                         f"are 0..{len(backward.grads) - 1}")
+    shape = np.shape(backward.grads[which])
+    if not index:
+        return which, None
+    if len(index) != len(shape) or not all(-n <= k < n for k, n in zip(index, shape)):
+        raise ValueError(f"input {which}'s gradient has shape {shape}: give {len(shape)} "
+                         f"indices within it")
+    return which, tuple(k % n for k, n in zip(index, shape))
+
+
 def largest(array: Any) -> Index:
     """The position of the largest |value|: a telling element to show."""
     a = np.asarray(array)

@@ -109,3 +109,15 @@ def test_max_names_the_winner() -> None:
     forward, backward = recorded(lambda: x.max(axis=1), "max")
     assert "is the max" in explain(forward, backward, which=0, index=(0, 1))[0][1]
     assert "is not the max" in explain(forward, backward, which=0, index=(0, 0))[0][1]
+
+
+def test_backprop_in_the_debugger_explains_a_chosen_element(make_session) -> None:
+    session, commands = make_session()
+    commands.run("break backward linear")
+    commands.run("continue")
+    text = commands.run("backprop")
+    assert "dL/dW[j,k] = sum_n up[n,j] * x[n,k]" in text and "the op mixes" not in text
+    chosen = commands.run("backprop 1 [0, 1]")
+    assert "dL/dW[0, 1] = sum of" in chosen
+    assert "has no gradient for input 9" in commands.run("backprop 9")
+    assert "give 2 indices" in commands.run("backprop 1 0")

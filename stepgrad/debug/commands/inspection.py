@@ -12,7 +12,7 @@ from stepgrad import events as ev
 from stepgrad.debug import format as fmt
 from stepgrad.debug.chain import contributions, local_derivatives
 from stepgrad.debug.commands.dispatch import CommandError, Dispatcher, aliases, parse_count
-from stepgrad.debug.explain import explain
+from stepgrad.debug.explain import explain, parse_selection
 from stepgrad.debug.expr import ExpressionError, compile_expression, evaluate
 from stepgrad.debug.history import budget_text, format_size, parse_size
 from stepgrad.debug.source import op_source
@@ -168,20 +168,26 @@ class InspectionCommands(Dispatcher):
 
     @aliases("why")
     def do_backprop(self, arg: str) -> str:
-        """backprop
+        """backprop [INPUT [I J ...]]
         At a backward step: upstream grad x local derivative = sent grad, with numbers;
-        which broadcast axes were summed; contributions added to a value used twice."""
+        for ops that mix elements, the sum one element of the sent grad came from (input
+        INPUT's element [I, J, ...], or the largest); broadcast sums; contributions added
+        to a value used twice."""
         state = self.session.state
         event = state.event
         if not isinstance(event, ev.BackwardStep):
             return "backprop explains a backward step: step or continue to one first"
+        try:
+            which, index = parse_selection(arg, event)
+        except ValueError as error:
+            raise CommandError(str(error)) from None
         forward = self.session.history.forward_of(event.node_id)
         local = local_derivatives(forward)
         return fmt.backprop(
             event,
             local,
             contributions(self.session.history, state.cursor, event),
-            explain(forward, event, local),
+            explain(forward, event, local, which, index),
         )
 
     @aliases("gc")
@@ -200,6 +206,7 @@ class InspectionCommands(Dispatcher):
         forward = self.session.history.forward_of(node_id) if node_id is not None else None
         if forward is None:
             return "gradcheck checks a node: go to one of its forward or backward steps first"
+        upstream: np.ndarray | None
         if isinstance(event, ev.BackwardStep):
             upstream = event.upstream
         else:  # at a forward step: the gradient the node received, once backward has run
