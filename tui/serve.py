@@ -148,6 +148,8 @@ def _guard_middleware(guard: Guard) -> Any:
         if request.path != "/ws":
             response = await handler(request)
             response.set_cookie(guard.cookie, token, httponly=True, samesite="Strict")
+            # the page loads a font from Google: never send them a URL that holds the token
+            response.headers["Referrer-Policy"] = "no-referrer"
             return response
         if not guard.origin_allowed(request):
             raise web.HTTPForbidden(text="stepgrad serve: websocket from another site refused\n")

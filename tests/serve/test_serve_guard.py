@@ -138,6 +138,7 @@ async def _check_the_guard(address: str, token: str, pidfile: Path, server_pid: 
             assert page.status == 403
         async with http.get(f"http://{address}/?token={token}") as page:
             assert page.status == 200 and token in page.headers["Set-Cookie"]
+            assert page.headers["Referrer-Policy"] == "no-referrer"  # the token stays here
     async with aiohttp.ClientSession() as http:  # no cookie jar from the page above
         ws_url = f"ws://{address}/ws"
         assert await _refused(http, ws_url, headers=origin) == 403
