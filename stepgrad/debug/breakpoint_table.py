@@ -137,9 +137,9 @@ class BreakpointTable:
         for matcher in wanted:
             value = frame.f_locals.get(matcher.name, frame.f_globals.get(matcher.name))
             name = getattr(value, "name", None)
-            if name in unnamed:
+            if value is not None and isinstance(name, str) and name in unnamed:
                 matcher.aliases.add(name)
-                value.name = matcher.name  # type: ignore[union-attr]
+                value.name = matcher.name
 
     def _previous(self, number: int) -> ev.Event | None:
         """The event before `number`, looking past module entries and exits (a line that
@@ -147,7 +147,7 @@ class BreakpointTable:
         for earlier in range(number - 1, max(self.history.first, number - 64) - 1, -1):
             event = self.history[earlier]
             if not isinstance(event, _MODULE_EVENTS):
-                return event  # type: ignore[no-any-return]
+                return event
         return None
 
 

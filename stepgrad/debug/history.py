@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -66,7 +66,7 @@ def _optimizer_bytes(event: ev.OptimizerStep) -> int:
     return sum(200 + _arrays_bytes((p.update, p.grad)) for p in event.params)
 
 
-_ARRAY_BYTES = {
+_ARRAY_BYTES: dict[type, Callable[[Any], int]] = {
     ev.ForwardStep: _forward_bytes,
     ev.BackwardStep: _backward_bytes,
     ev.OptimizerStep: _optimizer_bytes,

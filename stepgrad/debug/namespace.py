@@ -13,6 +13,7 @@ import numpy as np
 
 from stepgrad import events as ev
 from stepgrad.debug.expr import NodeInfo, compile_expression, evaluate
+from stepgrad.debug.frames import FrameStack
 from stepgrad.debug.history import History
 from stepgrad.debug.state import NodeView
 
@@ -75,7 +76,7 @@ class Inspection:
     """What the session answers about any recorded event (mixed into Session)."""
 
     history: History
-    _frame: Frame | None
+    frames: FrameStack | None  # the user's frames where the program paused (or died)
     _cursor: int
 
     def tensor_namespace(self, number: int) -> dict[str, Any]:
@@ -84,7 +85,8 @@ class Inspection:
 
     def namespace(self, number: int | None = None) -> dict[str, Any]:
         """The program's variables where it is paused, then the node's tensors."""
-        return namespace(self._frame, self.history, self._cursor if number is None else number)
+        frame = None if self.frames is None else self.frames.pair()
+        return namespace(frame, self.history, self._cursor if number is None else number)
 
     def evaluate(self, text: str, number: int | None = None) -> Any:
         """Evaluate an expression where the cursor is (or at event `number`)."""

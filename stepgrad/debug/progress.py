@@ -39,8 +39,10 @@ class Progress:
         """Take one loop, optimizer or backward-begin event (`history` finds the loss)."""
         if isinstance(event, ev.BackwardBegin):
             root = history.forward_of(event.root_id) if history is not None else None
-            scalar = root is not None and root.output.size == 1
-            self.loss = float(root.output.reshape(())) if scalar else None
+            if root is not None and root.output.size == 1:
+                self.loss = float(root.output.reshape(()))
+            else:
+                self.loss = None
         elif isinstance(event, ev.Iteration):
             self._iteration(event)
         elif isinstance(event, ev.Epoch):

@@ -29,7 +29,7 @@ from stepgrad.debug.cursor import CursorMoves
 from stepgrad.debug.frames import FrameStack
 from stepgrad.debug.history import DEFAULT_LIMIT, History, format_size
 from stepgrad.debug.interrupt import LineInterrupter
-from stepgrad.debug.namespace import Frame, Inspection
+from stepgrad.debug.namespace import Inspection
 from stepgrad.debug.program import script, user_frame, user_traceback
 from stepgrad.debug.progress import TRACKED, Progress
 from stepgrad.debug.state import LineState, NodeView, State  # noqa: F401 (re-exported)
@@ -301,11 +301,6 @@ class Session(CursorMoves, BreakpointTable, Inspection):
     def _capture_frame(self) -> None:
         self.frames = FrameStack.from_frame(user_frame(sys._getframe(1)))
         self.frames.name_tensors()
-
-    @property
-    def _frame(self) -> Frame | None:
-        """(globals, locals) of the frame `print` looks into (see `up` and `down`)."""
-        return None if self.frames is None else self.frames.pair()
 
     def _wait(self) -> None:
         """Block the caller until the program pauses or ends (Ctrl-C pauses it)."""
