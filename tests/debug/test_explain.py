@@ -121,3 +121,4 @@ def test_backprop_in_the_debugger_explains_a_chosen_element(make_session) -> Non
     assert "dL/dW[0, 1] = sum of" in chosen
     assert "has no gradient for input 9" in commands.run("backprop 9")
     assert "give 2 indices" in commands.run("backprop 1 0")
+
