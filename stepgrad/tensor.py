@@ -279,41 +279,43 @@ class Tensor(Methods, ShapeMethods, InplaceMethods):
         backward(self, gradient, inputs=inputs)
 
     # -- operators --------------------------------------------------------------------
+    # Each goes through _promote first, which is a no-op for float tensors (the usual case)
+    # and gives PyTorch's dtype where numpy's promotion differs.
     def __add__(self, other: Any) -> Tensor:
-        return _ops.Add.apply(self, other)
+        return _ops.Add.apply(*_promote(self, other))
 
     def __radd__(self, other: Any) -> Tensor:
-        return _ops.Add.apply(other, self)
+        return _ops.Add.apply(*_promote(self, other)[::-1])
 
     def __sub__(self, other: Any) -> Tensor:
-        return _ops.Sub.apply(self, other)
+        return _ops.Sub.apply(*_promote(self, other))
 
     def __rsub__(self, other: Any) -> Tensor:
-        return _ops.Sub.apply(other, self)
+        return _ops.Sub.apply(*_promote(self, other)[::-1])
 
     def __mul__(self, other: Any) -> Tensor:
-        return _ops.Mul.apply(self, other)
+        return _ops.Mul.apply(*_promote(self, other))
 
     def __rmul__(self, other: Any) -> Tensor:
-        return _ops.Mul.apply(other, self)
+        return _ops.Mul.apply(*_promote(self, other)[::-1])
 
     def __truediv__(self, other: Any) -> Tensor:
-        return _ops.Div.apply(self, other)
+        return _ops.Div.apply(*_promote(self, other, divide=True))
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        return _ops.Div.apply(other, self)
+        return _ops.Div.apply(*_promote(self, other, divide=True)[::-1])
 
     def __pow__(self, other: Any) -> Tensor:
-        return _ops.Pow.apply(self, other)
+        return _ops.Pow.apply(*_promote(self, other))
 
     def __rpow__(self, other: Any) -> Tensor:
-        return _ops.Pow.apply(other, self)
+        return _ops.Pow.apply(*_promote(self, other)[::-1])
 
     def __matmul__(self, other: Any) -> Tensor:
-        return _ops.MatMul.apply(self, other)
+        return _ops.MatMul.apply(*_promote(self, other))
 
     def __rmatmul__(self, other: Any) -> Tensor:
-        return _ops.MatMul.apply(other, self)
+        return _ops.MatMul.apply(*_promote(self, other)[::-1])
 
     def __neg__(self) -> Tensor:
         return _ops.Neg.apply(self)
@@ -356,6 +358,27 @@ _REFLECTED = {
     "less": ("__lt__", "__gt__"), "greater": ("__gt__", "__lt__"),
     "less_equal": ("__le__", "__ge__"), "greater_equal": ("__ge__", "__le__"),
 }
+
+
+def _promote(a: Tensor, b: Any, divide: bool = False) -> tuple[Any, Any]:
+    """(a, b) with PyTorch's result dtype where numpy's differs: an integer tensor with a
+    Python int stays integer, with a Python float (or any true division) it becomes the
+    default float dtype; a float tensor with an integer tensor keeps the float's dtype
+    (numpy would give float64)."""
+    a_kind = a.data.dtype.kind
+    b_kind = b.data.dtype.kind if isinstance(b, Tensor) else None
+    if a_kind == "f" and b_kind in (None, "f"):
+        return a, b  # the usual case: nothing to do
+    if a_kind == "f":
+        return a, b.type(a.data.dtype)
+    if b_kind == "f":
+        return a.type(b.data.dtype), b
+    if isinstance(b, float) or divide:
+        return a.type(default_dtype()), b.type(default_dtype()) if b_kind else b
+    if isinstance(b, int):
+        return a, np.array(b, dtype=np.result_type(a.data.dtype, np.int8 if isinstance(b, bool)
+                                                   else np.int64))
+    return a, b
 
 
 def _compare(ufunc: Any, a: Tensor, b: Any) -> Tensor:

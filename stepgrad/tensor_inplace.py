@@ -80,21 +80,21 @@ class InplaceMethods:
         old._parents, old._where = self._parents, self._where
         return old
 
-    # -- arithmetic -------------------------------------------------------------------
+    # -- arithmetic (through the operators, so dtypes promote as in PyTorch) -------------
     def add_(self, other: Any, alpha: float = 1) -> Any:
-        return self._inplace(lambda a: _ops.Add.apply(a, other if alpha == 1 else other * alpha))
+        return self._inplace(lambda a: a + (other if alpha == 1 else other * alpha))
 
     def sub_(self, other: Any, alpha: float = 1) -> Any:
-        return self._inplace(lambda a: _ops.Sub.apply(a, other if alpha == 1 else other * alpha))
+        return self._inplace(lambda a: a - (other if alpha == 1 else other * alpha))
 
     def mul_(self, other: Any) -> Any:
-        return self._inplace(lambda a: _ops.Mul.apply(a, other))
+        return self._inplace(lambda a: a * other)
 
     def div_(self, other: Any) -> Any:
-        return self._inplace(lambda a: _ops.Div.apply(a, other))
+        return self._inplace(lambda a: a / other)
 
     def pow_(self, exponent: Any) -> Any:
-        return self._inplace(lambda a: _ops.Pow.apply(a, exponent))
+        return self._inplace(lambda a: a**exponent)
 
     def neg_(self) -> Any:
         return self._inplace(lambda a: _ops.Neg.apply(a))

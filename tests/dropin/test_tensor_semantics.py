@@ -233,3 +233,23 @@ def test_indexing_matches_pytorch_where_numpy_differs(make_index: object) -> Non
     got.backward(upstream)
     want.backward(torch.tensor(upstream))
     np.testing.assert_allclose(ours.grad.data, theirs.grad.numpy())
+
+
+@pytest.mark.parametrize("expr", ["a + 1", "a * 2", "a + 1.5", "a / 2", "2 / a", "1 - a",
+                                  "a * b", "b * a", "a ** 2", "m + 1", "b + m", "a + c", "b * a32"])
+def test_result_dtypes_follow_pytorch_where_numpy_differs(expr: str) -> None:
+    ours = dict(a=sg.tensor([1, 2]), b=sg.tensor([1.0, 2.0]), m=sg.tensor([True, False]),
+                c=sg.tensor([1, 2], dtype=np.int32), a32=sg.tensor([3, 4], dtype=np.int32))
+    theirs = dict(a=torch.tensor([1, 2]), b=torch.tensor([1.0, 2.0]),
+                  m=torch.tensor([True, False]), c=torch.tensor([1, 2], dtype=torch.int32),
+                  a32=torch.tensor([3, 4], dtype=torch.int32))
+    got, want = eval(expr, ours), eval(expr, theirs)  # noqa: S307 (fixed test expressions)
+    assert str(got.dtype) == str(want.dtype).replace("torch.", "")
+    np.testing.assert_allclose(got.data, want.numpy())
+
+
+def test_counting_into_an_integer_tensor_in_place() -> None:
+    counts = sg.zeros((3, 3), dtype=sg.int32)
+    for i, j in [(1, 2), (1, 2), (0, 0)]:
+        counts[i, j] += 1
+    assert counts.dtype == np.int32 and counts.tolist() == [[1, 0, 0], [0, 0, 2], [0, 0, 0]]
