@@ -64,7 +64,10 @@ def backward_pass(history: Recorded, cursor: int) -> tuple[range, str] | None:
                     "the last complete pass before the cursor"
                 return range(start, number + 1), which
         elif isinstance(event, ev.BackwardBegin):
-            return range(number, _end_after(history, number) + 1), "the pass the cursor is in"
+            end = _end_after(history, number)
+            done = isinstance(history[end], ev.BackwardEnd)
+            return range(number, end + 1), "the pass the cursor is in" + (
+                "" if done else ": the nodes it has reached so far")
     for number in range(cursor + 1, min(last, cursor + SEARCH) + 1):
         if isinstance(history[number], ev.BackwardBegin):
             return range(number, _end_after(history, number) + 1), \

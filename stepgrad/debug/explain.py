@@ -191,6 +191,35 @@ def _conv2d(forward: ev.ForwardStep, backward: ev.BackwardStep, i: int, idx: Ind
         f"dL/dx{at(idx)}", np.array(terms), lambda k: names[k], sent)
 
 
+def _pool2d(forward: ev.ForwardStep, backward: ev.BackwardStep, i: int, idx: Index
+            ) -> list[str] | None:
+    """max_pool2d / avg_pool2d: the windows that hold input element idx, and what each gives."""
+    x = np.asarray(forward.inputs[0], dtype=np.float64)
+    kh, kw = _pair(forward.attrs.get("kernel_size", 2))
+    sh, sw = _pair(forward.attrs.get("stride") or (kh, kw))
+    up = np.asarray(backward.upstream, dtype=np.float64)
+    n, c, h, col = idx
+    terms, names = [], []
+    for y in range(up.shape[2]):
+        for xx in range(up.shape[3]):
+            if not (y * sh <= h < y * sh + kh and xx * sw <= col < xx * sw + kw):
+                continue
+            window = x[n, c, y * sh: y * sh + kh, xx * sw: xx * sw + kw]
+            if backward.op == "avg_pool2d":
+                terms.append(up[n, c, y, xx] / window.size)
+                names.append(f"up[{n},{c},{y},{xx}]/{window.size}")
+                continue
+            wins = np.unravel_index(int(window.argmax()), window.shape) == (h - y * sh,
+                                                                           col - xx * sw)
+            terms.append(up[n, c, y, xx] if wins else 0.0)
+            names.append(f"up[{n},{c},{y},{xx}]" + ("" if wins else " (not its max: 0)"))
+    rule = ("the window's first maximum gets the window's upstream, the others 0"
+            if backward.op == "max_pool2d" else "each element of a window gets upstream / size")
+    return [f"      x{at(idx)} = {x[idx]:.4g} lies in {len(terms)} window(s); {rule}"] + \
+        sum_lines(f"dL/dx{at(idx)}", np.array(terms), lambda k: names[k],
+                  _sent(backward, i, idx))
+
+
 # -- reductions and indexing ---------------------------------------------------------------
 def _reduced_position(idx: Index, ndim: int, axis: Any, keepdims: bool) -> tuple[Index, tuple]:
     """The output element input element `idx` went into, and the reduced axes."""
@@ -320,6 +349,7 @@ def broadcast_sum(backward: ev.BackwardStep, local: Any, i: int, idx: Index) -> 
 
 EXPLAINERS: dict[str, Callable[..., list[str] | None]] = {
     "matmul": _matmul, "linear": _linear, "conv2d": _conv2d,
+    "max_pool2d": _pool2d, "avg_pool2d": _pool2d,
     "sum": _reduction, "mean": _reduction, "max": _reduction, "min": _reduction,
     "getitem": _getitem, "softmax": _softmax, "log_softmax": _softmax,
     "cross_entropy": _cross_entropy, "mse_loss": _mse_loss,

@@ -55,6 +55,8 @@ CASES = {
     "log_softmax": (lambda: t(3, 5).log_softmax(axis=1), 1),
     "cross_entropy": (lambda: F.cross_entropy(t(4, 3), np.array([0, 2, 1, 1])), 1),
     "mse_loss": (lambda: F.mse_loss(t(2, 3), t(2, 3)), 2),
+    "max_pool2d": (lambda: F.max_pool2d(t(2, 2, 4, 4), 2), 1),
+    "avg_pool2d": (lambda: F.avg_pool2d(t(1, 2, 5, 5), 3, stride=1), 1),
 }
 
 
