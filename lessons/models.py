@@ -97,7 +97,7 @@ def digits_cnn(seed: int | None = None) -> DigitsCNN:
 
 
 def count_parameters(model: nn.Module) -> int:
-    return sum(p.size for p in model.parameters())
+    return sum(p.numel() for p in model.parameters())
 
 
 __all__ = ["MLP", "DigitsCNN", "count_parameters", "digits_cnn", "mlp"]
