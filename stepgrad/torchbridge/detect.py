@@ -43,9 +43,20 @@ def script_uses_torch(path: str) -> bool:
 
 def function_uses_torch(fn: Callable[..., Any], *args: Any) -> bool:
     """True when torch is imported and `fn` (or an argument) belongs to a torch program: its
-    module's globals hold torch or something from it, or an argument is a torch object."""
+    module's globals or the variables it closes over hold torch or something from it, or an
+    argument is a torch object."""
+    if "torch" not in sys.modules:
+        return False
     names = getattr(fn, "__globals__", None) or {}
-    return names_use_torch(names) or ("torch" in sys.modules and any(map(_from_torch, args)))
+    cells = [_contents(cell) for cell in getattr(fn, "__closure__", None) or ()]
+    return names_use_torch(names) or any(map(_from_torch, (*cells, *args)))
+
+
+def _contents(cell: Any) -> Any:
+    try:
+        return cell.cell_contents
+    except ValueError:  # a variable not assigned yet
+        return None
 
 
 def names_use_torch(names: dict[str, Any]) -> bool:

@@ -94,3 +94,42 @@ def test_stepgrad_debug_engine_torch_without_torch_is_one_line(monkeypatch, tmp_
     assert status == 2
     assert err == f"stepgrad debug: {torchbridge.INSTALL_HINT}"
 
+
+
+def test_debug_of_a_torch_function_records_torchs_ops():
+    torch = pytest.importorskip("torch", reason="needs PyTorch")
+    from stepgrad.debug import Session
+
+    def program():
+        w = torch.ones(2, requires_grad=True)
+        (torch.tanh(w) * 2).sum().backward()
+        return w.grad.tolist()
+
+    session = Session.for_function(program)
+    assert torchbridge.use_for_function(session, program)
+    session.start()
+    assert session.state.event.kind == "forward" and session.state.event.name == "tanh_1"
+    session.close()
+
+
+def test_set_trace_in_a_torch_script_pauses_at_torchs_next_op(tmp_path):
+    pytest.importorskip("torch", reason="needs PyTorch")
+    import subprocess
+
+    script = tmp_path / "train.py"
+    script.write_text(textwrap.dedent("""
+        import torch
+        import stepgrad as sg
+        w = torch.ones(3, requires_grad=True)
+        sg.set_trace()
+        loss = (torch.relu(w) * 2).sum()
+        loss.backward()
+        print("done", w.grad.tolist())
+    """))
+    done = subprocess.run([sys.executable, str(script)], input="where\nstep\ncontinue\n",
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "#0 forward  relu_1 = relu(t" in done.stdout
+    assert "loss = (torch.relu(w) * 2).sum()" in done.stdout  # `where` names the line
+    assert "#1 forward  mul_1" in done.stdout
+    assert "done [2.0, 2.0, 2.0]" in done.stdout
