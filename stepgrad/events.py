@@ -87,6 +87,8 @@ class Event:
     depth: int = 0
     kind: ClassVar[str] = "event"
     phase: ClassVar[str] = "run"
+    #: The fast positional constructor of the classes the engine makes per node (_positional)
+    make: ClassVar[Callable[..., Any]]
 
     def summary(self) -> str:
         """One line describing the event (what `STEPGRAD_DEBUG=1` prints)."""
@@ -210,6 +212,7 @@ class ParamUpdate:
     grad: np.ndarray | None
     update: np.ndarray
     weight_norm: float
+    make: ClassVar[Callable[..., ParamUpdate]]
 
     @property
     def ratio(self) -> float:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+from collections.abc import Callable
 from types import FrameType
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
@@ -82,13 +83,22 @@ class Function:
     #: Inputs after these positions never receive a gradient (targets, masks, statistics).
     differentiable: ClassVar[int | None] = None
 
-    @staticmethod
-    def forward(ctx: Context, *arrays: np.ndarray, **attrs: Any) -> np.ndarray:
-        raise NotImplementedError
+    if TYPE_CHECKING:
+        # Each op takes its own inputs and attributes, `forward(ctx, a, b)` or
+        # `forward(ctx, x, kernel_size=2)`: to a type checker any static method will do
+        # (a signature here would make every op's narrower one an "incompatible override").
+        forward: ClassVar[Callable[..., np.ndarray]]
+        backward: ClassVar[Callable[..., Any]]
+    else:
+        @staticmethod
+        def forward(ctx, *arrays, **attrs):
+            """forward(ctx, *arrays, **attrs) -> array: the op's value, from numpy arrays."""
+            raise NotImplementedError
 
-    @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> tuple[np.ndarray | None, ...]:
-        raise NotImplementedError
+        @staticmethod
+        def backward(ctx, grad):
+            """backward(ctx, grad) -> tuple: the gradient sent to each input (None: none)."""
+            raise NotImplementedError
 
     @classmethod
     def apply(cls, *inputs: Any, **attrs: Any) -> Tensor:
@@ -178,7 +188,7 @@ def _emit_forward(cls: type[Function], tensors: tuple[Tensor, ...], out: Tensor,
                               line, out.requires_grad))
 
 
-_make_forward = events.ForwardStep.make  # type: ignore[attr-defined]
+_make_forward = events.ForwardStep.make
 
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))

@@ -70,10 +70,11 @@ def parse_selection(arg: str, backward: ev.BackwardStep) -> tuple[int | None, In
         raise ValueError(f"backprop takes an input number and an element, such as "
                          f"`backprop 1 2 3`, not {arg!r}")
     which, index = int(words[0]), tuple(int(w) for w in words[1:])
-    if not 0 <= which < len(backward.grads) or backward.grads[which] is None:
+    sent = backward.grads[which] if 0 <= which < len(backward.grads) else None
+    if sent is None:
         raise ValueError(f"{backward.name} has no gradient for input {which}; its inputs "
                          f"are 0..{len(backward.grads) - 1}")
-    shape = np.shape(backward.grads[which])
+    shape = np.shape(sent)
     if not index:
         return which, None
     if len(index) != len(shape) or not all(-n <= k < n for k, n in zip(index, shape)):
