@@ -14,6 +14,7 @@ shape, casts) and `tensor_inplace.py` (`add_`, `w -= ...`, `x[i] = v`). PyTorch 
 from __future__ import annotations
 
 import itertools
+import operator
 from typing import Any
 
 import numpy as np
@@ -93,7 +94,7 @@ class Tensor(Methods, ShapeMethods, InplaceMethods):
     outputs are named `relu_3`, parameters by their module path such as `fc1.weight`).
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_name", "_id", "_fn", "_index", "_ctx",
+    __slots__ = ("_data", "grad", "requires_grad", "_name", "_id", "_fn", "_index", "_ctx",
                  "_parents", "_where", "_version", "_hooks", "__weakref__")
     # `_version` and `_hooks` are set only on tensors that were changed in place or given a
     # hook; readers use getattr(t, "_version", 0), so the forward funnel need not set them.
@@ -114,6 +115,14 @@ class Tensor(Methods, ShapeMethods, InplaceMethods):
         self._parents: tuple[Tensor, ...] = ()
         self._where = None
 
+    # `data` is the numpy array. A property (C-level getter) so that `p.data = other_tensor`,
+    # PyTorch's way to replace the values, stores the array and not the Tensor.
+    data = property(operator.attrgetter("_data"))
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        self._data = value if type(value) is np.ndarray else _to_array(value)
+
     @classmethod
     def _constant(cls, value: Any, like: np.dtype) -> Tensor:
         """Wrap a number, list or array that an op meets among its inputs (no gradient)."""
@@ -126,7 +135,7 @@ class Tensor(Methods, ShapeMethods, InplaceMethods):
             if array.dtype.kind in "fiu":
                 array = array.astype(like)
         const = cls.__new__(cls)
-        const.data, const.grad, const.requires_grad, const._name = array, None, False, None
+        const._data, const.grad, const.requires_grad, const._name = array, None, False, None
         # _index -1 marks a constant whose array nobody else holds (made here from Python
         # data), so an event may share it instead of copying it
         owned = -1 if array is not value else 0

@@ -74,8 +74,8 @@ class InplaceMethods:
         from stepgrad.tensor import Tensor
 
         old = object.__new__(Tensor)
-        old.data, old.grad, old.requires_grad, old._name = self.data, None, self.requires_grad, \
-            None
+        old._data, old.grad, old.requires_grad, old._name = self.data, None, \
+            self.requires_grad, None
         old._id, old._fn, old._index, old._ctx = self._id, self._fn, self._index, self._ctx
         old._parents, old._where = self._parents, self._where
         return old

@@ -253,3 +253,13 @@ def test_counting_into_an_integer_tensor_in_place() -> None:
     for i, j in [(1, 2), (1, 2), (0, 0)]:
         counts[i, j] += 1
     assert counts.dtype == np.int32 and counts.tolist() == [[1, 0, 0], [0, 0, 2], [0, 0, 0]]
+
+
+def test_assigning_a_tensor_to_data_replaces_the_values() -> None:
+    ours, theirs = both([[1.0, 2.0]], requires_grad=True)
+    step = np.array([[0.5, 0.5]])
+    ours.data = ours.data - sg.tensor(step)          # old tutorials' manual SGD step
+    theirs.data = theirs.data - torch.tensor(step)
+    assert isinstance(ours.data, np.ndarray) and ours.tolist() == theirs.tolist()
+    (ours * 2).sum().backward()
+    assert ours.grad.tolist() == [[2.0, 2.0]]
