@@ -94,6 +94,8 @@ def _value(node: ast.expr, inputs: list[Any]) -> Any:
     if isinstance(node, (ast.Tuple, ast.List)):
         items = [_value(item, inputs) for item in node.elts]
         return tuple(items) if isinstance(node, ast.Tuple) else items
+    if isinstance(node, ast.Call) and _dotted(node.func) == "slice" and not node.keywords:
+        return slice(*[_value(a, inputs) for a in node.args])  # x[1:, :2]
     if isinstance(node, ast.Attribute) and _dotted(node.value) == "torch":
         value = getattr(torch, node.attr, None)
         if isinstance(value, (torch.dtype, torch.memory_format, torch.layout)):

@@ -19,6 +19,7 @@ from torch.overrides import TorchFunctionMode
 
 from stepgrad import events
 from stepgrad.torchbridge import backward
+from stepgrad.torchbridge.attrs import stepgrad_attrs
 from stepgrad.torchbridge.state import (
     Made,
     describe_input,
@@ -107,14 +108,16 @@ def _record(func: Any, named: tuple[str, str], args: tuple, kwargs: dict) -> Any
     if result is None or _is_bookkeeping(op, result, tensors):
         return out
     try:
-        step = _forward_step(op, text, result, tensors, described, file, line)
+        attrs = {"torch": text, **stepgrad_attrs(op, args, kwargs)}
+        step = _forward_step(op, attrs, result, tensors, described, file, line)
     except Exception:  # noqa: BLE001 (see the docstring)
         return out
     events.emit(step)  # outside the try: a listener may raise to stop the program
     return out
 
 
-def _forward_step(op: str, text: str, result: torch.Tensor, tensors: list[torch.Tensor],
+def _forward_step(op: str, attrs: dict[str, Any], result: torch.Tensor,
+                  tensors: list[torch.Tensor],
                   described: list[tuple[int, str, Any]], file: str,
                   line: int) -> events.ForwardStep:
     """The op's event; its output remembers it, and its autograd nodes are watched."""
@@ -125,7 +128,6 @@ def _forward_step(op: str, text: str, result: torch.Tensor, tensors: list[torch.
     tag(result, "_stepgrad_node", made)
     ids = tuple([d[0] for d in described])
     names = tuple([d[1] for d in described])
-    attrs: dict[str, Any] = {"torch": text}
     grad_fn = result.grad_fn
     if grad_fn is not None:
         attrs["grad_fn"] = type(grad_fn).__name__
@@ -192,6 +194,8 @@ def _arg_text(value: Any, tensors: list[torch.Tensor]) -> str:
         return f"[{inner}]"
     if isinstance(value, torch.Size):
         return repr(tuple(value))
+    if value is Ellipsis:
+        return "..."
     if isinstance(value, (torch.dtype, torch.device, torch.memory_format, torch.layout)):
         return f"torch.{str(value).removeprefix('torch.')}" if not isinstance(
             value, torch.device) else f"torch.device({str(value)!r})"

@@ -134,3 +134,16 @@ def test_print_sees_the_programs_variables_at_a_torch_stop(tmp_path):
         assert "loss" in commands.run("p sorted(k for k in dir() if k == 'loss')")
     finally:
         session.close()
+
+
+def test_torch_settings_are_in_attrs_under_stepgrads_names_and_indexing_reruns():
+    x = torch.randn(2, 1, 6, 6, requires_grad=True)
+    w = torch.randn(2, 1, 3, 3, requires_grad=True)
+    steps = forward_steps(lambda: F.conv2d(x, w, None, 2, 1)[:, 1:, ..., ::2].sum(dim=1))
+    assert {k: steps["conv2d_1"].attrs[k] for k in ("stride", "padding")} == {
+        "stride": 2, "padding": 1}
+    assert steps["sum_1"].attrs["axis"] == 1  # torch's dim, stepgrad's axis
+    getitem = steps["getitem_1"]
+    assert getitem.attrs["index"] == (slice(None), slice(1, None), Ellipsis, slice(None, None, 2))
+    assert torchbridge.gradcheck_event(getitem).ok
+    assert torchbridge.gradcheck_event(steps["conv2d_1"]).ok
