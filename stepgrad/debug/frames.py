@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 from dataclasses import dataclass
 from types import FrameType, TracebackType
 from typing import Any
 
 from stepgrad.debug.program import is_users
 
-_THREADING = threading.__file__
 #: The name the engine gives a tensor nobody named (t17); such a tensor may take the name
 #: of the variable that holds it.
 _UNNAMED = re.compile(r"t\d+")
@@ -42,10 +40,6 @@ def _info(frame: FrameType, lineno: int) -> FrameInfo:
     return FrameInfo(code.co_filename, lineno, code.co_name, frame.f_globals, dict(frame.f_locals))
 
 
-def _wanted(filename: str) -> bool:
-    return is_users(filename) and filename != _THREADING
-
-
 class FrameStack:
     """The user's frames, innermost first, and which one `print` looks into."""
 
@@ -58,7 +52,7 @@ class FrameStack:
         """The user's frames at and above `frame` (a paused program)."""
         frames = []
         while frame is not None:
-            if _wanted(frame.f_code.co_filename):
+            if is_users(frame.f_code.co_filename):
                 frames.append(_info(frame, frame.f_lineno))
             frame = frame.f_back
         return cls(frames)
@@ -68,7 +62,7 @@ class FrameStack:
         """The user's frames where an exception was raised (post-mortem)."""
         frames = []
         while tb is not None:
-            if _wanted(tb.tb_frame.f_code.co_filename):
+            if is_users(tb.tb_frame.f_code.co_filename):
                 frames.append(_info(tb.tb_frame, tb.tb_lineno))
             tb = tb.tb_next
         return cls(frames[::-1])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import runpy
 import sys
+import threading
 import traceback
 from collections.abc import Callable
 from types import FrameType
@@ -15,6 +16,7 @@ from stepgrad.function import _in_engine
 
 _DEBUGGER = os.path.dirname(__file__)
 _RUNPY = (runpy.__file__, "<frozen runpy>")
+_NOT_USERS = (*_RUNPY, threading.__file__)  # the program thread's own start-up frames
 
 
 def script(path: str, argv: list[str] | None = None) -> Callable[[], Any]:
@@ -38,7 +40,7 @@ def script(path: str, argv: list[str] | None = None) -> Callable[[], Any]:
 def is_users(filename: str) -> bool:
     """Is code in `filename` the user's (not the engine's, the debugger's, runpy's, or
     PyTorch's own when a torch program runs under stepgrad.torchbridge)?"""
-    return not (_in_engine(filename) or filename.startswith(_DEBUGGER) or filename in _RUNPY
+    return not (_in_engine(filename) or filename.startswith(_DEBUGGER) or filename in _NOT_USERS
                 or filename.startswith(_torch_dir()))
 
 

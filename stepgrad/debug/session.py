@@ -350,12 +350,14 @@ class Session(CursorMoves, BreakpointTable, Inspection):
             self.detach()
             return
         self._abort = True
+        running = self._status == "running"
         with self._cond:
             if self._status in ("paused", "running"):
                 self._status = "closed"
             self._cond.notify_all()
         if self._thread is not None and self._thread is not threading.current_thread():
-            self._interrupter.arm()  # a program between events stops at its next line
+            if running:  # a program between events stops at its next line
+                self._interrupter.arm()
             self._thread.join(timeout=10)
         self._notify()
 
