@@ -44,6 +44,9 @@ class LineStepper:
         forward = history.forward_of(event.node_id)
         if forward is None:
             return "the forward step of this node was dropped from history"
+        if "torch" in forward.attrs:  # a node of a torch program (stepgrad.torchbridge)
+            return (f"{event.op} is PyTorch's compiled code: no Python lines to step through "
+                    f"(`list` shows its call and its autograd node)")
         upstream = event.upstream if isinstance(event, ev.BackwardStep) else None
         steps, _ = trace_op(event.op, event.phase, forward.inputs, forward.attrs, upstream)
         if not steps:

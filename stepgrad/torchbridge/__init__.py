@@ -157,6 +157,18 @@ def local_derivatives(forward: Any) -> list[Any]:
     return derivatives(forward)
 
 
+def listing(forward: Any, phase: str) -> str:
+    """What `list` shows at a torch node: PyTorch's ops are compiled code, with no Python
+    lines to show, so the call as the program made it and the autograd node that goes back."""
+    attrs = forward.attrs
+    node = attrs.get("grad_fn", "none: no input of this node needed a gradient")
+    return (f"{forward.name}: PyTorch's {forward.op}, compiled code (no Python source to list;"
+            f" the same op in a stepgrad program shows its numpy code)\n"
+            f"  forward   {attrs.get('torch', forward.op)}\n"
+            f"  backward  autograd node {node}" + ("   <- this step" if phase == "backward"
+                                                    else ""))
+
+
 def is_torch_event(event: Any) -> bool:
     """True for a ForwardStep the bridge made (its attrs hold the torch call)."""
     return "torch" in (getattr(event, "attrs", None) or {})
@@ -164,6 +176,7 @@ def is_torch_event(event: Any) -> bool:
 
 __all__ = [
     "INSTALL_HINT", "TorchMissing", "available", "bridge", "check_call", "function_uses_torch",
-    "gradcheck_event", "is_torch_event", "local_derivatives", "names_use_torch", "require_torch",
-    "script_uses_torch", "start", "start_if_torch", "use_for_function", "use_for_script", "wrap",
+    "gradcheck_event", "is_torch_event", "listing", "local_derivatives", "names_use_torch",
+    "require_torch", "script_uses_torch", "start", "start_if_torch", "use_for_function",
+    "use_for_script", "wrap",
 ]

@@ -112,6 +112,9 @@ def test_where_and_backprop_through_the_session():
         assert "local derivative" in explained and "relu" in explained
         checked = commands.run("gradcheck")
         assert "ok" in checked.splitlines()[0] and "ReluBackward0" in checked
+        listed = commands.run("list")
+        assert "torch.relu(ins[0])" in listed and "ReluBackward0   <- this step" in listed
+        assert "no Python lines to step through" in commands.run("step into")
     finally:
         session.close()
 

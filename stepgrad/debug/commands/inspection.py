@@ -148,6 +148,12 @@ class InspectionCommands(Dispatcher):
         event = self.session.state.event
         if not isinstance(event, (ev.ForwardStep, ev.BackwardStep)):
             return "list shows an op's code: go to a forward or backward step first"
+        forward = self.session.history.forward_of(event.node_id)
+        if forward is not None and "torch" in forward.attrs:  # a node of a torch program
+            from stepgrad.torchbridge import listing
+
+            text = listing(forward, event.phase)
+            return f"{text}\nmade at {fmt.source_line(event.file, event.line)}"
         text = fmt.numbered(op_source(event.op, event.phase), None)
         return f"{text}\nmade at {fmt.source_line(event.file, event.line)}"
 
