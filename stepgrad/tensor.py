@@ -19,33 +19,18 @@ from typing import Any
 
 import numpy as np
 
+from stepgrad.dtypes import (  # noqa: F401 (set/get re-exported: stepgrad.tensor's API)
+    Size,
+    default_dtype,
+    get_default_dtype,
+    set_default_dtype,
+)
 from stepgrad.tensor_inplace import InplaceMethods
 from stepgrad.tensor_methods import Methods
 from stepgrad.tensor_shape import ShapeMethods, _plain_index, _pytorch_order
 
 _ids = itertools.count(1)
 _new_id = _ids.__next__
-_DEFAULT_DTYPE = [np.dtype(np.float32)]
-
-
-def default_dtype() -> np.dtype:
-    """The float dtype for data given as Python numbers or lists (float32 unless changed)."""
-    return _DEFAULT_DTYPE[0]
-
-
-def set_default_dtype(dtype: Any) -> None:
-    """Use `dtype` (np.float32 or np.float64) for new tensors made from Python data."""
-    dtype = np.dtype(dtype)
-    if dtype.kind != "f":
-        raise TypeError(f"set_default_dtype: expected a float dtype, got {dtype}")
-    _DEFAULT_DTYPE[0] = dtype
-
-
-def get_default_dtype() -> np.dtype:
-    """PyTorch's name for `default_dtype()`."""
-    return _DEFAULT_DTYPE[0]
-
-
 def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
     if isinstance(data, Tensor):
         data = data.data
@@ -71,19 +56,6 @@ def _has_float(data: Any) -> bool:
     if isinstance(data, (list, tuple)):
         return any(_has_float(x) for x in data)
     return False
-
-
-class Size(tuple):
-    """A tensor's shape: a tuple of ints, as `torch.Size` (`x.shape`, `x.size()`)."""
-
-    __slots__ = ()
-
-    def numel(self) -> int:
-        """How many elements a tensor of this shape holds."""
-        return int(np.prod(self, dtype=np.int64))
-
-    def __repr__(self) -> str:
-        return f"Size({list(self)})"
 
 
 class Tensor(Methods, ShapeMethods, InplaceMethods):

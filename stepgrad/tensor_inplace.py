@@ -110,6 +110,9 @@ class InplaceMethods:
 
     clip_ = clamp_
 
+    def masked_fill_(self, mask: Any, value: Any) -> Any:
+        return self._inplace(lambda a: a.masked_fill(mask, value))
+
     __iadd__ = add_
     __isub__ = sub_
     __imul__ = mul_

@@ -152,6 +152,25 @@ class Methods:
     def masked_fill(self, mask: Any, value: float) -> Any:
         return _ops.Where.apply(value, self, condition=np.asarray(mask, dtype=bool))
 
+    def square(self) -> Any:
+        return self * self
+
+    def is_floating_point(self) -> bool:
+        return self.data.dtype.kind == "f"
+
+    def new_tensor(self, data: Any, dtype: Any = None, **_: Any) -> Any:
+        """A new tensor (of this one's dtype unless given) from data."""
+        return type(self)(np.asarray(data, dtype=dtype or self.data.dtype))
+
+    def new_zeros(self, *size: Any, dtype: Any = None, **_: Any) -> Any:
+        return self.new_tensor(np.zeros(_shape_args(size)), dtype)
+
+    def new_ones(self, *size: Any, dtype: Any = None, **_: Any) -> Any:
+        return self.new_tensor(np.ones(_shape_args(size)), dtype)
+
+    def new_full(self, size: Any, fill_value: Any, dtype: Any = None, **_: Any) -> Any:
+        return self.new_tensor(np.full(_shape_args((size,)), fill_value), dtype)
+
     def eq(self, other: Any) -> Any:
         return self == other
 

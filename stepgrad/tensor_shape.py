@@ -114,6 +114,15 @@ class ShapeMethods:
         n = self.data.shape[dim]
         return self.split(-(-n // chunks), dim)
 
+    def index_select(self, dim: int, index: Any) -> Any:
+        """The entries at `index` (1-D) along dim: x[:, index] for dim 1."""
+        lead = (slice(None),) * (dim % self.data.ndim)
+        return self[lead + (np.asarray(index),)]
+
+    def unbind(self, dim: int = 0) -> tuple[Any, ...]:
+        lead = (slice(None),) * (dim % self.data.ndim)
+        return tuple(self[lead + (i,)] for i in range(self.data.shape[dim]))
+
     def gather(self, dim: int, index: Any) -> Any:
         return _ops.Gather.apply(self, indices=np.asarray(index), axis=dim)
 

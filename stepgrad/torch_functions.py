@@ -35,7 +35,7 @@ _METHODS = (
     "clamp clip maximum minimum matmul mm bmm dot sum mean var std norm prod logsumexp cumsum "
     "softmax log_softmax max min amax amin argmax argmin any all reshape flatten permute "
     "transpose t squeeze unsqueeze split chunk gather masked_fill eq ne lt le gt ge numel "
-    "clone detach square"
+    "clone detach square index_select unbind"
 ).split()
 
 globals().update({name: _forward_to(name) for name in _METHODS if name != "square"})

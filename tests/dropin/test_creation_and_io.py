@@ -126,3 +126,17 @@ def test_torch_functions_and_methods_agree() -> None:
     assert sg.zeros(2, 3, 4).flatten(1, 2).shape == (2, 12)
     with pytest.raises(RuntimeError, match="expected 2-D"):
         sg.mm(sg.zeros(3), sg.zeros(3, 2))
+
+
+def test_new_tensors_selection_and_masked_fill_match_pytorch() -> None:
+    data = np.arange(12.0).reshape(3, 4)
+    x, t = sg.tensor(data), torch.tensor(data)
+    assert x.new_zeros(2, 3).tolist() == t.new_zeros(2, 3).tolist()
+    assert x.new_ones((2,)).dtype == np.float64 and x.new_full((2,), 7).tolist() == [7.0, 7.0]
+    assert x.new_tensor([1, 2]).dtype == np.float64 and x.is_floating_point()
+    assert x.index_select(1, [0, 3]).tolist() == t.index_select(1, torch.tensor([0, 3])).tolist()
+    assert [u.tolist() for u in sg.unbind(x, 1)] == [u.tolist() for u in torch.unbind(t, 1)]
+    assert x.square().tolist() == t.square().tolist()
+    x.masked_fill_(x > 5, -1.0)
+    t.masked_fill_(t > 5, -1.0)
+    assert x.tolist() == t.tolist()
