@@ -145,7 +145,7 @@ def test_the_debugger_reports_gradcheck_interrupted_and_which_pass_it_checks() -
     assert node_report(forward, cancel=lambda: True).endswith("gradcheck interrupted")
     assert "interrupted (0 of 3 ops checked)" in pass_report(t, len(t) - 1, cancel=lambda: True)
     report = pass_report(t, 0)  # paused before the pass: the first one after the cursor
-    assert "backward pass from sum_1" in report and "the first pass after the cursor" in report
+    assert "backward pass from sum_" in report and "the first pass after the cursor" in report
     assert [line.split()[0] for line in report.splitlines()[1:]] == ["ok", "ok", "ok"]
 
 
