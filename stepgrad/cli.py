@@ -195,6 +195,11 @@ def _own_options_after_script(args: argparse.Namespace, parser: argparse.Argumen
                 args.history = _size(size)
             except argparse.ArgumentTypeError as error:
                 parser.error(f"argument --history: {error}")
+        elif word == "--engine" or word.startswith("--engine="):
+            engine = word.split("=", 1)[1] if "=" in word else (rest.pop(0) if rest else "")
+            if engine not in ("torch", "stepgrad"):
+                parser.error(f"argument --engine: {engine!r} is not torch or stepgrad")
+            args.engine = engine
         else:
             script_args.append(word)
     args.args = script_args

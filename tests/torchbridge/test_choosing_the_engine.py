@@ -133,3 +133,24 @@ def test_set_trace_in_a_torch_script_pauses_at_torchs_next_op(tmp_path):
     assert "loss = (torch.relu(w) * 2).sum()" in done.stdout  # `where` names the line
     assert "#1 forward  mul_1" in done.stdout
     assert "done [2.0, 2.0, 2.0]" in done.stdout
+
+
+def test_engine_is_read_after_the_script_too(tmp_path):
+    pytest.importorskip("torch", reason="needs PyTorch")
+    import subprocess
+
+    script = tmp_path / "train.py"
+    script.write_text(SCRIPT)
+
+    def debug(*words: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "stepgrad", "debug", "--repl", *words],
+                              input="continue\nquit\n", capture_output=True, text=True,
+                              timeout=120, cwd=tmp_path)
+
+    with_torch = debug(str(script))
+    assert "#0 forward  mul_1 = mul(" in with_torch.stdout  # the default: torch is imported
+    without = debug(str(script), "--engine", "stepgrad")
+    assert without.returncode == 0 and "mul_1" not in without.stdout
+    assert "grad [2.0, 2.0, 2.0]" in without.stdout  # the script ran, unrecorded
+    wrong = debug(str(script), "--engine=jax")
+    assert wrong.returncode == 2 and "'jax' is not torch or stepgrad" in wrong.stderr
