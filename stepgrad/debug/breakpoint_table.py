@@ -9,6 +9,8 @@ pending and said so, as gdb does: the program may not have made it yet.
 from __future__ import annotations
 
 import difflib
+import linecache
+import os
 import re
 import sys
 from collections.abc import Callable
@@ -54,8 +56,10 @@ class BreakpointTable:
 
     def _check_place(self, bp: Breakpoint) -> None:
         matcher = bp.matcher
-        if isinstance(matcher, matchers.Line) and matcher.file is None:
-            matcher.file = self._current_file()
+        if isinstance(matcher, matchers.Line):
+            if matcher.file is None:
+                matcher.file = self._current_file()
+            _check_line(matcher)
         if not isinstance(matcher, matchers.Name) or matchers.is_node_name(matcher.name):
             return
         known = self.known_names()
@@ -149,6 +153,18 @@ class BreakpointTable:
             if not isinstance(event, _MODULE_EVENTS):
                 return event
         return None
+
+
+def _check_line(matcher: matchers.Line) -> None:
+    """Refuse a line that can make no node: past the end of the file, blank, a comment."""
+    if matcher.file is None or not os.path.isfile(matcher.file):
+        return  # a file known only by its tail (train.py:12) is checked when it runs
+    text = linecache.getline(matcher.file, matcher.line).strip()
+    where = f"line {matcher.line} of {os.path.basename(matcher.file)}"
+    if not text:
+        raise ValueError(f"{where} is blank or past the end of the file: no node is made there")
+    if text.startswith("#"):
+        raise ValueError(f"{where} is a comment: no node is made there")
 
 
 def _prefixes(path: str) -> list[str]:

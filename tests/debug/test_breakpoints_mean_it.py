@@ -134,3 +134,17 @@ def test_break_line_through_a_model_stops_once_per_run_of_the_line(make_session)
     session, commands = make_session(through_a_model)
     commands.run(f"break {_line_of(through_a_model, '# MODEL')}")
     assert [name for _, name in _stops(commands, session)] == ["linear_1", "linear_3"]
+
+
+def test_break_on_a_line_that_makes_nothing_is_refused(make_session):
+    session, commands = make_session(looped)
+    blank = _line_of(looped, "# LINE") + 3  # past `return total`: the blank line after
+    out = commands.run(f"break {blank}")
+    assert out == (
+        f"*** line {blank} of test_breakpoints_mean_it.py is blank or past the end of the "
+        f"file: no node is made there"
+    )
+    assert commands.run("break 99999").startswith("*** line 99999 of")
+    comment = _line_of(test_break_on_a_line_that_makes_nothing_is_refused, "# A " + "COMMENT")
+    # A COMMENT
+    assert commands.run(f"break {comment}").endswith("is a comment: no node is made there")
