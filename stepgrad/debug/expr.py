@@ -45,7 +45,13 @@ def _zeros(x: Any) -> float | None:
     return float((array == 0).mean()) if array.size else 0.0
 
 
-_HELPERS = {"_norm": _norm, "_absmax": _absmax, "_zeros": _zeros}
+def _exit(code: Any = None) -> None:
+    """`exit` and `quit` in an expression: raise SystemExit as the builtins do, without
+    closing stdin first as they do (the debugger still reads its commands from there)."""
+    raise SystemExit(code)
+
+
+_HELPERS = {"_norm": _norm, "_absmax": _absmax, "_zeros": _zeros, "exit": _exit, "quit": _exit}
 
 
 def translate(text: str) -> str:

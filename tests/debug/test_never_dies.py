@@ -128,3 +128,15 @@ def test_continue_after_an_interrupt_between_events_runs_on(make_session):
     commands.run("continue")
     assert session.state.status == "finished"
     assert session.result.item() == 3.0
+
+
+def test_exit_in_an_expression_leaves_the_debuggers_stdin_open(make_session, monkeypatch):
+    import io
+    import sys
+
+    stdin = io.StringIO("step\n")
+    monkeypatch.setattr(sys, "stdin", stdin)
+    session, commands = make_session()
+    for line in ("p exit(5)", "p quit()", "display exit(1)"):
+        assert "SystemExit" in commands.run(line)
+    assert not stdin.closed  # the builtins close it before raising: the REPL would die
