@@ -157,9 +157,13 @@ def _send(node: Tensor, upstream: np.ndarray, sent: tuple[Any, ...],
     if len(sent) != len(parents):
         raise RuntimeError(f"{node._fn.name}.backward returned {len(sent)} gradients for "
                            f"{len(parents)} inputs")
-    grads, accumulated, summed = [], [], []  # what the BackwardStep event reports
+    # what the BackwardStep event reports
+    grads: list[np.ndarray | None] = []
+    accumulated: list[bool] = []
+    summed: list[tuple[int, ...]] = []
     for parent, grad, wanted in zip(parents, sent, node._ctx.needs_input_grad):
-        axes, already = (), False
+        axes: tuple[int, ...] = ()
+        already = False
         if grad is None or not wanted:
             grad = None
         else:
@@ -180,7 +184,9 @@ def _send(node: Tensor, upstream: np.ndarray, sent: tuple[Any, ...],
                 previous = pending.get(parent._id)
                 already = previous is not None
                 pending[parent._id] = grad if previous is None else previous + grad
-        grads.append(grad), accumulated.append(already), summed.append(axes)
+        grads.append(grad)
+        accumulated.append(already)
+        summed.append(axes)
     if listening:
         where = node._where  # a function.Where, recorded at the node's forward step
         if where is not None:
@@ -198,7 +204,7 @@ def _send(node: Tensor, upstream: np.ndarray, sent: tuple[Any, ...],
                                    tuple(summed), module_path, file, line))
 
 
-_make_backward = events.BackwardStep.make  # type: ignore[attr-defined]
+_make_backward = events.BackwardStep.make
 
 
 def _accumulate_leaf(leaf: Tensor, grad: np.ndarray, force: bool = False) -> bool:
@@ -226,7 +232,8 @@ class Capture:
     """A leaf sink for `autograd.grad`: keeps the gradients of `inputs`, touches no .grad."""
 
     def __init__(self, inputs: list[Tensor]) -> None:
-        self.inputs, self.found = inputs, {}
+        self.inputs = inputs
+        self.found: dict[int, np.ndarray] = {}
         self.ids = {t._id for t in inputs}
 
     def __call__(self, leaf: Tensor, grad: np.ndarray) -> bool:

@@ -19,12 +19,12 @@ class device:  # noqa: N801 (PyTorch's name)
     """A device name: "cpu" (or "cuda"/"mps", which exist as names but cannot hold data)."""
 
     def __init__(self, type: str | device = "cpu", index: int | None = None) -> None:  # noqa: A002
-        text = type.type if isinstance(type, device) else str(type)
+        text = str(type)  # device("cuda:0") or another device
         kind, _, number = text.partition(":")
         if kind not in ("cpu", "cuda", "mps", "meta", "xpu"):
             raise RuntimeError(f"Expected one of cpu, cuda, mps device type at start of device "
                                f"string: {text}")
-        self.type = kind
+        self.type: str = kind
         self.index = int(number) if number else index
 
     def __repr__(self) -> str:

@@ -42,7 +42,7 @@ def manual_seed(seed: int) -> np.random.Generator:
 
 def seed() -> int:
     """Seed stepgrad's generator from the operating system; returns the seed used."""
-    value = int(np.random.SeedSequence().entropy % (2**63))
+    value = int(np.random.default_rng().integers(2**63))
     manual_seed(value)
     return value
 

@@ -40,9 +40,9 @@ def save(obj: Any, f: Any) -> None:
     arrays = {str(key): _array(str(key), value) for key, value in obj.items()}
     if isinstance(f, (str, os.PathLike)):
         with open(f, "wb") as handle:  # np.savez would add ".npz" to a name
-            np.savez(handle, **arrays)
+            np.savez(handle, **arrays)  # type: ignore[arg-type]
     else:
-        np.savez(f, **arrays)
+        np.savez(f, **arrays)  # type: ignore[arg-type]
 
 
 def load(f: Any, map_location: Any = None, weights_only: Any = None,
@@ -53,7 +53,7 @@ def load(f: Any, map_location: Any = None, weights_only: Any = None,
     problem = "it holds more than arrays"
     try:
         with np.load(f, allow_pickle=False) as archive:
-            if isinstance(archive, np.lib.npyio.NpzFile) and \
+            if isinstance(archive, np.lib.npyio.NpzFile) and archive.zip is not None and \
                     all(name.endswith(".npy") for name in archive.zip.namelist()):
                 return OrderedDict((key, Tensor(archive[key])) for key in archive.files)
     except (ValueError, OSError) as error:

@@ -89,11 +89,10 @@ class Tensor(Methods, ShapeMethods, InplaceMethods):
 
     # `data` is the numpy array. A property (C-level getter) so that `p.data = other_tensor`,
     # PyTorch's way to replace the values, stores the array and not the Tensor.
-    data = property(operator.attrgetter("_data"))
-
-    @data.setter
-    def data(self, value: Any) -> None:
+    def _set_data(self, value: Any) -> None:
         self._data = value if type(value) is np.ndarray else _to_array(value)
+
+    data = property(operator.attrgetter("_data"), _set_data)
 
     @classmethod
     def _constant(cls, value: Any, like: np.dtype) -> Tensor:

@@ -22,9 +22,11 @@ A mixin of `Tensor` (see tensor.py). PyTorch's rules, and how stepgrad keeps the
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
+
+from stepgrad.tensor_base import TensorBase
 
 _ops: Any = None  # the stepgrad.ops module, set by stepgrad.tensor once the ops exist
 last_stamp = 0  # the latest stamp: a graph made after it cannot hold a changed value
@@ -33,12 +35,11 @@ LEAF_ERROR = ("a leaf Variable that requires grad is being used in an in-place o
               "(Update weights inside `with torch.no_grad():`.)")
 
 
-class InplaceMethods:
+class InplaceMethods(TensorBase):
     """In-place methods of Tensor: each computes the new value with a registered op and
     makes this tensor hold it (see the module docstring for the rules)."""
 
     __slots__ = ()
-    data: np.ndarray
 
     def _inplace(self, compute: Callable[[Any], Any]) -> Any:
         """Make this tensor hold `compute(old value)`, keeping its identity."""
@@ -178,11 +179,11 @@ class InplaceMethods:
         """Keep this non-leaf tensor's gradient in `.grad` after backward."""
         from stepgrad.hooks import retain_grad
 
-        retain_grad(self)
+        retain_grad(cast(Any, self))
 
     def register_hook(self, hook: Callable[[Any], Any]) -> Any:
         """Call `hook(grad)` when this tensor's gradient is computed; a returned tensor
         replaces the gradient. Returns a handle whose `remove()` takes the hook off."""
         from stepgrad.hooks import register_hook
 
-        return register_hook(self, hook)
+        return register_hook(cast(Any, self), hook)

@@ -16,6 +16,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from stepgrad.tensor_base import TensorBase
+
 _ops: Any = None  # the stepgrad.ops module, set by stepgrad.tensor once the ops exist
 
 
@@ -49,11 +51,10 @@ def _shape_args(shape: tuple[Any, ...]) -> tuple[int, ...]:
     return tuple(int(s) for s in shape)
 
 
-class Methods:
+class Methods(TensorBase):
     """Math, reductions, shape and cast methods of Tensor (all through registered ops)."""
 
     __slots__ = ()
-    data: np.ndarray
 
     # -- elementwise ------------------------------------------------------------------
     def exp(self) -> Any:

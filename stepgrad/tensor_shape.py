@@ -11,16 +11,16 @@ from typing import Any
 
 import numpy as np
 
+from stepgrad.tensor_base import TensorBase
 from stepgrad.tensor_methods import _shape_args
 
 _ops: Any = None  # the stepgrad.ops module, set by stepgrad.tensor once the ops exist
 
 
-class ShapeMethods:
+class ShapeMethods(TensorBase):
     """Shape and selection methods of Tensor (all through registered ops)."""
 
     __slots__ = ()
-    data: np.ndarray
 
     def reshape(self, *shape: Any) -> Any:
         return _ops.Reshape.apply(self, shape=_shape_args(shape))

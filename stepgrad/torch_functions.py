@@ -30,15 +30,26 @@ def _forward_to(method: str) -> Callable[..., Any]:
     return call
 
 
-_METHODS = (
-    "add sub mul div pow neg abs exp log log2 log10 sqrt rsqrt sin cos tanh sigmoid relu "
-    "clamp clip maximum minimum matmul mm bmm dot sum mean var std norm prod logsumexp cumsum "
-    "softmax log_softmax max min amax amin argmax argmin any all reshape flatten permute "
-    "transpose t squeeze unsqueeze split chunk gather masked_fill eq ne lt le gt ge numel "
-    "clone detach square index_select unbind"
-).split()
-
-globals().update({name: _forward_to(name) for name in _METHODS if name != "square"})
+# torch.NAME(x, ...) is x.NAME(...) for each of these (builtins' names too, as in PyTorch)
+add, sub, mul, div, pow, neg = map(_forward_to, "add sub mul div pow neg".split())  # noqa: A001
+abs, exp, log, log2, log10, sqrt, rsqrt = map(  # noqa: A001
+    _forward_to, "abs exp log log2 log10 sqrt rsqrt".split())
+sin, cos, tanh, sigmoid, relu = map(_forward_to, "sin cos tanh sigmoid relu".split())
+clamp, clip, maximum, minimum = map(_forward_to, "clamp clip maximum minimum".split())
+matmul, mm, bmm, dot = map(_forward_to, "matmul mm bmm dot".split())
+sum, mean, var, std, norm, prod = map(_forward_to, "sum mean var std norm prod".split())  # noqa: A001
+logsumexp, cumsum, softmax, log_softmax = map(_forward_to,
+                                              "logsumexp cumsum softmax log_softmax".split())
+max, min, amax, amin, argmax, argmin = map(  # noqa: A001
+    _forward_to, "max min amax amin argmax argmin".split())
+any, all = map(_forward_to, "any all".split())  # noqa: A001
+reshape, flatten, permute, transpose, t = map(_forward_to,
+                                              "reshape flatten permute transpose t".split())
+squeeze, unsqueeze, split, chunk, gather = map(_forward_to,
+                                               "squeeze unsqueeze split chunk gather".split())
+index_select, unbind, masked_fill = map(_forward_to, "index_select unbind masked_fill".split())
+eq, ne, lt, le, gt, ge = map(_forward_to, "eq ne lt le gt ge".split())
+numel, clone, detach = map(_forward_to, "numel clone detach".split())
 
 
 def square(input: Any) -> Tensor:  # noqa: A002
@@ -47,7 +58,7 @@ def square(input: Any) -> Tensor:  # noqa: A002
     return x * x
 
 
-subtract, multiply, divide, negative = sub, mul, div, neg  # noqa: F821 (made above)
+subtract, multiply, divide, negative = sub, mul, div, neg
 
 
 def where(condition: Any, input: Any = None, other: Any = None) -> Any:  # noqa: A002
@@ -88,3 +99,15 @@ def allclose(a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
 def equal(a: Any, b: Any) -> bool:
     return bool(np.shape(a) == np.shape(b) and np.array_equal(np.asarray(a), np.asarray(b)))
 
+
+
+__all__ = [
+    "abs", "add", "all", "allclose", "amax", "amin", "any", "argmax", "argmin", "bmm", "cat",
+    "chunk", "clamp", "clip", "clone", "concat", "concatenate", "cos", "cumsum", "detach", "div",
+    "divide", "dot", "eq", "equal", "exp", "flatten", "gather", "ge", "gt", "index_select",
+    "is_tensor", "le", "log", "log10", "log2", "log_softmax", "logsumexp", "lt", "masked_fill",
+    "matmul", "max", "maximum", "mean", "min", "minimum", "mm", "mul", "multiply", "ne", "neg",
+    "negative", "nonzero", "norm", "numel", "permute", "pow", "prod", "relu", "reshape",
+    "rsqrt", "sigmoid", "sin", "softmax", "split", "sqrt", "square", "squeeze", "stack", "std",
+    "sub", "subtract", "sum", "t", "tanh", "transpose", "unbind", "unsqueeze", "var", "where",
+]

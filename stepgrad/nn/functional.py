@@ -82,7 +82,7 @@ def log_softmax(x: Tensor, dim: int | None = None, **words: Any) -> Tensor:
 
 
 # -- layers --------------------------------------------------------------------------------
-def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+def linear(x: Tensor, weight: Tensor, bias: Any = None) -> Tensor:
     """x @ weight.T + bias, weight shaped (out_features, in_features)."""
     if bias is None:
         bias = np.zeros(weight.shape[0], dtype=weight.dtype)
@@ -107,7 +107,7 @@ def _padding2d(padding: Any) -> Any:
     return pair
 
 
-def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
+def conv2d(x: Tensor, weight: Tensor, bias: Any = None, stride: Any = 1,
            padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
     """2-D convolution (cross-correlation, as in every framework) of (N, C, H, W) images."""
     if groups != 1 or dilation not in (1, (1, 1)):

@@ -67,9 +67,9 @@ def patch(name: str, forward: Callable[..., Any] | None = None,
     saved = {key: cls.__dict__[key] for key in ("forward", "backward") if key in cls.__dict__}
     try:
         if forward is not None:
-            cls.forward = staticmethod(forward)  # type: ignore[method-assign]
+            cls.forward = staticmethod(forward)
         if backward is not None:
-            cls.backward = staticmethod(backward)  # type: ignore[method-assign]
+            cls.backward = staticmethod(backward)
         yield cls
     finally:
         for key in ("forward", "backward"):
