@@ -59,8 +59,8 @@ class Name(Matcher):
     def __call__(self, event: Any, previous: ev.Event | None, namespace: Namespace) -> bool:
         if isinstance(event, ev.ModuleEnter):
             return bool(event.path == self.name)
-        if event.name == self.name:
-            return True
+        if event.name == self.name or event.op == self.name:  # or an op stepgrad's registry
+            return True  # lacks: torch's flatten, view, a custom Function (stepgrad.torchbridge)
         if self.name in event.input_names and not is_node_name(self.name):
             return True  # a leaf (parameter, input): it has no steps, so stop where it is used
         if self.aliases and not self.aliases.isdisjoint(event.input_names):

@@ -150,3 +150,20 @@ def test_torch_settings_are_in_attrs_under_stepgrads_names_and_indexing_reruns()
     assert getitem.attrs["index"] == (slice(None), slice(1, None), Ellipsis, slice(None, None, 2))
     assert torchbridge.gradcheck_event(getitem).ok
     assert torchbridge.gradcheck_event(steps["conv2d_1"]).ok
+
+
+def test_break_on_a_torch_op_stepgrad_does_not_have():
+    def program():
+        x = torch.randn(2, 3, 2, requires_grad=True)
+        torch.flatten(x, 1).sum().backward()
+
+    session = Session(torchbridge.wrap(program), name="program")
+    session.start()
+    commands = Commands(session)
+    try:
+        commands.run("break backward flatten")
+        assert "breakpoint 1" in commands.run("continue")
+        event = session.state.event
+        assert (event.kind, event.name, event.op) == ("backward", "flatten_1", "flatten")
+    finally:
+        session.close()
