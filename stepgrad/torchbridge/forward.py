@@ -52,7 +52,7 @@ _RENAMED = {
     "divide": "div", "multiply": "mul", "subtract": "sub", "negative": "neg",
     "absolute": "abs", "mm": "matmul", "cat": "concat",
 }
-_BACKWARD = (torch.Tensor.backward, torch.autograd.backward)
+_BACKWARD = (torch.Tensor.backward, torch.autograd.backward, torch.autograd.grad)
 _names: dict[Any, tuple[str, str] | None] = {}  # func -> (op name, how the call is written)
 
 
@@ -203,9 +203,9 @@ def _arg_text(value: Any, tensors: list[torch.Tensor]) -> str:
 
 
 def _backward(func: Any, args: tuple, kwargs: dict) -> Any:
-    """`loss.backward()` / `torch.autograd.backward(...)`: BackwardBegin, the nodes' steps
-    (from the hooks of backward.py), BackwardEnd."""
-    root = args[0] if args else kwargs.get("tensors", kwargs.get("self"))
+    """`loss.backward()`, `torch.autograd.backward(...)`, `torch.autograd.grad(...)`:
+    BackwardBegin, the nodes' steps (from the hooks of backward.py), BackwardEnd."""
+    root = args[0] if args else kwargs.get("tensors", kwargs.get("outputs", kwargs.get("self")))
     if isinstance(root, (list, tuple)):
         root = root[0] if root else None
     made = getattr(root, "_stepgrad_node", None)

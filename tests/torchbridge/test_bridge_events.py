@@ -175,3 +175,12 @@ def test_data_loading_is_not_the_model_and_odd_tensors_never_break_the_program()
     assert [e.name for e in t.events if isinstance(e, events.ForwardStep)] == [
         "relu_1", "relu_2"]
     assert len(outs) == 2 and dense.tolist() == [[0.0, 2.0], [3.0, 0.0]]
+
+
+def test_autograd_grad_is_a_backward_pass_too():
+    w = torch.ones(3, requires_grad=True)
+    with sg.trace() as t, torchbridge.bridge():
+        (grad,) = torch.autograd.grad((w * 2).sum(), [w])
+    assert [brief(e)[0] for e in t.events] == [
+        "forward", "forward", "backward_begin", "backward", "backward", "backward_end"]
+    assert grad.tolist() == [2.0, 2.0, 2.0] and w.grad is None
