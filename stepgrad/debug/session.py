@@ -32,7 +32,7 @@ from stepgrad.debug.interrupt import LineInterrupter
 from stepgrad.debug.namespace import Inspection
 from stepgrad.debug.program import script, user_frame, user_traceback
 from stepgrad.debug.progress import TRACKED, Progress
-from stepgrad.debug.state import LineState, NodeView, State  # noqa: F401 (re-exported)
+from stepgrad.debug.state import LineState, NodeView, State, snapshot  # noqa: F401
 from stepgrad.debug.stepinto import LineStepper
 from stepgrad.function import reset_names
 
@@ -82,6 +82,7 @@ class Session(CursorMoves, BreakpointTable, Inspection):
         self._rule: rules.Rule | None = None
         self._interrupt = False
         self._abort = False
+        self._deaf = False  # the debugger's own tensor work (an expression) is not the program's
         self._thread: threading.Thread | None = None
         self._listeners: list[Listener] = []
         self.frames: FrameStack | None = None  # the user's frames where it paused or died
@@ -135,28 +136,8 @@ class Session(CursorMoves, BreakpointTable, Inspection):
 
     @property
     def state(self) -> State:
-        cursor = self._cursor
-        event = self.history[cursor] if cursor in self.history else None
-        return State(
-            status=self._status,
-            cursor=cursor,
-            head=self.history.last,
-            event=event,
-            total=len(self.history),
-            first=self.history.first,
-            iteration=self.progress.iteration,
-            epoch=self.progress.epoch,
-            losses=tuple(self.progress.losses),
-            metrics=tuple(self.progress.metrics),
-            ratios=self.progress.ratios,
-            reason=self._reason,
-            error=self._error,
-            breakpoints=tuple(bp.info() for bp in self.breakpoints),
-            displays=tuple(self.displays),
-            line=self.stepper.line,
-            history_bytes=self.history.nbytes,
-            history_limit=self.history.limit,
-        )
+        """A snapshot for front ends (see state.py)."""
+        return snapshot(self)
 
     def add_listener(self, listener: Listener) -> Callable[[], None]:
         """Call `listener(state)` at every stop, on progress while running, and at the end
@@ -205,9 +186,10 @@ class Session(CursorMoves, BreakpointTable, Inspection):
         """A listener that hears only the calling thread's events: another thread's work
         (a front end rerunning a lesson to compare, say) is not this program's."""
         ident, get_ident, on_event = threading.get_ident(), threading.get_ident, self._on_event
+        session = self
 
         def listener(event: ev.Event) -> None:
-            if get_ident() == ident:
+            if get_ident() == ident and not session._deaf:
                 on_event(event)
 
         return listener
@@ -261,11 +243,14 @@ class Session(CursorMoves, BreakpointTable, Inspection):
         if type(self._rule) is rules.Rule and not self.breakpoints and not self._interrupt:
             reason = None  # `continue` with no breakpoint: nothing to ask (the common case)
         else:
+            self._deaf = True  # a condition may compute with tensors: not program events
             try:
                 reason = self._stop_reason(number, event)
             except Exception as error:  # noqa: BLE001 (never raise into the user's program)
                 self.messages.append(f"the debugger failed at #{number}: {error!r}")
                 reason = "debugger error"
+            finally:
+                self._deaf = False
         if reason is not None:
             self._pause(number, reason)
         elif type(event) in _PROGRESS:
@@ -288,7 +273,11 @@ class Session(CursorMoves, BreakpointTable, Inspection):
             self._cond.notify_all()
         self._notify()
         if self._inline is not None:
-            self._inline()
+            self._deaf = True  # the commands run in the program's thread (set_trace)
+            try:
+                self._inline()
+            finally:
+                self._deaf = False
             if self._status == "paused":
                 self.detach()
             return

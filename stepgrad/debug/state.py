@@ -7,6 +7,7 @@ cursor is, the program's status, the training progress) and, for one node, a `No
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -59,3 +60,29 @@ class NodeView:
     forward: ev.ForwardStep | None
     backward: ev.BackwardStep | None
     tensors: dict[str, np.ndarray]
+
+
+def snapshot(session: Any) -> State:
+    """The State of a Session now (read by front ends after each stop)."""
+    history, progress = session.history, session.progress
+    cursor = session.cursor
+    return State(
+        status=session.status,
+        cursor=cursor,
+        head=history.last,
+        event=history[cursor] if cursor in history else None,
+        total=len(history),
+        first=history.first,
+        iteration=progress.iteration,
+        epoch=progress.epoch,
+        losses=tuple(progress.losses),
+        metrics=tuple(progress.metrics),
+        ratios=progress.ratios,
+        reason=session._reason,
+        error=session._error,
+        breakpoints=tuple(bp.info() for bp in session.breakpoints),
+        displays=tuple(session.displays),
+        line=session.stepper.line,
+        history_bytes=history.nbytes,
+        history_limit=history.limit,
+    )

@@ -140,3 +140,24 @@ def test_exit_in_an_expression_leaves_the_debuggers_stdin_open(make_session, mon
     for line in ("p exit(5)", "p quit()", "display exit(1)"):
         assert "SystemExit" in commands.run(line)
     assert not stdin.closed  # the builtins close it before raising: the REPL would die
+
+
+def test_tensors_made_by_an_expression_are_not_the_programs_events(tmp_path):
+    import subprocess
+    import sys
+
+    script = tmp_path / "prog.py"
+    script.write_text(
+        "import stepgrad as sg\n"
+        "x = sg.tensor([1.0, -2.0, 3.0], requires_grad=True, name='x')\n"
+        "sg.set_trace()\n"
+        "y = x.relu()\n"
+        "z = (y * 2).sum()\n"
+        "print('done', z.item())\n"
+    )
+    done = subprocess.run([sys.executable, str(script)], input="p (x * 3).sum()\nhistory\n"
+                          "step\ncontinue\n", capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "tensor(6." in done.stdout and "done 8.0" in done.stdout
+    assert "<expression>" not in done.stdout  # never recorded, never stopped at
+    assert "(events #0..#0," in done.stdout
