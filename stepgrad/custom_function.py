@@ -13,9 +13,10 @@
 
     y = Cube.apply(x)
 
-`apply` runs through stepgrad's forward funnel (an op named after the class, here
-"Cube"), so the debugger steps the node, its inputs, output and gradients like any built-in
-op. The tensor math inside forward and backward is not recorded (as in PyTorch): the node
+`apply` runs through stepgrad's forward funnel as an op registered under the class's name
+(here "Cube"; the module path is added if that name is taken), so the debugger steps the
+node, its inputs, output and gradients like any built-in op, and `list` shows your forward
+and backward. The tensor math inside forward and backward is not recorded (as in PyTorch): the node
 is one step. stepgrad's own op form (`stepgrad.Function`, forward on numpy arrays) is the
 one built-in ops use; this form is for PyTorch code.
 """
@@ -31,6 +32,7 @@ import numpy as np
 from stepgrad import events
 from stepgrad import function as engine
 from stepgrad.grad_mode import no_grad
+from stepgrad.ops.registry import register, registry
 from stepgrad.tensor import Tensor
 
 
@@ -120,7 +122,12 @@ def _engine_op(user: type[Function]) -> type[engine.Function]:
         return tuple(None if g is None else np.asarray(g.data if isinstance(g, Tensor) else g)
                      for g in picked)
 
-    return type(user.__name__, (engine.Function,), {
-        "name": user.__name__, "forward": staticmethod(forward),
-        "backward": staticmethod(backward), "__doc__": user.__doc__,
-        "__module__": user.__module__})
+    # the debugger shows (and steps into) the user's own forward and backward
+    forward.__wrapped__ = user.forward  # type: ignore[attr-defined]
+    backward.__wrapped__ = user.backward  # type: ignore[attr-defined]
+    name = user.__name__ if user.__name__ not in registry else \
+        f"{user.__module__}.{user.__qualname__}"
+    op = type(user.__name__, (engine.Function,), {
+        "name": name, "forward": staticmethod(forward), "backward": staticmethod(backward),
+        "__doc__": user.__doc__, "__module__": user.__module__})
+    return register(op)

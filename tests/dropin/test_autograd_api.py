@@ -112,6 +112,10 @@ def test_a_pytorch_style_custom_function_is_one_node_the_debugger_sees() -> None
     assert forward_ops == ["Cube", "sum"] and backward_ops == ["sum", "Cube"]
     cube = next(e for e in t if e.kind == "backward" and e.op == "Cube")
     assert cube.grads[0].tolist() == [1.5, 6.0]
+    from stepgrad.debug.source import op_source
+
+    lines, _, file = op_source("Cube", "backward")
+    assert "ctx.saved_tensors" in "".join(lines) and file.endswith("test_autograd_api.py")
 
 
 # -- bugs found by issue 11 --------------------------------------------------------------------
