@@ -202,3 +202,27 @@ def test_a_missing_optimizer_or_scheduler_names_itself() -> None:
     from stepgrad.optim.lr_scheduler import StepLR
 
     assert StepLR is lr_scheduler.StepLR and optim.lr_scheduler is lr_scheduler
+
+
+@pytest.mark.parametrize("kind", ["SGD", "Adam"])
+def test_recorded_history_stays_true_across_steps(kind: str) -> None:
+    """A step gives each weight a new array: what the debugger recorded keeps the old values,
+    and each OptimizerStep's update is exactly the change the weight saw."""
+    w = sg.nn.Parameter(np.array([1.0, -2.0]))
+    opt = getattr(optim, kind)([w], lr=0.1)
+    seen = []
+    with sg.trace() as t:
+        for _ in range(3):
+            seen.append(w.data.copy())
+            opt.zero_grad()
+            (w * w).sum().backward()
+            opt.step()
+    uses = [e for e in t.of_kind("forward") if w.name in e.input_names]
+    for event, before in zip(uses, seen):
+        np.testing.assert_array_equal(event.inputs[event.input_names.index(w.name)], before)
+    steps = t.of_kind("optimizer_step")
+    assert [s.step for s in steps] == [1, 2, 3] and [s.optimizer for s in steps] == [kind] * 3
+    for step, before, after in zip(steps, seen, seen[1:] + [w.data]):
+        np.testing.assert_allclose(step.params[0].update, after - before, atol=1e-15)
+        np.testing.assert_array_equal(step.params[0].grad, 2 * before)
+    assert [e.kind for e in t.events].count("zero_grad") == 3
