@@ -308,11 +308,11 @@ class Tensor(Methods, ShapeMethods, InplaceMethods):
         return _ops.GetItem.apply(self, index=index)
 
     # comparisons are elementwise and give bool tensors; no gradient flows through them
-    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return _compare(np.equal, self, other)
+    def __eq__(self, other: Any) -> Any:  # type: ignore[override]
+        return False if other is None else _compare(np.equal, self, other)  # PyTorch: t == None
 
-    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return _compare(np.not_equal, self, other)
+    def __ne__(self, other: Any) -> Any:  # type: ignore[override]
+        return True if other is None else _compare(np.not_equal, self, other)
 
     def __lt__(self, other: Any) -> Tensor:
         return _compare(np.less, self, other)

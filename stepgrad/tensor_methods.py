@@ -191,14 +191,21 @@ class Methods(TensorBase):
         return self >= other
 
     # -- reductions -------------------------------------------------------------------
-    def sum(self, dim: Any = None, keepdim: bool = False, **words: Any) -> Any:
-        return _ops.Sum.apply(self, **reduce_args(dim, keepdim, **words))
+    def sum(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None,
+            **words: Any) -> Any:
+        """The sum over dim (all axes when None); `dtype=` casts first, as in PyTorch."""
+        source = self if dtype is None else self.type(dtype)
+        return _ops.Sum.apply(source, **reduce_args(dim, keepdim, **words))
 
-    def mean(self, dim: Any = None, keepdim: bool = False, **words: Any) -> Any:
-        return _ops.Mean.apply(self, **reduce_args(dim, keepdim, **words))
+    def mean(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None,
+             **words: Any) -> Any:
+        source = self if dtype is None else self.type(dtype)
+        return _ops.Mean.apply(source, **reduce_args(dim, keepdim, **words))
 
-    def prod(self, dim: Any = None, keepdim: bool = False, **words: Any) -> Any:
-        return _ops.Prod.apply(self, **reduce_args(dim, keepdim, **words))
+    def prod(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None,
+             **words: Any) -> Any:
+        source = self if dtype is None else self.type(dtype)
+        return _ops.Prod.apply(source, **reduce_args(dim, keepdim, **words))
 
     def var(self, dim: Any = None, unbiased: bool = True, keepdim: bool = False, *,
             correction: int | None = None, **words: Any) -> Any:

@@ -184,6 +184,10 @@ def test_reductions_take_one_rule_in_methods_and_functions() -> None:
     assert x.mean(axis=1, keepdims=True).T.tolist() == [[1.0, 4.0]] != expected
     with pytest.raises(TypeError, match="unexpected arguments"):
         x.sum(dims=1)
+    assert x.sum(dtype=sg.float64).dtype == np.float64 and x.mean(1, dtype=sg.float32).dtype \
+        == np.float32
+    assert float(np.sum(x)) == 15.0  # numpy's np.sum(t) passes dtype=None, out=None
+    assert (x == None) is False and (x != None) is True  # noqa: E711 (PyTorch's answer)
 
 
 # -- dtypes and devices --------------------------------------------------------------------------
