@@ -130,6 +130,12 @@ class Probe:
             # for intermediate values (log-sum-exp of large logits rounds at their size)
             size = np.abs(here) + np.abs(plus) + np.abs(minus) + np.mean(np.abs(here))
             noise = 1e-13 * size / self.eps
+            # and curvature: eps * (the second derivative along the direction), which for an
+            # op that mixes many inputs (batch norm) can reach 1e-6 of the typical derivative,
+            # while a kink (even a ReLU at 0, nudged by the smallest step) opens 1e-3 of it
+            finite = central[np.isfinite(central)]
+            typical = float(np.sqrt(np.mean(finite * finite))) if finite.size else 0.0
+            noise = noise + 1e-5 * typical
             kinked = np.abs(right - left) > 1e-2 * np.maximum(np.abs(right), np.abs(left)) + noise
         kinked |= ~np.isfinite(central) & np.isfinite(here)
         return central, kinked

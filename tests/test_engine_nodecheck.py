@@ -155,3 +155,12 @@ def test_gradcheck_leaves_out_a_relu_at_exactly_zero_but_still_catches_a_bug() -
     with sg.ops.patch("relu", backward=lambda ctx, grad: (grad,)):
         with pytest.raises(sg.GradcheckError, match=r"input 0\[0, 2\]"):
             sg.gradcheck(lambda t: (t.relu() * 2).sum(), x)
+
+
+def test_a_smooth_op_that_mixes_many_inputs_is_ok_not_a_kink() -> None:
+    """Batch norm's curvature along a direction over 16,384 inputs is not a kink."""
+    x = rng.standard_normal((64, 16, 4, 4))
+    stats = [np.ones(16), np.zeros(16), np.zeros(16), np.ones(16)]
+    result = sg.check_node("batch_norm", [x, *stats], {"training": True, "eps": 1e-5},
+                           rng.standard_normal(x.shape) * 1e-3)
+    assert result.verdict == "ok", result.message
