@@ -114,6 +114,14 @@ class ShapeMethods(TensorBase):
         n = self.data.shape[dim]
         return self.split(-(-n // chunks), dim)
 
+    def tril(self, diagonal: int = 0) -> Any:
+        """Zeros above the diagonal of the last two axes (a product with a 0/1 mask, so
+        the gradient flows where the values were kept)."""
+        return self * np.tril(np.ones(self.data.shape[-2:], dtype=self.data.dtype), diagonal)
+
+    def triu(self, diagonal: int = 0) -> Any:
+        return self * np.triu(np.ones(self.data.shape[-2:], dtype=self.data.dtype), diagonal)
+
     def index_select(self, dim: int, index: Any) -> Any:
         """The entries at `index` (1-D) along dim: x[:, index] for dim 1."""
         lead = (slice(None),) * (dim % self.data.ndim)

@@ -48,6 +48,7 @@ reshape, flatten, permute, transpose, t = map(_forward_to,
 squeeze, unsqueeze, split, chunk, gather = map(_forward_to,
                                                "squeeze unsqueeze split chunk gather".split())
 index_select, unbind, masked_fill = map(_forward_to, "index_select unbind masked_fill".split())
+tril, triu = map(_forward_to, "tril triu".split())
 eq, ne, lt, le, gt, ge = map(_forward_to, "eq ne lt le gt ge".split())
 numel, clone, detach = map(_forward_to, "numel clone detach".split())
 
@@ -109,5 +110,6 @@ __all__ = [
     "matmul", "max", "maximum", "mean", "min", "minimum", "mm", "mul", "multiply", "ne", "neg",
     "negative", "nonzero", "norm", "numel", "permute", "pow", "prod", "relu", "reshape",
     "rsqrt", "sigmoid", "sin", "softmax", "split", "sqrt", "square", "squeeze", "stack", "std",
-    "sub", "subtract", "sum", "t", "tanh", "transpose", "unbind", "unsqueeze", "var", "where",
+    "sub", "subtract", "sum", "t", "tanh", "transpose", "tril", "triu", "unbind", "unsqueeze",
+    "var", "where",
 ]

@@ -140,3 +140,23 @@ def test_new_tensors_selection_and_masked_fill_match_pytorch() -> None:
     x.masked_fill_(x > 5, -1.0)
     t.masked_fill_(t > 5, -1.0)
     assert x.tolist() == t.tolist()
+
+
+def test_an_attention_mask_and_manual_backprop_idioms_run_as_in_pytorch() -> None:
+    """Lines from a character-level GPT lecture and the manual-backprop exercise."""
+    results = []
+    for lib in (sg, torch):
+        lib.manual_seed(0)
+        wei = lib.tensor(np.arange(16.0).reshape(4, 4) / 10, requires_grad=True)
+        tril = lib.tril(lib.ones(4, 4))
+        masked = wei.masked_fill(tril == 0, float("-inf"))
+        probs = lib.nn.functional.softmax(masked, dim=-1)
+        dlogits = probs.detach().clone()
+        dlogits[range(4), [1, 0, 3, 2]] -= 1
+        counts = lib.zeros(5, dtype=lib.int64)
+        for ix in lib.tensor([1, 3, 3]):
+            counts[ix] += 1
+        (probs * lib.triu(lib.ones(4, 4), 1).T).sum().backward()
+        results.append([probs.tolist(), dlogits.tolist(), counts.tolist(), wei.grad.tolist()])
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-7)
