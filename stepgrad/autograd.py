@@ -188,20 +188,27 @@ def _send(node: Tensor, upstream: np.ndarray, sent: tuple[Any, ...],
         accumulated.append(already)
         summed.append(axes)
     if listening:
-        where = node._where  # a function.Where, recorded at the node's forward step
-        if where is not None:
-            module_path, file, line, depth = where.module_path, where.file, where.line, where.depth
-            name, ids, names = where.name, where.input_ids, where.input_names
-        else:  # made while nobody listened
-            module_path, file, line, depth, name = "", "", 0, 0, node.name
-            ids, names = tuple([p._id for p in parents]), tuple([p.name for p in parents])
-        # BackwardStep.make takes every field in order: seq, depth, node_id, op, name,
-        # upstream, grads, input_ids, input_names, accumulated, summed_axes, module_path,
-        # file, line. Gradients are never changed in place (accumulation makes new arrays
-        # and a leaf's .grad starts as a copy), so the event can share them.
-        events.emit(_make_backward(events.next_seq(), depth, node._id, node._fn.name, name,
-                                   upstream, tuple(grads), ids, names, tuple(accumulated),
-                                   tuple(summed), module_path, file, line))
+        _emit_backward(node, upstream, grads, accumulated, summed)
+
+
+def _emit_backward(node: Tensor, upstream: np.ndarray, grads: list[np.ndarray | None],
+                   accumulated: list[bool], summed: list[tuple[int, ...]]) -> None:
+    """The node's BackwardStep event: what it received and what it sent to each input."""
+    parents = node._parents
+    where = node._where  # a function.Where, recorded at the node's forward step
+    if where is not None:
+        module_path, file, line, depth = where.module_path, where.file, where.line, where.depth
+        name, ids, names = where.name, where.input_ids, where.input_names
+    else:  # made while nobody listened
+        module_path, file, line, depth, name = "", "", 0, 0, node.name
+        ids, names = tuple([p._id for p in parents]), tuple([p.name for p in parents])
+    # BackwardStep.make takes every field in order: seq, depth, node_id, op, name,
+    # upstream, grads, input_ids, input_names, accumulated, summed_axes, module_path,
+    # file, line. Gradients are never changed in place (accumulation makes new arrays
+    # and a leaf's .grad starts as a copy), so the event can share them.
+    events.emit(_make_backward(events.next_seq(), depth, node._id, node._fn.name, name,
+                               upstream, tuple(grads), ids, names, tuple(accumulated),
+                               tuple(summed), module_path, file, line))
 
 
 _make_backward = events.BackwardStep.make
