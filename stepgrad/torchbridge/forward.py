@@ -79,7 +79,7 @@ def _describe(func: Any) -> tuple[str, str] | None:
     name = getattr(func, "__name__", None)
     if not name or name in _NOT_OPS:
         return None
-    op = _RENAMED.get(name, name)
+    op = _RENAMED.get(name) or (name.strip("_") if name.startswith("__") else name)  # __eq__
     if getattr(torch.nn.functional, name, None) is func:
         return op, f"F.{name}"
     if getattr(torch, name, None) is func:
@@ -159,10 +159,10 @@ def record_function(cls: type, apply: Any, args: tuple, kwargs: dict) -> Any:
 
 def _is_bookkeeping(op: str, result: torch.Tensor, tensors: list[torch.Tensor]) -> bool:
     """`x.to(device)` or `x.contiguous()` handing back `x` itself, and in-place writes into
-    parameters (initialisation, updates under no_grad): not nodes of the model."""
+    leaves (initialising parameters and buffers, updates under no_grad): not model nodes."""
     if not any(result is t for t in tensors):
         return False
-    return not op.endswith("_") or (result.grad_fn is None and result.requires_grad)
+    return not op.endswith("_") or result.grad_fn is None
 
 
 def _first_tensor(out: Any) -> torch.Tensor | None:

@@ -131,14 +131,25 @@ def _is_library(filename: str) -> bool:
         os.sep + "contextlib.py")
 
 
-_DATA_LOADING = os.path.join(_TORCH_DIR, "utils", "data") + os.sep
+def _torch_files(*parts: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(os.path.join(_TORCH_DIR, *part) for part in parts)
+
+
+#: How a torch call reaches a function mode: not the op's caller.
+_PLUMBING = _torch_files(("overrides.py",), ("_tensor.py",), ("functional.py",),
+                         ("nn", "functional.py"), ("_jit_internal.py",))
+#: Where torch calls ops on the user's behalf: module forwards, custom Functions. An op
+#: called straight from any other torch file is torch's own work (a DataLoader collating a
+#: batch, clip_grad_norm_, an optimizer, initialisation), not the model's.
+_ON_USERS_BEHALF = _torch_files(("nn", "modules", ""), ("autograd", "function.py"))
 
 
 def user_frame() -> tuple[str, int]:
-    """File and line of the innermost frame of the user's own code; line -1 when the call
-    comes from PyTorch's data loading (a DataLoader collating a batch is not the model)."""
+    """File and line of the innermost frame of the user's own code; line -1 when the op was
+    called by torch's own machinery rather than for the user (see _ON_USERS_BEHALF)."""
     frame: FrameType | None = sys._getframe(1)
     files = _library_files
+    caller = True  # until the op's caller (past stepgrad's frames and torch's plumbing)
     while frame is not None:
         filename = frame.f_code.co_filename
         library = files.get(filename)
@@ -146,7 +157,9 @@ def user_frame() -> tuple[str, int]:
             library = files[filename] = _is_library(filename)
         if not library:
             return filename, frame.f_lineno
-        if filename.startswith(_DATA_LOADING):
-            return filename, -1
+        if caller and not filename.startswith((_STEPGRAD_DIR, *_PLUMBING)):
+            caller = False
+            if filename.startswith(_TORCH_DIR) and not filename.startswith(_ON_USERS_BEHALF):
+                return filename, -1
         frame = frame.f_back
     return "", 0

@@ -184,3 +184,22 @@ def test_autograd_grad_is_a_backward_pass_too():
     assert [brief(e)[0] for e in t.events] == [
         "forward", "forward", "backward_begin", "backward", "backward", "backward_end"]
     assert grad.tolist() == [2.0, 2.0, 2.0] and w.grad is None
+
+
+def test_torchs_own_work_is_not_the_models():
+    """Initialisation, clip_grad_norm_, the optimizer and zero_grad call torch ops too; only
+    the model's and the program's own ops become nodes."""
+    with sg.trace() as t, torchbridge.bridge():
+        model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.BatchNorm1d(3))
+        opt = torch.optim.Adam(model.parameters())
+        x = torch.randn(5, 4)
+        model.zero_grad()
+        loss = model(x).pow(2).mean()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        correct = (model(x).argmax(1) == 0).float().mean()
+    ops = [e.op for e in t.events if isinstance(e, events.ForwardStep)]
+    assert ops == ["linear", "batch_norm", "pow", "mean",
+                   "linear", "batch_norm", "argmax", "eq", "float", "mean"]
+    assert 0.0 <= correct.item() <= 1.0
