@@ -92,3 +92,20 @@ def test_debugging_leaves_the_losses_exactly_as_they_were(commands):
     session.close()
     assert session.status == "finished"
     assert session.result == expected  # bit for bit
+
+
+def test_quit_while_paused_inside_torchs_backward_ends_cleanly():
+    import torch
+
+    from stepgrad.torchbridge import hooks
+
+    train, _ = models.torch_program(steps=3)
+    session = Session(torchbridge.wrap(train), name="mlp")
+    session.start()
+    commands = Commands(session)
+    commands.run("break backward relu")
+    commands.run("continue")  # paused in an autograd node hook, inside loss.backward()
+    session.close()
+    assert session.status == "closed" and not session._thread.is_alive()
+    assert hooks._users == 0  # the global hooks went with the program
+    assert torch.autograd.Function.__dict__["apply"].__func__.__qualname__ == "Function.apply"
