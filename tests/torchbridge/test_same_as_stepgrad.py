@@ -95,9 +95,9 @@ def test_debugging_leaves_the_losses_exactly_as_they_were(commands):
 
 
 def test_quit_while_paused_inside_torchs_backward_ends_cleanly():
-    import torch
+    import threading
 
-    from stepgrad.torchbridge import hooks
+    import torch
 
     train, _ = models.torch_program(steps=3)
     session = Session(torchbridge.wrap(train), name="mlp")
@@ -106,6 +106,7 @@ def test_quit_while_paused_inside_torchs_backward_ends_cleanly():
     commands.run("break backward relu")
     commands.run("continue")  # paused in an autograd node hook, inside loss.backward()
     session.close()
-    assert session.status == "closed" and not session._thread.is_alive()
-    assert hooks._users == 0  # the global hooks went with the program
-    assert torch.autograd.Function.__dict__["apply"].__func__.__qualname__ == "Function.apply"
+    assert session.status == "closed"
+    assert not [t for t in threading.enumerate() if t.name == "stepgrad:mlp"]
+    restored = torch.autograd.Function.__dict__["apply"].__func__  # the bridge's wrapping
+    assert restored.__qualname__ == "Function.apply"  # went with the program
