@@ -171,8 +171,8 @@ class StepgradApp(App[int]):
         """While the "too small" notice or the quit question shows, only quitting and
         pausing work: a key must not move a program the screen does not show."""
         if isinstance(self.screen, (TooSmallScreen, QuitScreen)):
-            return action in ALLOWED_UNDER_A_NOTICE or (action == "command" and parameters
-                                                    and parameters[0] in ALLOWED_UNDER_A_NOTICE)
+            name = parameters[0] if action == "command" and parameters else action
+            return name in ALLOWED_UNDER_A_NOTICE
         return True
 
     # ------------------------------------------------------------------ commands

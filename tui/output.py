@@ -66,7 +66,7 @@ class ProgramOutput:
         self._saved = (sys.stdout, sys.stderr)
         self._proxies = (StreamProxy(self, "stdout", sys.stdout),
                          StreamProxy(self, "stderr", sys.stderr))
-        sys.stdout, sys.stderr = self._proxies   # type: ignore[assignment]
+        sys.stdout, sys.stderr = self._proxies
 
     def uninstall(self) -> None:
         """Put the streams back, unless someone already did (Textual restores its own when

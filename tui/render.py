@@ -111,8 +111,8 @@ def _levels(a: np.ndarray, diverging: bool,
     if scale is not None:
         lo, hi = scale
     elif diverging:
-        scale = float(np.abs(finite).max()) if finite.size else 0.0
-        lo, hi = -scale, scale
+        top = float(np.abs(finite).max()) if finite.size else 0.0
+        lo, hi = -top, top
     else:
         lo = float(finite.min()) if finite.size else 0.0
         hi = float(finite.max()) if finite.size else 0.0

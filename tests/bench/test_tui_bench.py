@@ -76,10 +76,7 @@ class RefreshClock:
 
 
 def shown(app: StepgradApp, cursor: int) -> bool:
-    inspector, source = app.query_one("#inspector"), app.query_one("#source")
-    return (app.busy == 0 and app.state is not None and app.state.cursor == cursor
-            and inspector.rendered_token == inspector._token
-            and source.rendered_key == source._key)
+    return app.is_idle and app.state is not None and app.state.cursor == cursor
 
 
 async def key_to_repaint(app: StepgradApp, clock: RefreshClock, key: str, expect: int) -> float:

@@ -7,6 +7,7 @@ debugger: the history then lives in memory for this session only.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
@@ -23,7 +24,7 @@ def history_path() -> Path:
 class SafeFileHistory(FileHistory):
     """A FileHistory that keeps going in memory when its file cannot be read or written."""
 
-    def load_history_strings(self):  # type: ignore[no-untyped-def]
+    def load_history_strings(self) -> Iterable[str]:
         try:
             yield from super().load_history_strings()
         except OSError:

@@ -65,7 +65,7 @@ def run_repl(session: Any, commands: Any, *, input: Input | TextIO | None = None
 def _run_interactive(session: Any, commands: Any, input: Input | None,
                      output: Output | None) -> int:
     color = not os.environ.get("NO_COLOR") and (output is not None or wants_color(sys.stdout))
-    prompt = PromptSession(
+    prompt: PromptSession[str] = PromptSession(
         message=lambda: FormattedText([("class:prompt", f"({commands.prompt()})"), ("", " ")]),
         history=open_history(), completer=CommandCompleter(commands),
         complete_while_typing=False, bottom_toolbar=lambda: toolbar(session),

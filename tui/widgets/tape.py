@@ -16,7 +16,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding
 from textual.events import Click
-from textual.geometry import Region, Size
+from textual.geometry import Region, Size, Spacing
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -150,7 +150,7 @@ class Tape(ScrollView, can_focus=True):
         line = self._line_for(number)
         if line >= 0:
             self.scroll_to_region(Region(0, line, 1, 1), animate=False, immediate=True,
-                                  spacing=(2, 0, 2, 0) if self.size.height > 8 else None)
+                                  spacing=Spacing(2, 0, 2, 0) if self.size.height > 8 else None)
 
     # ----------------------------------------------------------------- drawing
     def render_line(self, y: int) -> Strip:
@@ -199,13 +199,13 @@ class Tape(ScrollView, can_focus=True):
             return [Segment(f"{indent}── {row.label}", style)]
         done = self.cursor >= row.index
         back = row.backward is not None and self.cursor >= row.backward
-        dim = self._style("tape--dim")
-        grad_style = Style(color=magnitude_color(row.grad_norm), bold=True) if back else dim
+        dim_style = self._style("tape--dim")
+        grad_style = Style(color=magnitude_color(row.grad_norm), bold=True) if back else dim_style
         segments = [
             Segment(indent),
-            Segment("●" if done else "○", Style() if done else dim),
+            Segment("●" if done else "○", Style() if done else dim_style),
             Segment("◀" if back else "·", grad_style),
-            Segment(f" {row.label} ", Style(bold=True) if done else dim),
+            Segment(f" {row.label} ", Style(bold=True) if done else dim_style),
             Segment(f"{row.op} {row.shape}", self._style("tape--op")),
         ]
         if back and row.grad_norm is not None:
