@@ -203,3 +203,6 @@ def test_torchs_own_work_is_not_the_models():
     assert ops == ["linear", "batch_norm", "pow", "mean",
                    "linear", "batch_norm", "argmax", "eq", "float", "mean"]
     assert 0.0 <= correct.item() <= 1.0
+    assert [(e.owner, e.params) for e in t.events if isinstance(e, events.ZeroGrad)] == [
+        ("Sequential", 4)]  # model.zero_grad() is a ZeroGrad too
+    assert [e.optimizer for e in t.events if isinstance(e, events.OptimizerStep)] == ["Adam"]
