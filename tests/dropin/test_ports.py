@@ -10,6 +10,7 @@ because stepgrad's generator is numpy's).
 
 from __future__ import annotations
 
+import io
 import re
 import sys
 import types
@@ -28,6 +29,18 @@ PORTS = Path(__file__).parent / "ports"
 NAMES = sorted(path.stem for path in PORTS.glob("*.py"))
 IMPORT = re.compile(r"^(import|from) torch\b")
 #: makemore.py's MLP shifts its context with torch.roll, which stepgrad does not have yet
+def _saves_nested_dicts() -> bool:
+    try:
+        stepgrad.save({"epoch": 1, "state": {"w": stepgrad.zeros(1)}}, io.BytesIO())
+    except TypeError:
+        return False
+    return True
+
+
+#: the checkpoint recipe saves one dict holding state dicts; stepgrad's torch.save (no pickle)
+#: takes a flat dict of tensors only, for now
+NESTED_SAVE_MISSING = pytest.mark.xfail(not _saves_nested_dicts(), strict=True, raises=TypeError,
+                                        reason="torch.save of a dict of state dicts is refused")
 ROLL_MISSING = pytest.mark.xfail(not hasattr(stepgrad, "roll"), strict=True, raises=AttributeError,
                                  reason="torch.roll is missing in stepgrad")
 
@@ -224,3 +237,11 @@ def test_makemore_module_main_same_test_loss_statistically() -> None:
     assert ours["test"] == pytest.approx(theirs["test"], abs=0.2)
     assert np.mean(ours["train"][-20:]) < 0.7 * ours["train"][0]
     assert len(ours["samples"]) == 5 and all(isinstance(s, str) for s in ours["samples"])
+
+
+@pytest.mark.parametrize("framework", ["torch",
+                                       pytest.param("stepgrad", marks=NESTED_SAVE_MISSING)])
+def test_checkpoint_resumes_exactly(framework: str, tmp_path: Path) -> None:
+    result = load("checkpoint", framework)["main"](str(tmp_path / "model.pt"))
+    assert result["epoch"] == 10 and result["first"][-1] < result["first"][0]
+    np.testing.assert_allclose(result["resumed"], result["uninterrupted"], rtol=1e-6)
