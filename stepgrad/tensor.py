@@ -231,6 +231,13 @@ class Tensor(Methods, ShapeMethods, InplaceMethods):
                             f"use the tensor's in-place methods (add_, mul_, copy_)")
         return getattr(ufunc, method)(*arrays, **kwargs)
 
+    def __dlpack__(self, **kwargs: Any) -> Any:
+        """The array through DLPack, so `torch.tensor(t)` and `np.from_dlpack(t)` read it."""
+        return self.data.__dlpack__(**kwargs)
+
+    def __dlpack_device__(self) -> Any:
+        return self.data.__dlpack_device__()
+
     def item(self) -> Any:
         """The value of a one-element tensor as a Python number."""
         if self.data.size != 1:

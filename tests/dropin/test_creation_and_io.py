@@ -160,3 +160,10 @@ def test_an_attention_mask_and_manual_backprop_idioms_run_as_in_pytorch() -> Non
         results.append([probs.tolist(), dlogits.tolist(), counts.tolist(), wei.grad.tolist()])
     for ours, theirs in zip(*results):
         np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-7)
+
+
+def test_pytorch_and_numpy_read_a_stepgrad_tensor() -> None:
+    for data in (3.5, [[1.0, 2.0]], [1, 2, 3]):
+        ours = sg.tensor(data)
+        assert torch.tensor(ours).tolist() == torch.tensor(data).tolist()
+        assert np.from_dlpack(ours).tolist() == ours.tolist()
