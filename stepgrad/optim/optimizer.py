@@ -176,11 +176,17 @@ def _param_update(p: Tensor, grad: np.ndarray, change: np.ndarray) -> events.Par
 
 
 def _copy(value: Any) -> Any:
-    return value.copy() if isinstance(value, np.ndarray) else value
+    """A state array as a tensor of its own (a copy), as PyTorch's state_dict holds tensors."""
+    return Tensor(value.copy()) if isinstance(value, np.ndarray) else value
 
 
 def _from_saved(value: Any) -> Any:
-    if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch.Tensor
+    """A saved state value (stepgrad or PyTorch tensor, array, number) as the plain numpy
+    array or number the update rules work with."""
+    if isinstance(value, Tensor):
+        value = value.data
+    elif hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch.Tensor
         value = value.detach().cpu().numpy()
-        return value.item() if value.ndim == 0 else value
-    return _copy(value)
+    if isinstance(value, np.ndarray):
+        return value.item() if value.ndim == 0 else value.copy()
+    return value

@@ -97,8 +97,13 @@ def test_state_is_keyed_by_parameter_and_survives_a_state_dict_round_trip() -> N
     assert opt.state[first]["step"] == 3 and opt.state[first]["exp_avg"].shape == first.shape
     saved = opt.state_dict()
     assert saved["param_groups"][0]["params"] == [0, 1] and set(saved["state"]) == {0, 1}
+    exp_avg = saved["state"][0]["exp_avg"]
+    assert isinstance(exp_avg, sg.Tensor) and exp_avg.shape == first.shape  # as in PyTorch
+    np.testing.assert_array_equal(exp_avg.data, opt.state[first]["exp_avg"])
     resumed = optim.Adam(opt.parameters(), lr=0.5)
     resumed.load_state_dict(saved)
+    exp_avg.data[...] = 0  # copies both ways: neither optimizer's state changes
+    assert opt.state[first]["exp_avg"].any() and resumed.state[first]["exp_avg"].any()
     assert resumed.param_groups[0]["lr"] == 0.05
     _steps(resumed, torch_opt, 4, seed=3)
     _assert_same_weights(resumed, torch_opt, "resumed from our state_dict")
