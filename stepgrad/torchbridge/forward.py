@@ -110,6 +110,8 @@ def _record(func: Any, named: tuple[str, str], args: tuple, kwargs: dict) -> Any
     try:
         attrs = {"torch": text, **stepgrad_attrs(op, args, kwargs)}
         step = _forward_step(op, attrs, result, tensors, described, file, line)
+        if out is not result:
+            _tag_other_outputs(out, result)
     except Exception:  # noqa: BLE001 (see the docstring)
         return out
     events.emit(step)  # outside the try: a listener may raise to stop the program
@@ -155,6 +157,18 @@ def record_function(cls: type, apply: Any, args: tuple, kwargs: dict) -> Any:
             local.quiet -= 1
 
     return _record(quietly, (cls.__name__, f"{name}.apply"), args, kwargs)
+
+
+def _tag_other_outputs(out: Any, first: torch.Tensor) -> None:
+    """`a, b = x.chunk(2)`: the node's event shows its first output, and a later op that
+    takes `b` names it after the node too (with `b`'s own snapshot)."""
+    made: Made | None = getattr(first, "_stepgrad_node", None)
+    if made is None:
+        return
+    for tensor in out:
+        if isinstance(tensor, torch.Tensor) and tensor is not first:
+            tag(tensor, "_stepgrad_node",
+                made._replace(version=tensor._version, array=snapshot(tensor)))
 
 
 def _is_bookkeeping(op: str, result: torch.Tensor, tensors: list[torch.Tensor]) -> bool:
