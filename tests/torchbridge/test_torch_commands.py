@@ -167,3 +167,15 @@ def test_break_on_a_torch_op_stepgrad_does_not_have():
         assert (event.kind, event.name, event.op) == ("backward", "flatten_1", "flatten")
     finally:
         session.close()
+
+
+def test_a_saved_torch_trace_replays_and_its_nodes_still_gradcheck(tmp_path):
+    steps = forward_steps(cnn)
+    with sg.trace() as t, torchbridge.bridge():
+        cnn()
+    t.save(tmp_path / "run.sgtrace")
+    loaded = sg.load_trace(tmp_path / "run.sgtrace")
+    conv = next(e for e in loaded if isinstance(e, events.ForwardStep) and e.op == "conv2d")
+    assert conv.attrs == steps["conv2d_1"].attrs
+    result = sg.check_node(conv.op, conv.inputs, conv.attrs)  # dispatched to torch
+    assert result.ok and "ConvolutionBackward0 agrees" in result.message
