@@ -161,3 +161,10 @@ def test_tensors_made_by_an_expression_are_not_the_programs_events(tmp_path):
     assert "tensor(6." in done.stdout and "done 8.0" in done.stdout
     assert "<expression>" not in done.stdout  # never recorded, never stopped at
     assert "(events #0..#0," in done.stdout
+
+
+def test_a_pasted_wall_of_text_is_refused_in_one_line(make_session):
+    session, commands = make_session()
+    out = commands.run("p " + "1 + " * 50_000 + "1")
+    assert out.startswith("*** the line is 200,003 characters long") and "\n" not in out
+    assert session.state.status == "paused"

@@ -22,6 +22,8 @@ from stepgrad.debug import format as fmt
 from stepgrad.debug.expr import ExpressionError
 from stepgrad.debug.session import Session
 
+#: The longest command line read (a paste of a whole file is refused, not evaluated).
+MAX_LINE = 10_000
 #: Moves that an empty line repeats (pdb repeats the last command).
 REPEATABLE = {"step", "next", "back", "continue", "finish", "rcontinue"}
 
@@ -90,6 +92,11 @@ class Dispatcher:
     # -- running a line -----------------------------------------------------------------
     def run(self, line: str) -> str:
         """Run one command line; returns the text to show (never raises)."""
+        if len(line) > MAX_LINE:
+            return (
+                f"*** the line is {len(line):,} characters long; a command is at most "
+                f"{MAX_LINE:,} (was something pasted by mistake?)"
+            )
         line = line.strip()
         if not line:
             if not self._last_move:
