@@ -112,6 +112,7 @@ def test_debug_of_a_torch_function_records_torchs_ops():
     session.close()
 
 
+@pytest.mark.slow  # starts Python and imports torch in a subprocess
 def test_set_trace_in_a_torch_script_pauses_at_torchs_next_op(tmp_path):
     pytest.importorskip("torch", reason="needs PyTorch")
     import subprocess
@@ -135,6 +136,7 @@ def test_set_trace_in_a_torch_script_pauses_at_torchs_next_op(tmp_path):
     assert "done [2.0, 2.0, 2.0]" in done.stdout
 
 
+@pytest.mark.slow  # starts Python and imports torch in a subprocess
 def test_engine_is_read_after_the_script_too(tmp_path):
     pytest.importorskip("torch", reason="needs PyTorch")
     import subprocess
