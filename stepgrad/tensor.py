@@ -166,24 +166,6 @@ class Tensor(Methods, ShapeMethods, InplaceMethods):
             raise TypeError("len() of a 0-d tensor")
         return len(self.data)
 
-    def __bool__(self) -> bool:
-        if self.data.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous "
-                               f"(shape {self.data.shape}); use .any() or .all()")
-        return bool(self.data)
-
-    def __float__(self) -> float:
-        return float(self.item())
-
-    def __int__(self) -> int:
-        return int(self.item())
-
-    def __index__(self) -> int:
-        if self.data.dtype.kind not in "iu" or self.data.size != 1:
-            raise TypeError(f"only integer tensors of a single element can be converted to an "
-                            f"index, got dtype {self.data.dtype} and shape {self.data.shape}")
-        return int(self.item())
-
     def __iter__(self) -> Any:
         if self.data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
@@ -315,10 +297,10 @@ class Tensor(Methods, ShapeMethods, InplaceMethods):
         return _ops.GetItem.apply(self, index=index)
 
     # comparisons are elementwise and give bool tensors; no gradient flows through them
-    def __eq__(self, other: Any) -> Any:  # type: ignore[override]
+    def __eq__(self, other: Any) -> Any:
         return False if other is None else _compare(np.equal, self, other)  # PyTorch: t == None
 
-    def __ne__(self, other: Any) -> Any:  # type: ignore[override]
+    def __ne__(self, other: Any) -> Any:
         return True if other is None else _compare(np.not_equal, self, other)
 
     def __lt__(self, other: Any) -> Tensor:

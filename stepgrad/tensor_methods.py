@@ -56,6 +56,31 @@ class Methods(TensorBase):
 
     __slots__ = ()
 
+    # -- Python conversions: if t:, float(t), f"{t:.3f}", lst[t] -------------------------
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous "
+                               f"(shape {self.data.shape}); use .any() or .all()")
+        return bool(self.data)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+            raise TypeError(f"only integer tensors of a single element can be converted to an "
+                            f"index, got dtype {self.data.dtype} and shape {self.data.shape}")
+        return int(self.item())
+
+    def __format__(self, spec: str) -> str:
+        """A 0-d tensor formats as its number (f"{loss:.4f}"), as in PyTorch."""
+        if self.data.ndim == 0:
+            return format(self.data.item(), spec)
+        return format(repr(self), spec)
+
     # -- elementwise ------------------------------------------------------------------
     def exp(self) -> Any:
         return _ops.Exp.apply(self)

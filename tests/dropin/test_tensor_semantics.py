@@ -267,3 +267,15 @@ def test_assigning_a_tensor_to_data_replaces_the_values() -> None:
     assert isinstance(ours.data, np.ndarray) and ours.tolist() == theirs.tolist()
     (ours * 2).sum().backward()
     assert ours.grad.tolist() == [[2.0, 2.0]]
+
+
+def test_python_conversions_and_formatting_like_pytorch() -> None:
+    ours, theirs = both(0.123456)
+    assert f"{ours:.3f}" == f"{theirs:.3f}" == "0.123"
+    assert float(ours) == pytest.approx(float(theirs)) and bool(ours) is bool(theirs) is True
+    assert [10, 20, 30][sg.tensor(2)] == 30 and int(sg.tensor(7)) == 7
+    with pytest.raises(TypeError, match="converted to an index"):
+        [1, 2][sg.tensor(1.0)]
+    with pytest.raises(TypeError, match="0-d"):
+        len(ours)
+    assert [row.tolist() for row in sg.tensor([[1, 2], [3, 4]])] == [[1, 2], [3, 4]]
