@@ -6,6 +6,8 @@ loop shows one iteration's graph at a time. Every ForwardStep is a node row, gro
 under a header per module; a BackwardStep lands on its node's row (the row then shows
 the gradient's magnitude); begin/end of backward, optimizer steps and loop marks are
 marker rows. `row_for(index)` says which row to highlight for any event of the pass.
+Where a pass starts is decided once, in the core (`stepgrad.debug.passes`), for the tape,
+the `graph` command and the graph view alike.
 
 No textual here: the model is built and tested without a screen.
 """
@@ -13,21 +15,14 @@ No textual here: the model is built and tested without a screen.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
 from stepgrad import events as ev
+from stepgrad.debug.passes import MAX_PASS, HistoryLike, pass_start, starts_pass
 
-#: A pass longer than this many events is cut (its start moves up) so scans stay cheap.
-MAX_PASS = 50_000
-
-
-class HistoryLike(Protocol):
-    first: int
-
-    def __len__(self) -> int: ...
-    def __getitem__(self, index: int) -> ev.Event: ...
+__all__ = ["MAX_PASS", "Pass", "Row", "build", "marker_text", "pass_start", "starts_pass"]
 
 
 @dataclass(eq=False)
@@ -46,30 +41,6 @@ class Row:
     grad_norm: float | None = None
     count: int = 0                 # nodes under a header
     search: str = ""               # lower-case text the filter matches against
-
-
-def starts_pass(previous: ev.Event, current: ev.Event) -> bool:
-    """Whether `current` opens a new pass after `previous`."""
-    if current.phase == "loop":
-        return False
-    if previous.phase == "loop":
-        return True
-    if previous.phase in ("backward", "optimizer") and previous.kind != "zero_grad":
-        return current.phase == "forward" or current.kind == "zero_grad"
-    return False
-
-
-def pass_start(history: HistoryLike, index: int) -> int:
-    """The first history index of the pass holding event `index`."""
-    first = max(history.first, index - MAX_PASS)
-    i = index
-    current = history[i]
-    while i > first:
-        previous = history[i - 1]
-        if starts_pass(previous, current):
-            break
-        i, current = i - 1, previous
-    return i
 
 
 def _norm(array: np.ndarray | None) -> float | None:

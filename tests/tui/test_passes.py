@@ -6,6 +6,7 @@ import tui_programs as programs
 
 import stepgrad as sg
 from stepgrad import events as ev
+from stepgrad.debug import passes as core_passes
 from stepgrad.debug.chain import received
 from stepgrad.tui import passes
 
@@ -85,6 +86,6 @@ def test_fan_in_counts_only_the_backward_pass_it_is_in():
 
 
 def test_a_long_pass_is_cut_so_scans_stay_cheap(monkeypatch):
-    monkeypatch.setattr(passes, "MAX_PASS", 50)
+    monkeypatch.setattr(core_passes, "MAX_PASS", 50)   # the core cuts passes for the tape
     history = record(programs.chain, 100)
     assert passes.pass_start(history, 120) == 70
