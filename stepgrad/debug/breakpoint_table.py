@@ -82,6 +82,7 @@ class BreakpointTable:
         for _, event in history.numbered(max(history.first, history.last - NAME_LOOKBACK)):
             if isinstance(event, (ev.ForwardStep, ev.BackwardStep)):
                 names.add(event.name)
+                names.add(event.op)  # torch ops stepgrad's registry lacks (torchbridge)
                 names.update(event.input_names)
                 names.update(_prefixes(event.module_path))
             elif isinstance(event, ev.ModuleEnter):
