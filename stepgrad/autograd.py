@@ -292,3 +292,13 @@ from stepgrad.grad_mode import enable_grad, no_grad, set_grad_enabled  # noqa: E
 
 __all__ = ["Function", "FunctionCtx", "backward", "enable_grad", "grad", "no_grad",
            "set_grad_enabled", "topological_order", "unbroadcast"]
+
+
+def __getattr__(name: str) -> Any:
+    """`torch.autograd.some_api` that stepgrad lacks fails here, naming it."""
+    if name.startswith("__"):
+        raise AttributeError(name)
+    from stepgrad import NotInCourseSubset
+
+    raise NotInCourseSubset(f"torch.autograd.{name} is a PyTorch API outside stepgrad's course "
+                            f"subset (README: 'Coming from PyTorch')")

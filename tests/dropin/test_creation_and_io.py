@@ -96,6 +96,8 @@ def test_a_missing_pytorch_api_is_named_at_once() -> None:
         sg.fft  # noqa: B018
     with pytest.raises(AttributeError, match=r"torch\.nn\.functional\.ctc_loss .* outside"):
         sg.nn.functional.ctc_loss  # noqa: B018
+    with pytest.raises(AttributeError, match=r"torch\.autograd\.Variable .* outside"):
+        sg.autograd.Variable  # noqa: B018
     assert not hasattr(sg, "compile_everything")
     from stepgrad import trace  # submodules still import
     assert callable(trace)
