@@ -63,6 +63,13 @@ class Module(StateMixin):
     """Base class of layers and models: subclass it, set layers in `__init__`, write `forward`."""
 
     training: bool
+    # set in __init__ with object.__setattr__ (they hold what __setattr__ registers)
+    _parameters: OrderedDict[str, Parameter | None]
+    _modules: OrderedDict[str, Module]
+    _buffers: OrderedDict[str, bool]  # name -> persistent (the value is the attribute)
+    _forward_hooks: OrderedDict[int, Callable[..., Any]]
+    _forward_pre_hooks: OrderedDict[int, Callable[..., Any]]
+    _named: bool
 
     def __init__(self) -> None:
         for name in ("_parameters", "_modules", "_buffers", "_forward_hooks",
@@ -113,7 +120,7 @@ class Module(StateMixin):
         object.__setattr__(self, name, param)
 
     def add_module(self, name: str, module: Module | None) -> None:
-        self._modules[name] = module
+        self._modules[name] = module  # type: ignore[assignment]  # None: an empty slot
         object.__setattr__(self, name, module)
 
     register_module = add_module

@@ -9,11 +9,16 @@ PyTorch programs run unchanged; a GPU device is a clear error. `.to(torch.float6
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
 from stepgrad.tensor import Tensor
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from stepgrad.nn.module import Module, Parameter
 
 
 class IncompatibleKeys(NamedTuple):
@@ -46,6 +51,17 @@ def _dtype_or_none(value: Any) -> np.dtype | None:
 
 class StateMixin:
     """state_dict / load_state_dict and to / float / double / cpu for nn.Module."""
+
+    if TYPE_CHECKING:  # what the mixin uses of Module
+        def named_modules(self, memo: set[int] | None = None,
+                          prefix: str = "") -> Iterator[tuple[str, Module]]: ...
+
+        def modules(self) -> Iterator[Module]: ...
+
+        def named_parameters(self, prefix: str = "",
+                             recurse: bool = True) -> Iterator[tuple[str, Parameter]]: ...
+
+        def parameters(self, recurse: bool = True) -> Iterator[Parameter]: ...
 
     def state_dict(self, *, prefix: str = "", keep_vars: bool = False) -> OrderedDict[str, Any]:
         """Every parameter and persistent buffer by path, in PyTorch's order, as tensors
@@ -167,7 +183,8 @@ def as_numpy(value: Any) -> np.ndarray:
 
 def save(state: dict[str, Any], path: str) -> None:
     """Save a state dict as a numpy `.npz` file (arrays only, no pickle)."""
-    np.savez(path, **{key: as_numpy(value) for key, value in state.items()})
+    arrays: dict[str, Any] = {key: as_numpy(value) for key, value in state.items()}
+    np.savez(path, **arrays)
 
 
 def load(path: str) -> OrderedDict[str, np.ndarray]:

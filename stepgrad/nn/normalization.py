@@ -15,6 +15,9 @@ from stepgrad.tensor import Tensor
 
 class _BatchNorm(Module):
     expected_dims: tuple[int, ...] = ()
+    running_mean: np.ndarray  # buffers (register_buffer sets them)
+    running_var: np.ndarray
+    num_batches_tracked: np.ndarray
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1,
                  affine: bool = True, track_running_stats: bool = True, device: Any = None,

@@ -24,7 +24,7 @@ def _set_grad(p: Tensor, array: np.ndarray) -> None:
     if isinstance(p.grad, Tensor):
         p.grad.data = array
     else:
-        p.grad = array
+        p.grad = array  # type: ignore[assignment]  # a numpy .grad (older stepgrad code)
 
 
 def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,

@@ -133,7 +133,7 @@ class Optimizer:
             raise ValueError(f"{type(self).__name__}.load_state_dict: the saved parameter groups "
                              f"have sizes {[len(g['params']) for g in groups]}, this optimizer's "
                              f"have {sizes}")
-        by_index = {}
+        by_index: dict[int, Tensor] = {}
         for own, saved in zip(self.param_groups, groups):
             by_index.update(zip(saved["params"], own["params"]))
             own.update({k: v for k, v in saved.items() if k != "params"})
