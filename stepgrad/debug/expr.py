@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import builtins
 import re
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,7 +76,9 @@ def compile_expression(text: str) -> Any:
     if not source:
         raise ExpressionError("an expression is needed, for example: out.mean() or grad.norm")
     try:
-        return compile(source, "<expression>", "eval")
+        with warnings.catch_warnings():  # `1 (x)`: evaluating says what is wrong, in one line
+            warnings.simplefilter("ignore", SyntaxWarning)
+            return compile(source, "<expression>", "eval")
     except SyntaxError as error:
         raise ExpressionError(f"cannot read {text.strip()!r}: {error.msg}") from None
 

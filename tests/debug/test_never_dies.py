@@ -168,3 +168,9 @@ def test_a_pasted_wall_of_text_is_refused_in_one_line(make_session):
     out = commands.run("p " + "1 + " * 50_000 + "1")
     assert out.startswith("*** the line is 200,003 characters long") and "\n" not in out
     assert session.state.status == "paused"
+
+
+def test_an_expression_python_warns_about_is_one_error_line(make_session, recwarn):
+    session, commands = make_session()
+    assert commands.run("p 1 (2)") == "*** TypeError: 'int' object is not callable"
+    assert not [w for w in recwarn if issubclass(w.category, SyntaxWarning)]
