@@ -14,6 +14,7 @@ import pytest
 import stepgrad as sg
 
 torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.torch
 nn = sg.nn
 
 

@@ -13,6 +13,7 @@ import stepgrad.optim as optim
 from stepgrad.optim import lr_scheduler
 
 torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.torch
 
 CONFIGS = {
     "sgd": ("SGD", dict(lr=0.1)),

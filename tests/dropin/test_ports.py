@@ -24,6 +24,7 @@ import pytest
 import stepgrad
 
 torch = pytest.importorskip("torch")
+pytestmark = [pytest.mark.torch, pytest.mark.slow]  # trains small models twice: ~1.5 min
 
 PORTS = Path(__file__).parent / "ports"
 NAMES = sorted(path.stem for path in PORTS.glob("*.py"))
