@@ -388,6 +388,9 @@ def run_app(session: Any, commands: Any, lesson: Any = None, **run_options: Any)
     app = StepgradApp(session, commands, lesson=lesson)
     result = app.run(**run_options)
     printed = app.output.text()
+    if app.output.cut:
+        sys.stdout.write(f"[stepgrad: the program's first {app.output.cut:,} characters of "
+                         f"output are not repeated here]\n")
     if printed:
         sys.stdout.write(printed if printed.endswith("\n") else printed + "\n")
         sys.stdout.flush()

@@ -6,6 +6,10 @@ goes in front of Textual's capture and takes what any thread other than the app'
 writes (the program's thread, and the command worker evaluating `p print(x)`, which is
 also the program's code running); the app's own writes pass on to Textual untouched.
 
+Logging handlers made before the app started (`logging.basicConfig` at the top of a
+script the debugger started first) hold the real terminal streams, not `sys.stderr`:
+they are pointed at the proxies while the app runs, and back afterwards.
+
 What is taken is kept in a transcript, so it can be printed on the real terminal once the
 app has exited, and handed to the app in batches: the first write after the app took the
 last batch calls `notify()` once, so a loop that prints a line per iteration posts a
@@ -14,6 +18,7 @@ message per screen refresh, not one per `print`.
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 from collections.abc import Callable
@@ -59,6 +64,7 @@ class ProgramOutput:
         self._lock = threading.Lock()
         self._saved: tuple[Any, Any] | None = None
         self._proxies: tuple[StreamProxy, StreamProxy] | None = None
+        self._handlers: list[tuple[logging.StreamHandler[Any], Any]] = []
 
     def install(self) -> None:
         """Put the proxies in front of the current streams (call from the UI thread)."""
@@ -67,6 +73,20 @@ class ProgramOutput:
         self._proxies = (StreamProxy(self, "stdout", sys.stdout),
                          StreamProxy(self, "stderr", sys.stderr))
         sys.stdout, sys.stderr = self._proxies
+        self._retarget_logging()
+
+    def _retarget_logging(self) -> None:
+        """Point handlers that write to the real terminal at the proxies."""
+        assert self._proxies is not None
+        terminal = {id(sys.__stdout__): self._proxies[0], id(sys.__stderr__): self._proxies[1]}
+        loggers = [logging.getLogger()] + [logger for logger in
+                                           logging.Logger.manager.loggerDict.values()
+                                           if isinstance(logger, logging.Logger)]
+        for logger in loggers:
+            for handler in logger.handlers:
+                proxy = terminal.get(id(getattr(handler, "stream", None)))
+                if isinstance(handler, logging.StreamHandler) and proxy is not None:
+                    self._handlers.append((handler, handler.setStream(proxy)))
 
     def uninstall(self) -> None:
         """Put the streams back, unless someone already did (Textual restores its own when
@@ -77,6 +97,10 @@ class ProgramOutput:
             sys.stdout = self._saved[0]
         if sys.stderr is self._proxies[1]:
             sys.stderr = self._saved[1]
+        for handler, stream in self._handlers:
+            if handler.stream in self._proxies:
+                handler.setStream(stream)
+        self._handlers = []
         self._saved = self._proxies = None
 
     def add(self, text: str, stream: str) -> None:

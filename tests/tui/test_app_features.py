@@ -175,3 +175,21 @@ async def test_a_screenshot_goes_to_the_data_directory(make_app, tmp_path, monke
                 break
         assert len(saved) == 1 and saved[0].read_text().startswith("<svg")
         assert str(saved[0]) in "".join(log_text(app).split())       # (the log may wrap it)
+
+
+async def test_logging_set_up_before_the_app_shows_in_the_log(make_app):
+    import logging
+    import sys
+
+    handler = logging.StreamHandler(sys.__stderr__)      # what basicConfig makes at the top
+    logger = logging.getLogger("early")
+    logger.addHandler(handler)
+    try:
+        app = make_app(programs.logs_early)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await press(pilot, "c")
+            assert "logged through an early handler" in log_text(app)
+        assert handler.stream is sys.__stderr__                 # given back after the app
+    finally:
+        logger.removeHandler(handler)

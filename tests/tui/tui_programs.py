@@ -91,3 +91,12 @@ def chatty() -> None:
     log.warning("a log record from the program")
     y.backward()
     print("after backward", end="")
+
+
+def logs_early() -> None:
+    """Logs through a handler made before the debugger started (at the top of a script)."""
+    import logging
+
+    x = sg.tensor([1.0, 2.0], requires_grad=True, name="x")
+    (x * 2).sum().backward()
+    logging.getLogger("early").warning("logged through an early handler")
