@@ -169,14 +169,19 @@ def listing(forward: Any, phase: str) -> str:
                                                     else ""))
 
 
+#: Node ids the bridge gives torch nodes start above this (stepgrad's own stay far below).
+TORCH_NODE_IDS = 1_000_000_000
+
+
 def is_torch_event(event: Any) -> bool:
-    """True for a ForwardStep the bridge made (its attrs hold the torch call)."""
-    return "torch" in (getattr(event, "attrs", None) or {})
+    """True for a forward or backward step of a torch node (the bridge's node ids are above
+    TORCH_NODE_IDS), so a front end can tell without looking up the node's forward step."""
+    return getattr(event, "node_id", 0) > TORCH_NODE_IDS
 
 
 __all__ = [
-    "INSTALL_HINT", "TorchMissing", "available", "bridge", "check_call", "function_uses_torch",
-    "gradcheck_event", "is_torch_event", "listing", "local_derivatives", "names_use_torch",
-    "require_torch", "script_uses_torch", "start", "start_if_torch", "use_for_function",
-    "use_for_script", "wrap",
+    "INSTALL_HINT", "TORCH_NODE_IDS", "TorchMissing", "available", "bridge", "check_call",
+    "function_uses_torch", "gradcheck_event", "is_torch_event", "listing", "local_derivatives",
+    "names_use_torch", "require_torch", "script_uses_torch", "start", "start_if_torch",
+    "use_for_function", "use_for_script", "wrap",
 ]

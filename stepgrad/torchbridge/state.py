@@ -26,7 +26,8 @@ import torch
 
 import stepgrad
 
-#: Node ids of torch nodes; far above stepgrad's own ids, so the two never meet in a history.
+#: Node ids of torch nodes; far above stepgrad's own ids, so the two never meet in a history
+#: (and torchbridge.is_torch_event tells a torch step by its id alone).
 next_id = itertools.count(1_000_000_001).__next__
 _leaf_numbers = itertools.count(1).__next__
 

@@ -179,3 +179,13 @@ def test_a_saved_torch_trace_replays_and_its_nodes_still_gradcheck(tmp_path):
     assert conv.attrs == steps["conv2d_1"].attrs
     result = sg.check_node(conv.op, conv.inputs, conv.attrs)  # dispatched to torch
     assert result.ok and "ConvolutionBackward0 agrees" in result.message
+
+
+def test_a_torch_step_is_known_by_its_node_id_alone():
+    with sg.trace() as t, torchbridge.bridge():
+        cnn()
+    node_steps = [e for e in t.events if isinstance(e, (events.ForwardStep, events.BackwardStep))]
+    assert node_steps and all(torchbridge.is_torch_event(e) for e in node_steps)
+    with sg.trace() as own:
+        (sg.tensor([1.0, 2.0], requires_grad=True) * 3).sum().backward()
+    assert not any(torchbridge.is_torch_event(e) for e in own.events)

@@ -22,6 +22,7 @@ from textual.message import Message
 from textual.strip import Strip
 
 from stepgrad import events as ev
+from stepgrad.torchbridge import TORCH_NODE_IDS
 from stepgrad.tui.widgets.strip_view import StripView, render_strips
 
 
@@ -52,6 +53,8 @@ class SourcePane(StripView):
         self._shown = (event, line, dark)
         phase = getattr(line, "phase", None) or getattr(event, "phase", "")
         op = getattr(line, "op", None) or getattr(event, "op", None)
+        if getattr(event, "node_id", 0) > TORCH_NODE_IDS:  # PyTorch's op: compiled, no source
+            op = None  # (stepgrad's op of the same name is not the code that ran)
         key = (op, phase, getattr(line, "lineno", None), getattr(line, "locals_text", None),
                getattr(event, "file", ""), getattr(event, "line", 0), dark, self.view_width)
         if key == self._key:
