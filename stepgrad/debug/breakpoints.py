@@ -94,7 +94,7 @@ class Breakpoint:
         )
 
     def describe(self) -> str:
-        flags = [] if self.enabled else ["disabled"]
+        flags = [] if self.enabled else [f"disabled: {self.broken}" if self.broken else "disabled"]
         if self.temporary:
             flags.append("temporary")
         if self.condition:
