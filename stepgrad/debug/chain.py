@@ -33,6 +33,16 @@ ELEMENTWISE = frozenset(
         "leaky_relu",
         "sigmoid",
         "tanh",
+        # the PyTorch drop-in's elementwise ops (issue 11)
+        "sin",
+        "cos",
+        "clamp",
+        "maximum",
+        "minimum",
+        "where",
+        "cast",
+        "gelu",
+        "silu",
     }
 )
 
