@@ -13,6 +13,7 @@ from the worker thread: a front end marshals them to its own thread).
 
 from __future__ import annotations
 
+import linecache
 import os
 import sys
 import threading
@@ -329,8 +330,9 @@ class Session(CursorMoves, BreakpointTable, Inspection):
         if not self._interrupt:
             return  # an event paused it first
         self._interrupt = False
-        where = f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"
-        self._pause(self.history.last, f"interrupted between events, at {where}")
+        code = linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
+        where = f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}  {code}"
+        self._pause(self.history.last, f"interrupted between events, at {where}".rstrip())
 
     def close(self) -> None:
         """Stop the program (if it runs) and wait for its thread to end. A session attached
