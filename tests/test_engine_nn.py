@@ -345,3 +345,16 @@ def test_a_missing_nn_name_says_it_is_outside_the_subset() -> None:
         nn.LSTM  # noqa: B018
     with pytest.raises(NotImplementedError, match="outside stepgrad's course subset"):
         nn.Conv2d(1, 1, 3, groups=2)
+
+
+def test_hooks_run_inside_the_recorded_module_call() -> None:
+    model = nn.Sequential(nn.Linear(2, 2), nn.ReLU())
+    model[0].register_forward_hook(lambda m, args, out: out * 2)
+    x = sg.randn(3, 2)
+    expected = (model[0].forward(x) * 2).relu().data
+    with sg.trace() as t:
+        out = model(x)
+    np.testing.assert_allclose(out.data, expected)
+    frames = [(e.kind, e.path) for e in t.events if e.kind in ("module_enter", "module_exit")]
+    assert frames == [("module_enter", ""), ("module_enter", "0"), ("module_exit", "0"),
+                      ("module_enter", "1"), ("module_exit", "1"), ("module_exit", "")]
