@@ -14,7 +14,7 @@ import numpy as np
 from stepgrad.nn import functional as F
 from stepgrad.nn import init
 from stepgrad.nn.module import Module, Parameter
-from stepgrad.nn.module_state import _dtype_or_none, check_device
+from stepgrad.nn.module_state import check_device, dtype_or_none
 from stepgrad.tensor import Tensor, default_dtype
 
 
@@ -27,7 +27,7 @@ def outside_subset(what: str, instead: str = "") -> NotImplementedError:
 def new_weight(*shape: int, dtype: Any = None, device: Any = None) -> Parameter:
     """An uninitialised Parameter of `shape` (`reset_parameters` fills it)."""
     check_device(device, "nn layer")
-    dtype = _dtype_or_none(dtype) if dtype is not None else default_dtype()
+    dtype = dtype_or_none(dtype) if dtype is not None else default_dtype()
     return Parameter(np.zeros(shape, dtype=dtype))
 
 

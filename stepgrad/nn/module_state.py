@@ -38,7 +38,7 @@ def check_device(device: Any, where: str) -> None:
                            f"the CPU only (use 'cpu', or torch.device('cpu'))")
 
 
-def _dtype_or_none(value: Any) -> np.dtype | None:
+def dtype_or_none(value: Any) -> np.dtype | None:
     """A float dtype from a numpy or stepgrad dtype (or its name), else None."""
     if isinstance(value, str):
         return None
@@ -119,7 +119,7 @@ class StateMixin:
     def to(self, *args: Any, **kwargs: Any) -> Any:
         """`.to(device)`, `.to(dtype)` or both (`device=`, `dtype=`, a tensor to match):
         casts float parameters and buffers in place and returns the module."""
-        dtype = _dtype_or_none(kwargs.pop("dtype", None))
+        dtype = dtype_or_none(kwargs.pop("dtype", None))
         check_device(kwargs.pop("device", None), f"{type(self).__name__}.to")
         kwargs.pop("non_blocking", None)
         if kwargs:
@@ -127,8 +127,8 @@ class StateMixin:
         for arg in args:
             if isinstance(arg, Tensor):
                 dtype = arg.data.dtype
-            elif _dtype_or_none(arg) is not None:
-                dtype = _dtype_or_none(arg)
+            elif dtype_or_none(arg) is not None:
+                dtype = dtype_or_none(arg)
             else:
                 check_device(arg, f"{type(self).__name__}.to")
         if dtype is not None:
