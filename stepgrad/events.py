@@ -14,8 +14,11 @@ every event in the thread that produced it.
 With no subscriber, the engine's only cost is one truth test of `listeners` per node:
 no event object is built.
 
-Arrays inside events are snapshots (copies taken when the event is emitted), never
-views that later change.
+Arrays inside events keep the values they had when the event was emitted: an op's output
+and the gradients are arrays the engine never writes again (in-place tensor updates rebind
+`.data` to a new array), so events share them; leaves, which may be the user's own numpy
+memory, are copied. Only a write straight into an op output's numpy array (`y.data[0] = 1`,
+bypassing the tensor API) would reach an event.
 """
 
 from __future__ import annotations

@@ -191,7 +191,8 @@ def test_event_arrays_are_snapshots_that_later_updates_cannot_reach() -> None:
         opt.step()
     model.weight.grad *= 10
     x.data += 1
-    out.data[...] = 7
+    with sg.no_grad():  # through the tensor API: a new array (numpy writes into `.data`'s
+        out.fill_(7)     # array of an op's output are not snapshotted: events share it)
     model.weight.data[...] = 0
     np.testing.assert_allclose(forward.inputs[1], weight_seen, rtol=1e-6)
     for before, after in zip(copies, (forward.inputs[1], forward.output, backward.upstream,
