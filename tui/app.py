@@ -185,10 +185,10 @@ class StepgradApp(App[int]):
 
     def submit_command(self, line: str) -> None:
         """Queue a command line; it runs after those already waiting."""
-        word = line.strip().split(" ")[0]
-        if word in ("quit", "q", "exit"):
+        name = self.commands.resolve(line.strip().split(" ")[0])     # aliases: q, exit, ...
+        if name == "quit":
             self.quitter.request()
-        elif word == "interrupt":
+        elif name == "interrupt":
             self.session.interrupt()
             self.query_one(CommandLog).add_note("pause requested: the program stops at its "
                                                 "next event")
@@ -231,8 +231,8 @@ class StepgradApp(App[int]):
         self._collector.after_command()
         log = self.query_one(CommandLog)
         log.add_command(message.line or "(start)", message.output)
-        word = message.line.split(" ")[0]
-        if self.lesson is not None and word in LESSON_COMMANDS:
+        name = self.commands.resolve(message.line.split(" ")[0])
+        if self.lesson is not None and name in LESSON_COMMANDS:
             self.query_one(LessonPane).add_note(message.line, message.output)
         if self.busy == 0:
             self._show(message.view)

@@ -161,3 +161,16 @@ def test_a_crash_inside_the_app_exits_non_zero():
     finally:
         session.close()
     assert status != 0
+
+
+async def test_every_alias_of_quit_asks_first(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        for line in ("exit", "q", "quit"):
+            app.submit_command(line)
+            await pilot.pause()
+            assert isinstance(app.screen, QuitScreen), line
+            await pilot.press("n")
+            await pilot.pause()
+        assert app.is_running and app.session.status == "paused"
