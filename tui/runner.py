@@ -20,7 +20,7 @@ from typing import Any
 
 from textual.message import Message
 
-from stepgrad.tui.messages import CommandDone, Inspected, ViewReady
+from stepgrad.tui.messages import CommandDone, Inspected, View, ViewReady
 from stepgrad.tui.views import Views
 
 
@@ -86,7 +86,20 @@ class CommandRunner:
                 continue
             if job is None:
                 return
-            self.post(self._run(job))
+            self.post(self._run_safely(job))
+
+    def _run_safely(self, job: Job) -> Message:
+        """Run `job`; a bug anywhere below becomes one line in the log, and the app goes on
+        (pdb's bar: whatever happens, say one clear line and carry on)."""
+        try:
+            return self._run(job)
+        except Exception as error:  # noqa: BLE001
+            text = (f"*** internal error in {job.line or job.kind!r}: "
+                    f"{type(error).__name__}: {error}")
+            if job.kind == "inspect":
+                return Inspected(None)
+            view = View(self.session.state)
+            return ViewReady(view) if job.kind == "view" else CommandDone(job.line, text, view)
 
     def _run(self, job: Job) -> Message:
         if job.kind == "inspect":

@@ -11,8 +11,8 @@ from textual import events
 from textual.command import CommandPalette
 from tui_helpers import SIZE, log_text, press, settle
 
-from stepgrad.debug import Commands
-from stepgrad.tui.app import run_app
+from stepgrad.debug import Commands, Session
+from stepgrad.tui.app import StepgradApp, run_app
 from stepgrad.tui.screens.quit_screen import QuitScreen
 from stepgrad.tui.screens.too_small_screen import TooSmallScreen
 from stepgrad.tui.widgets.command_line import MAX_LINE, CommandLine
@@ -146,18 +146,45 @@ async def test_typing_past_the_limit_keeps_the_first_characters(make_app):
 
 
 class BrokenCommands(Commands):
-    """Commands whose first answer raises: the app's worker dies of it."""
+    """Commands with bugs: `frobnicate` raises, and so does the help screen's list."""
 
-    def position(self) -> str:
-        raise RuntimeError("broken front end")
+    def run(self, line: str) -> str:
+        if line == "frobnicate":
+            raise RuntimeError("a bug in a command")
+        return super().run(line)
+
+    def infos(self):
+        raise RuntimeError("a bug in the help")
+
+
+async def test_a_bug_in_a_command_is_one_line_and_the_app_goes_on():
+    session = Session(lambda: programs.tiny_mlp(1), name="tiny")
+    session.start()
+    app = StepgradApp(session, BrokenCommands(session))
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            app.submit_command("frobnicate")
+            await settle(pilot)
+            assert "*** internal error in 'frobnicate': RuntimeError: a bug in a command" in \
+                log_text(app)
+            await press(pilot, "s")
+            assert app.is_running and app.session.state.cursor == 1
+    finally:
+        session.close()
 
 
 def test_a_crash_inside_the_app_exits_non_zero():
-    from stepgrad.debug import Session
-
     session = Session(lambda: programs.tiny_mlp(1), name="tiny")
+
+    async def press_help(pilot) -> None:
+        await settle(pilot)
+        await pilot.press("question_mark")         # the help screen asks for infos(): boom
+        await pilot.pause(0.5)
+
     try:
-        status = run_app(session, BrokenCommands(session), headless=True, size=SIZE)
+        status = run_app(session, BrokenCommands(session), headless=True, size=SIZE,
+                         auto_pilot=press_help)
     finally:
         session.close()
     assert status != 0
