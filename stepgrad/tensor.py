@@ -25,6 +25,7 @@ from stepgrad.dtypes import (  # noqa: F401 (set/get re-exported: stepgrad.tenso
     get_default_dtype,
     set_default_dtype,
 )
+from stepgrad.tensor_casts import CastMethods
 from stepgrad.tensor_inplace import InplaceMethods
 from stepgrad.tensor_methods import Methods
 from stepgrad.tensor_shape import ShapeMethods, _plain_index, _pytorch_order
@@ -58,7 +59,7 @@ def _has_float(data: Any) -> bool:
     return False
 
 
-class Tensor(Methods, ShapeMethods, InplaceMethods):
+class Tensor(Methods, ShapeMethods, CastMethods, InplaceMethods):
     """A node of the computation graph: `data` (numpy array) and, after backward, `grad`.
 
     Made by `sg.tensor(...)` or by an op. `requires_grad=True` asks backward to fill
@@ -373,8 +374,9 @@ def tensor(data: Any, requires_grad: bool = False, name: str | None = None,
 # import per call). It is imported last because the ops themselves need Tensor; the mixins
 # get the same reference.
 from stepgrad import ops as _ops  # noqa: E402
+from stepgrad import tensor_casts as _casts_module  # noqa: E402
 from stepgrad import tensor_inplace as _inplace_module  # noqa: E402
 from stepgrad import tensor_methods as _methods_module  # noqa: E402
 from stepgrad import tensor_shape as _shape_module  # noqa: E402
 
-_methods_module._ops = _inplace_module._ops = _shape_module._ops = _ops
+_methods_module._ops = _inplace_module._ops = _shape_module._ops = _casts_module._ops = _ops

@@ -126,6 +126,38 @@ class Methods(TensorBase):
     def leaky_relu(self, negative_slope: float = 0.01) -> Any:
         return _ops.LeakyReLU.apply(self, negative_slope=negative_slope)
 
+    def reciprocal(self) -> Any:
+        return 1.0 / self
+
+    def log1p(self) -> Any:
+        """ln(1 + a) as a composite (for |a| near 1e-8 less exact than torch.log1p)."""
+        return _ops.Log.apply(self + 1.0)
+
+    def expm1(self) -> Any:
+        return _ops.Exp.apply(self) - 1.0
+
+    def sign(self) -> Any:
+        """-1, 0 or 1: a step function, so no gradient flows through it (a constant)."""
+        return type(self)(np.sign(self.data))
+
+    def floor(self) -> Any:
+        return type(self)(np.floor(self.data))
+
+    def ceil(self) -> Any:
+        return type(self)(np.ceil(self.data))
+
+    def round(self, decimals: int = 0) -> Any:
+        return type(self)(np.round(self.data, decimals))
+
+    def outer(self, other: Any) -> Any:
+        """a[i] * b[j] for every i, j (vectors): a broadcast product."""
+        _need_dims("outer", 1, self, other)
+        return self.reshape(-1, 1) * other
+
+    def mv(self, vector: Any) -> Any:
+        _need_dims("mv", 2, self)
+        return _ops.MatMul.apply(self, vector)
+
     def clamp(self, min: Any = None, max: Any = None) -> Any:  # noqa: A002 (PyTorch's names)
         if min is None and max is None:
             raise ValueError("clamp: give at least one of min and max")
@@ -296,6 +328,20 @@ class Methods(TensorBase):
         args = reduce_args(dim, keepdim, **words)
         return _index_tensor(np.argmin(self.data, axis=args["axis"], keepdims=args["keepdims"]))
 
+    def sort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Any:
+        """(values, indices) sorted along dim; the values' gradient goes back to where each
+        came from (a gather)."""
+        order = np.argsort(-self.data if descending else self.data, axis=dim, kind="stable")
+        return ValuesIndices(_ops.Gather.apply(self, indices=order, axis=dim),
+                             _index_tensor(order))
+
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:
+        """The k largest (or smallest) values along dim and their indices, largest first."""
+        order = np.argsort(-self.data if largest else self.data, axis=dim, kind="stable")
+        picked = np.take(order, np.arange(k), axis=dim)
+        return ValuesIndices(_ops.Gather.apply(self, indices=picked, axis=dim),
+                             _index_tensor(picked))
+
     def any(self, dim: Any = None, keepdim: bool = False, **words: Any) -> Any:
         return _index_tensor(np.any(self.data, **reduce_args(dim, keepdim, **words)))
 
@@ -307,62 +353,6 @@ class Methods(TensorBase):
 
     def log_softmax(self, dim: int = -1, **words: Any) -> Any:
         return _ops.LogSoftmax.apply(self, axis=reduce_args(dim, **words)["axis"])
-
-    # -- casts and devices ------------------------------------------------------------
-    def to(self, *args: Any, **kwargs: Any) -> Any:
-        """`.to(dtype)`, `.to("cpu")`, `.to(device, dtype)`, `.to(other)`: a float-to-float
-        cast is an op (the gradient flows back, cast back); other casts make constants."""
-        from stepgrad.device import parse_to
-
-        dtype = parse_to(args, kwargs)
-        return self if dtype is None else self.type(dtype)
-
-    def type(self, dtype: Any = None) -> Any:
-        if dtype is None:
-            return str(self.data.dtype)
-        dtype = np.dtype(dtype)
-        if dtype == self.data.dtype:
-            return self
-        if dtype.kind == "f" and self.data.dtype.kind == "f":
-            return _ops.Cast.apply(self, dtype=dtype)
-        return type(self)(self.data.astype(dtype))
-
-    def type_as(self, other: Any) -> Any:
-        return self.type(other.data.dtype)
-
-    def float(self) -> Any:
-        return self.type(np.float32)
-
-    def double(self) -> Any:
-        return self.type(np.float64)
-
-    def half(self) -> Any:
-        return self.type(np.float16)
-
-    def long(self) -> Any:
-        return self.type(np.int64)
-
-    def int(self) -> Any:
-        return self.type(np.int32)
-
-    def bool(self) -> Any:
-        return self.type(np.bool_)
-
-    def cpu(self) -> Any:
-        return self
-
-    def cuda(self, *args: Any, **kwargs: Any) -> Any:
-        from stepgrad.device import no_gpu
-
-        raise no_gpu(".cuda()")
-
-    @property
-    def device(self) -> Any:
-        from stepgrad.device import CPU
-
-        return CPU
-
-    is_cuda = False
 
 
 def _need_dims(name: str, ndim: int, *tensors: Any) -> None:

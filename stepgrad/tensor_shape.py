@@ -122,6 +122,13 @@ class ShapeMethods(TensorBase):
     def triu(self, diagonal: int = 0) -> Any:
         return self * np.triu(np.ones(self.data.shape[-2:], dtype=self.data.dtype), diagonal)
 
+    def flip(self, *dims: Any) -> Any:
+        """Reverse the order along each of dims (a differentiable index)."""
+        index = [slice(None)] * self.data.ndim
+        for d in _shape_args(dims):
+            index[d] = slice(None, None, -1)
+        return self[tuple(index)]
+
     def index_select(self, dim: int, index: Any) -> Any:
         """The entries at `index` (1-D) along dim: x[:, index] for dim 1."""
         lead = (slice(None),) * (dim % self.data.ndim)

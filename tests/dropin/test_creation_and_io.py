@@ -169,3 +169,27 @@ def test_pytorch_and_numpy_read_a_stepgrad_tensor() -> None:
         ours = sg.tensor(data)
         assert torch.tensor(ours).tolist() == torch.tensor(data).tolist()
         assert np.from_dlpack(ours).tolist() == ours.tolist()
+
+
+@pytest.mark.filterwarnings("ignore:divide by zero:RuntimeWarning")  # 1 / 0.0 is inf
+def test_sort_topk_flip_and_small_math_match_pytorch() -> None:
+    data = np.array([[0.3, -1.2, 2.5, 0.7], [1.1, 0.0, -0.4, 3.0]])
+    x, t = sg.tensor(data, requires_grad=True), torch.tensor(data, requires_grad=True)
+    got = [x.sort(1, descending=True), sg.topk(x, 2), x.topk(1, dim=0, largest=False)]
+    want = [t.sort(1, descending=True), torch.topk(t, 2), t.topk(1, dim=0, largest=False)]
+    for ours, theirs in zip(got, want):
+        np.testing.assert_allclose(ours.values.data, theirs.values.detach().numpy())
+        assert ours.indices.tolist() == theirs.indices.tolist()
+    (got[1].values.sum() + x.flip(0, 1)[0, 0] * 3).backward()
+    (want[1].values.sum() + t.flip(0, 1)[0, 0] * 3).backward()
+    np.testing.assert_allclose(x.grad.data, t.grad.numpy())
+    for name in ("reciprocal", "sign", "floor", "ceil", "round"):
+        np.testing.assert_allclose(getattr(sg, name)(x).data,
+                                   getattr(torch, name)(t).detach().numpy(), err_msg=name)
+    small = sg.tensor(np.array([0.5, 1e-3])), torch.tensor(np.array([0.5, 1e-3]))
+    np.testing.assert_allclose(small[0].log1p().data, small[1].log1p().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(small[0].expm1().data, small[1].expm1().numpy(), rtol=1e-9)
+    np.testing.assert_allclose(sg.outer(small[0], small[0]).data,
+                               torch.outer(small[1], small[1]).numpy())
+    np.testing.assert_allclose(x.mv(sg.tensor(np.ones(4))).data,
+                               t.mv(torch.ones(4, dtype=torch.float64)).detach().numpy())
