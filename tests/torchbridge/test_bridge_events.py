@@ -16,7 +16,7 @@ import stepgrad as sg  # noqa: E402
 from stepgrad import events, torchbridge  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
-models = importlib.import_module("models")
+models = importlib.import_module("bridge_models")
 
 #: One iteration of the MLP: zero_grad, the forward pass through two Linear modules,
 #: the loss, the backward pass one op at a time (last op first), the optimizer step.

@@ -18,7 +18,7 @@ from stepgrad import torchbridge  # noqa: E402
 from stepgrad.debug import Commands, Session  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
-models = importlib.import_module("models")
+models = importlib.import_module("bridge_models")
 
 TRANSCRIPT = [
     "break backward relu", "continue", "clear",
