@@ -104,9 +104,15 @@ def _engine_op(user: type[Function]) -> type[engine.Function]:
         tensors = iter([_wrap(a) for a in arrays])
         args = [others[i] if i in others else next(tensors) for i in range(count)]
         user_ctx = FunctionCtx()
-        user_ctx.needs_input_grad = ctx.needs_input_grad
+        needs = iter(ctx.needs_input_grad)  # one flag per argument, as PyTorch gives
+        user_ctx.needs_input_grad = tuple(False if i in others else next(needs)
+                                          for i in range(count))
         with _unrecorded():
             out = user.forward(user_ctx, *args)
+        if isinstance(out, (tuple, list)):
+            raise NotImplementedError(f"{user.__name__}.forward returned {len(out)} outputs: "
+                                      f"custom Functions with several outputs are outside "
+                                      f"stepgrad's course subset; return one tensor")
         ctx.user_ctx, ctx.count, ctx.tensor_at = user_ctx, count, \
             [i for i in range(count) if i not in others]
         return np.asarray(out.data if isinstance(out, Tensor) else out)

@@ -91,6 +91,7 @@ def test_grad_modes_as_blocks_and_decorators() -> None:
 class Cube(sg.autograd.Function):
     @staticmethod
     def forward(ctx: object, x: sg.Tensor, scale: float) -> sg.Tensor:
+        assert ctx.needs_input_grad == (True, False)  # one flag per argument
         ctx.save_for_backward(x)
         ctx.scale = scale
         return x ** 3 * scale
