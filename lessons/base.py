@@ -257,6 +257,7 @@ class Bug:
     op: str | None = None
     concepts: tuple[Concept, ...] = ()
     evidence: tuple[str, ...] = ()
+    code: Any = None  # fixing.Code: the function at fault of a loop or init bug, for `fix`
 
     def __post_init__(self) -> None:
         if self.kind not in BUG_KINDS:

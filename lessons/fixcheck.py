@@ -32,11 +32,16 @@ class FixError(Exception):
 
 
 def load(bug: Bug, path: Path) -> dict[str, Any]:
-    """The learner's functions, by phase, in the op module's namespace (its helpers)."""
+    """The learner's functions, by name, in the namespace of the code they replace (an
+    op's module and its helpers, or the lesson's module for a loop or init function)."""
     import stepgrad as sg
 
-    phases = broken_phases(bug)
-    home = importlib.import_module(sg.ops.get(bug.op or "").__module__)
+    if bug.code is not None:
+        phases = [bug.code.name]
+        home = importlib.import_module(bug.code.function.__module__)
+    else:
+        phases = broken_phases(bug)
+        home = importlib.import_module(sg.ops.get(bug.op or "").__module__)
     spec = importlib.util.spec_from_file_location("stepgrad_learner_fix", path)
     if spec is None or spec.loader is None:
         raise FixError(f"cannot read {path}")
@@ -162,12 +167,15 @@ def train_with(lesson: Lesson, bug: Bug, fns: dict[str, Any], seed: int,
     seen: dict[str, events.ForwardStep] = {}  # the first step of each node of the op
 
     def keep(event: events.Event) -> None:
-        if isinstance(event, events.ForwardStep) and event.op == bug.op and len(seen) < 4:
+        if isinstance(event, events.ForwardStep) and bug.op and event.op == bug.op \
+                and len(seen) < 4:
             seen.setdefault(event.name, event)
 
+    put = bug.code.put(fns[bug.code.name]) if bug.code is not None \
+        else patch_op(bug.op or "", **fns)
     unsubscribe = events.subscribe(keep)
     try:
-        with patch_op(bug.op or "", **fns)():
+        with put():
             return lesson.run(None, seed), list(seen.values())
     except Exception as error:  # noqa: BLE001 (the learner's code)
         raise FixError(f"Training with your code raised {type(error).__name__}"
@@ -196,9 +204,10 @@ def verdict(lesson: Lesson, bug: Bug, path: Path, seed: int = 0) -> dict[str, An
                      f"final loss {num(result.final_loss)}, metrics: {metrics}.")
     healthy = not failure and reached
     if healthy:
-        lines.insert(0, f"Healthy! Your {bug.op} passes the gradient check on the lesson's "
-                        f"recorded inputs and on random ones, and training reaches the target "
-                        f"({lesson.target}).")
+        checked = (f"Your {bug.op} passes the gradient check on the lesson's recorded "
+                   f"inputs and on random ones, and training" if bug.code is None else
+                   f"Training with your {bug.code.name}")
+        lines.insert(0, f"Healthy! {checked} reaches the target ({lesson.target}).")
     lines += [f"  with the bug  {sparkline(buggy.losses, width=40)}  final loss "
               f"{num(buggy.final_loss)}",
               f"  your code     {sparkline(result.losses, width=40)}  final loss "

@@ -20,12 +20,30 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from stepgrad.lessons.base import Bug, Lesson, pristine
 from stepgrad.lessons.progress import lesson_key
 from stepgrad.paths import data_dir
+
+
+@dataclass(frozen=True)
+class Code:
+    """The function at fault of a loop, init or data bug, for `fix`.
+
+    name      what the learner's file defines ("init", "_update", "forward")
+    function  the code at fault as the lesson ships it (its source is what `fix` writes)
+    put       an injector that puts the learner's function in its place:
+              `lambda fn: with_hooks(init=fn)`, `lambda fn: patch_update(sg.optim.Adam, fn)`
+    """
+
+    name: str
+    function: Callable[..., Any]
+    put: Callable[[Callable[..., Any]], Any]
+
 
 TIME_LIMIT = 120.0  # seconds for a whole `fix check` (two training runs and the checks)
 PHASES = ("forward", "backward")
@@ -55,6 +73,8 @@ def code_at_fault(lesson: Lesson, bug: Bug) -> str:
     """The text of a fresh fix file: the broken code as the debugger shows it."""
     from stepgrad.debug.source import op_source
 
+    if bug.code is not None:
+        return _function_file(lesson, bug.code)
     phases = broken_phases(bug)
     with bug.inject():
         bodies = ["".join(_dedent(op_source(bug.op or "", phase)[0])) for phase in phases]
@@ -68,6 +88,22 @@ def code_at_fault(lesson: Lesson, bug: Bug) -> str:
               f"from __future__ import annotations\n\n"
               f"from typing import Any\n\nimport numpy as np\n\nimport stepgrad as sg\n\n\n")
     return header + "\n\n".join(b.rstrip() + "\n" for b in bodies if b.strip())
+
+
+def _function_file(lesson: Lesson, code: Code) -> str:
+    """A fix file for a loop or init bug: the function at fault under the name it is used by."""
+    import inspect
+
+    from stepgrad.debug.source import disguise
+
+    body = "".join(_dedent(disguise(inspect.getsourcelines(code.function)[0], code.name)))
+    return (f'"""Lesson {lesson.number}: your fix of `{code.name}`.\n\n'
+            f"This is the code that runs now, and something in it is wrong. Edit `{code.name}`\n"
+            f"(keep the name and the arguments), save, and type `fix check` in the lesson.\n"
+            f"`fix reset` writes the broken code here again. The lesson's module names (np,\n"
+            f'sg, nn...) are available.\n"""\n\n'
+            f"from __future__ import annotations\n\nfrom typing import Any\n\n"
+            f"import numpy as np\n\nimport stepgrad as sg\n\n\n{body.rstrip()}\n")
 
 
 def _helper_source(op: str, phase: str) -> str:

@@ -8,6 +8,7 @@ import stepgrad as sg
 from stepgrad.lessons import datasets
 from stepgrad.lessons.base import Bug, Hooks, Lesson, RunResult, patch_op, with_hooks
 from stepgrad.lessons.diagnosis import backward, concept, op_named
+from stepgrad.lessons.fixing import Code
 from stepgrad.lessons.models import MLP
 from stepgrad.lessons.quiz import forward_count, grad_value
 from stepgrad.lessons.training import train as train_loop
@@ -133,6 +134,7 @@ DEAD_RELUS = Bug(
     concepts=(concept("init", "bias", "dead", "start", "initial"),
               concept("bias", "negative", "3", "dead", "too low", "small", "never fire",
                       "inactive", "off", ask="what is wrong with the initialisation?")),
+    code=Code("init", kill_relus, lambda fn: with_hooks(init=fn)),
     explanation="With every hidden bias at -3 the pre-activations are negative for all "
                 "inputs, each ReLU outputs 0 and passes no gradient, so the hidden weights "
                 "never learn: only the last bias moves and the loss stays at ln 3. The fix: "

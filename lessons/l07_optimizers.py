@@ -18,6 +18,7 @@ import stepgrad as sg
 from stepgrad.lessons import datasets, models, training
 from stepgrad.lessons.base import Bug, Hooks, Injector, Lesson, RunResult, use_hooks
 from stepgrad.lessons.diagnosis import concept
+from stepgrad.lessons.fixing import Code
 from stepgrad.lessons.quiz import first_step
 
 SGD_LR, ADAM_LR, MOMENTUM = 0.05, 0.03, 0.9
@@ -167,6 +168,8 @@ ADAM_NO_BIAS_CORRECTION = Bug(
               concept("bias correct", "correct", "1 beta", "beta", "m hat", "v hat",
                       "warm up", "first step", "too big", "too large",
                       ask="what is wrong with Adam's update?")),
+    code=Code("_update", adam_update_without_bias_correction,
+              lambda fn: patch_update(sg.optim.Adam, fn)),
     explanation="Adam's moments m and v start at 0, so early on they are biased towards 0: after "
                 "t steps of a constant gradient g, m = (1 - b1**t) g and v = (1 - b2**t) g**2. "
                 "Dividing by (1 - b1**t) and (1 - b2**t) removes that bias. With the constant 1 "
@@ -199,6 +202,8 @@ MOMENTUM_RESET = Bug(
     concepts=(concept("sgd", "momentum", "velocity", "buffer"),
               concept("momentum", "buffer", "velocity", "reset", "recreate", "forget",
                       "zero", "plain", ask="what is wrong with SGD's update?")),
+    code=Code("_update", sgd_update_forgetting_momentum,
+              lambda fn: patch_update(sg.optim.SGD, fn)),
     explanation="The momentum buffer is state: buf = momentum * buf + g must use the buffer left "
                 "by the previous step. Recreating it as buf = g at every step turns SGD with "
                 "momentum into plain SGD, ten times slower (momentum 0.9 sums a steady gradient "

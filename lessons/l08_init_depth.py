@@ -15,6 +15,7 @@ from stepgrad import nn
 from stepgrad.lessons import datasets, models, training
 from stepgrad.lessons.base import Bug, Hooks, Lesson, RunResult, with_hooks
 from stepgrad.lessons.diagnosis import concept
+from stepgrad.lessons.fixing import Code
 from stepgrad.lessons.quiz import grad_shape, grad_value
 
 WIDTH, HIDDEN_LAYERS = 32, 6
@@ -168,6 +169,7 @@ TINY_INIT = Bug(
     concepts=(concept("init", "weight", "initial", "start", "scale", "std", "variance", "vanish"),
               concept("small", "tiny", "vanish", "0 01", "too low", "scale", "std",
                       "shrink", ask="what is wrong with the initialisation?")),
+    code=Code("init", tiny_init, lambda fn: with_hooks(init=fn)),
     explanation="With s = 0.01 and 32 inputs per unit, each layer multiplies the spread of its "
                 "input by about 0.01 * sqrt(32) = 0.057, so after six layers the signal is "
                 "1e-7 of what it was, and backward multiplies by the same small W.T at every "
@@ -197,6 +199,7 @@ ZERO_INIT = Bug(
     concepts=(concept("init", "weight", "symmetry", "symmetric", "initial", "start"),
               concept("zero", "0", "symmetry", "symmetric", "same", "identical", "constant",
                       ask="what is wrong with the initialisation?")),
+    code=Code("init", zero_init, lambda fn: with_hooks(init=fn)),
     explanation="With all weights 0, every tanh unit outputs tanh(0) = 0 for every input, and "
                 "the gradient a weight receives is (gradient from above) x (its input); both are "
                 "0 for every hidden weight, and the last layer only learns its biases (the class "

@@ -13,6 +13,7 @@ from stepgrad import nn
 from stepgrad.lessons import datasets, training
 from stepgrad.lessons.base import Bug, Hooks, Lesson, RunResult, patch_op
 from stepgrad.lessons.diagnosis import WHICH_DROPOUT_PART, backward, concept, op_named
+from stepgrad.lessons.fixing import Code
 from stepgrad.lessons.l07_optimizers import patch_attribute
 from stepgrad.lessons.l09_convolution import CNN_OPS, gradcheck_fails, gradcheck_ops
 from stepgrad.lessons.quiz import batch_norm_mean, dropout_kept
@@ -204,6 +205,8 @@ DROPOUT_IN_EVAL = Bug(
     concepts=(op_named("dropout"),
               concept("eval", "test", "inference", "mode", "train", "active", "always",
                       "disable", "turn off", "switch off", ask=WHICH_DROPOUT_PART)),
+    code=Code("forward", dropout_layer_always_on,
+              lambda fn: patch_attribute(nn.Dropout, "forward", fn)),
     explanation="model.eval() only sets `training = False` on every module; each layer must "
                 "read it. F.dropout(x, p) defaults to training=True (in PyTorch too), so a "
                 "layer that does not pass training=self.training keeps dropping half its "

@@ -15,6 +15,7 @@ engine disagrees.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -267,8 +268,7 @@ def parse(arg: str) -> list[float] | None:
     text = arg.strip().lower()
     if text in ("skip", "pass", "s"):
         return None
-    words = text.replace(",", " ").replace("(", " ").replace(")", " ").replace("[", " ")
-    words = words.replace("]", " ").split()
+    words = re.sub(r"[,()\[\]]", " ", text).split()
     if not words:
         raise ValueError("predict what? A number, several numbers (a shape: predict 4 2), "
                          "or predict skip")

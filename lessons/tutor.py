@@ -97,7 +97,8 @@ class Tutor:
             solved = " (solved)" if self.progress.is_solved(lesson, self.bug.id) else ""
             parts.append(f"**A bug is hidden in this run{solved}.** What goes wrong: "
                          f"{self.bug.symptom}\n\nCommands: `hint`, `diagnose <what>`, "
-                         f"`reveal`, `fixed`.")
+                         f"`predict` (when a question is open), `fix` (rewrite the code at "
+                         f"fault yourself), `reveal`, `fixed`.")
         return "\n\n".join(parts) + "\n"
 
     def choices(self) -> list[str]:
@@ -278,9 +279,9 @@ class Tutor:
         """The bug to fix, or why `fix` cannot be used here."""
         if self.bug is None:
             return "This run is healthy: there is nothing to fix."
-        if self.bug.kind != "op" or not self.bug.op:
-            return (f"`fix` rewrites an op's code; this bug is in the {self.bug.kind} "
-                    f"(`diagnose` it, and `fixed` shows the run without it).")
+        if (self.bug.kind != "op" or not self.bug.op) and self.bug.code is None:
+            return (f"This bug is a setting of the training {self.bug.kind}, not code you can "
+                    f"rewrite here: `diagnose` it, and `fixed` shows the run without it.")
         return self.bug
 
     # -- prediction questions -------------------------------------------------------------

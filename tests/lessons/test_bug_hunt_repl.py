@@ -17,6 +17,9 @@ step
 break backward linear
 continue
 info
+predict skip
+predict skip
+info
 gradcheck
 p grads[2]
 p grad.sum(axis=0)
@@ -33,10 +36,12 @@ def test_lesson_3_bug_hunt_from_a_pipe(tmp_path) -> None:
     out = done.stdout
     assert done.returncode == 0, done.stderr
     assert "(breakpoint 1 (backward linear))" in out
+    assert "hidden until you answer" in out                 # the step's question comes first
+    assert "Skipped" in out
     assert "grads[2] (bias)" in out                         # info names the bias gradient
     assert "gradcheck linear_1 (linear): MISMATCH" in out
     assert "d out / d input 2" in out                       # ...on the bias, input 2
-    assert "Not it" in out                                  # a wrong diagnosis is refused
+    assert "Close, but not quite: which phase" in out       # the wrong phase is refused
     assert "Solved! the bias gradient takes the first row" in out
     assert "Traceback" not in out + done.stderr
     progress = json.loads((tmp_path / "progress.json").read_text())

@@ -54,3 +54,37 @@ def test_reveal_lifts_the_wait(tmp_path) -> None:
     tutor = Tutor(lesson, lesson.bugs[1], Progress.load(tmp_path / "progress.json"))
     tutor.reveal()
     assert not tutor.fixed().startswith("Not yet")
+
+
+def test_capstone_draws_from_every_lesson() -> None:
+    from stepgrad.lessons import l12_capstone as capstone
+
+    lesson = get_lesson(12)
+    assert set(capstone.ORIGIN.values()) == set(range(1, 12))
+    assert set(capstone.ORIGIN) == {bug.id for bug in lesson.bugs}
+    catalogue = {bug.id for n in range(1, 12) for bug in get_lesson(n).bugs}
+    assert set(capstone.EXCLUDED) <= catalogue and set(capstone.INCLUDED) <= catalogue
+    for bug in lesson.bugs:
+        assert bug.hints[:2] == capstone.GENERAL_HINTS and len(bug.hints) > 2
+        assert bug.symptom == capstone.SYMPTOM
+        if bug.kind == "op":
+            assert bug.op in capstone.CAPSTONE_OPS
+
+
+def test_capstone_lets_the_learner_compare_after_two_hints() -> None:
+    lesson = get_lesson(12)
+    assert lesson.compare_after_hints == 2 and lesson.mystery
+    assert not lesson.may_compare(0) and not lesson.may_compare(1) and lesson.may_compare(2)
+    assert lesson.draw(3) is lesson.draw(3) and lesson.draw(3) in lesson.bugs
+    assert len({lesson.draw(seed).id for seed in range(50)}) > 5
+
+
+def test_capstone_diagnosis() -> None:
+    lesson = get_lesson(12)
+    tutor = Tutor(lesson, "col2im-overwrites", Progress(autosave=False))
+    assert not tutor.diagnose("relu backward")[0]
+    assert not tutor.diagnose("zero grad")[0]
+    assert tutor.diagnose("col2im")[0]
+    tutor = Tutor(lesson, "not-zeroed", Progress(autosave=False))
+    assert not tutor.diagnose("adam bias correction")[0]
+    assert tutor.diagnose("zero_grad")[0]

@@ -232,3 +232,10 @@ def test_a_guess_before_any_evidence_is_noted_and_a_find_is_not(tmp_path) -> Non
     tutor.look(step)
     solved, message = tutor.diagnose("relu backward")
     assert solved and "guess" not in message and progress.guessed(lesson) == set()
+
+
+def test_a_diagnosis_of_the_other_bug_is_rejected() -> None:
+    tutor = Tutor(get_lesson(9), "col2im-overwrites", Progress(autosave=False))
+    assert not tutor.diagnose("conv2d weight gradient")[0]
+    tutor = Tutor(get_lesson(7), "momentum-buffer-reset", Progress(autosave=False))
+    assert not tutor.diagnose("adam bias correction")[0]

@@ -69,6 +69,33 @@ def test_the_shipped_code_is_healthy_and_the_bug_is_not(n: int, bug_id: str, hom
         assert "element [" in verdict and "finite differences give" in verdict, verdict
 
 
+# loop and init bugs: the function at fault, and the edit a learner makes to fix it
+CODE_FIXES = {
+    (4, "dead-relu-init"): ("sg.nn.init.constant_(layer.bias, -3.0)",
+                            "sg.nn.init.constant_(layer.bias, 0.0)"),
+    (7, "adam-no-bias-correction"): ("bias_correction1, bias_correction2 = 1.0, 1.0",
+                                     "bias_correction1, bias_correction2 = 1 - b1**t, 1 - b2**t"),
+    (8, "init-all-zero"): ("nn.init.zeros_(layer.weight)", "pass"),
+    (11, "dropout-active-in-eval"): ("F.dropout(x, self.p)", "F.dropout(x, self.p, self.training)"),
+}
+
+
+@pytest.mark.parametrize(("n", "bug_id"), [pytest.param(n, b, marks=pytest.mark.lesson(n),
+                                                        id=f"lesson{n:02d}-{b}")
+                                           for n, b in CODE_FIXES])
+def test_a_loop_or_init_function_can_be_fixed_too(n: int, bug_id: str, home: Path) -> None:
+    tutor, path = _tutor(n, bug_id, home)
+    broken = path.read_text()
+    wrong, right = CODE_FIXES[(n, bug_id)]
+    assert wrong in broken and "BUG" not in broken
+    path.write_text(broken.replace(wrong, right))
+    verdict = tutor.fix_check()
+    assert verdict.startswith("Healthy! Training with your"), verdict
+    assert tutor.progress.fixed(tutor.lesson) == {bug_id}
+    path.write_text(broken)
+    assert "misses the target" in tutor.fix_check()
+
+
 def test_the_file_survives_a_rerun_until_fix_reset(home: Path) -> None:
     tutor, path = _tutor(4, "relu-times-activation", home)
     path.write_text("# my work\n" + path.read_text())
@@ -104,4 +131,4 @@ def test_a_file_that_never_finishes_is_stopped(home: Path, monkeypatch) -> None:
 
 def test_fix_is_for_op_bugs_and_lessons_with_a_bug() -> None:
     assert "healthy" in Tutor(get_lesson(4), None).fix()
-    assert "in the loop" in Tutor(get_lesson(6), "no-zero-grad").fix()
+    assert "setting of the training loop" in Tutor(get_lesson(6), "no-zero-grad").fix()

@@ -29,3 +29,13 @@ def test_patched_code_does_not_name_the_bug(lesson, bug) -> None:
             first_def = next(line for line in lines if line.lstrip().startswith("def "))
             assert first_def.lstrip().startswith(f"def {phase}("), first_def
             assert '"""' not in text and "'''" not in text, text
+
+
+def test_step_into_names_a_helper_by_its_local_name() -> None:
+    """Lesson 9's broken conv2d backward calls a helper bound to the name `col2im`; the
+    locals of `step into` show it by that name, never by the helper's own."""
+    from stepgrad.debug.source import locals_text
+    from stepgrad.lessons.l09_convolution import col2im_overwriting
+
+    text = locals_text({"col2im": col2im_overwriting, "n": 3})
+    assert "col2im = <function col2im>" in text and "overwriting" not in text

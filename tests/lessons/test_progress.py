@@ -132,3 +132,20 @@ def test_an_unreadable_directory_is_a_message_not_a_crash(tmp_path: Path) -> Non
     progress = Progress.load(blocker / FILENAME)  # its parent is a file
     with pytest.raises(ProgressError, match="could not save progress"):
         progress.mark_solved(LESSON, "mul-swapped")
+
+
+def test_guesses_fixes_and_predictions_are_kept_and_shown(tmp_path) -> None:
+    from stepgrad.lessons.cli import lessons_table
+    from stepgrad.lessons.registry import get_lesson
+
+    lesson = get_lesson(6)
+    progress = Progress.load(tmp_path / "progress.json")
+    progress.record_attempt(lesson, "no-zero-grad", correct=True, looked=False)
+    progress.mark_fixed(lesson, "update-adds-grad")
+    progress.record_prediction(lesson, right=True)
+    progress.record_prediction(lesson, right=False)
+    again = Progress.load(tmp_path / "progress.json")
+    assert again.guessed(lesson) == {"no-zero-grad"}
+    assert again.fixed(lesson) == {"update-adds-grad"} and again.quiz(lesson) == (1, 2)
+    row = next(line for line in lessons_table(again).splitlines() if line.lstrip().startswith("6 "))
+    assert "?✎○" in row and "2 solved, predictions 1/2 right" in row
