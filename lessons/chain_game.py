@@ -37,7 +37,8 @@ class ChainGame:
         upstream = _scalar(step.upstream)
         where = f"{step.name} = {_expression(step, forward)}"
         return (f"Predict: {where} receives upstream gradient {_num(upstream)}. "
-                f"What gradient does {step.input_names[index]} receive? (predict NUMBER)")
+                f"What gradient does {step.input_names[index]} receive? "
+                f"(predict NUMBER, or predict skip)")
 
     def answer(self, event: events.Event | None, number: float) -> tuple[bool | None, str]:
         """(right, what to say): a prediction against the chain rule and against what

@@ -143,6 +143,8 @@ def open_editor(path: Path) -> str:
     editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
     if not editor or not (sys.stdin.isatty() and sys.stdout.isatty()):
         return ""
+    if "textual.app" in sys.modules:  # the full-screen app owns the terminal
+        return " (open it in your editor: the full-screen app keeps the terminal)"
     try:
         subprocess.call([*shlex.split(editor), str(path)])
     except OSError as error:
