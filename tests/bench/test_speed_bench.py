@@ -1,0 +1,216 @@
+"""Debugging at full speed (issue 14): every target measured side by side in one run.
+
+    pytest tests/bench/test_speed_bench.py --benchmark-only -p no:randomly -s
+
+Each ratio comes from interleaved runs (plain, debugged, plain, ...), keeping each one's
+fastest run of process CPU time (all threads of this process, not other processes), on one
+BLAS thread (conftest.py) and one torch thread. Targets:
+
+- `continue` with no stop: <= 1.25x the plain run on lessons 9 and 11 and on an MNIST-size
+  CNN (28x28 inputs, two conv layers, batch 64);
+- recording every event with sg.trace(): <= 1.3x no recording on the 2,101-node chain;
+- a saved trace: <= 1.5x the bytes of the arrays it holds, written at disk speed (compared
+  with writing the same bytes to the same folder with one write and an fsync);
+- per-node cost with no listener: <= 0.5x PyTorch's on the chain.
+(The history target, 5 epochs of lesson 9 in the default budget, is a normal test:
+tests/test_shared_snapshots.py.)
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import stepgrad as sg
+from stepgrad.debug import Session
+from stepgrad.lessons.registry import get_lesson
+
+torch = pytest.importorskip("torch")
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread() -> Iterator[None]:
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+def fastest(contenders: dict[str, Callable[[], Any]], rounds: int) -> dict[str, float]:
+    """Seconds of each contender's fastest run, taking turns (a busy moment hurts all)."""
+    for fn in contenders.values():
+        fn()  # warm: imports, caches, the allocator
+    best = dict.fromkeys(contenders, float("inf"))
+    for _ in range(rounds):
+        for name, fn in contenders.items():
+            start = time.process_time()
+            fn()
+            best[name] = min(best[name], time.process_time() - start)
+    return best
+
+
+def report(benchmark: Any, title: str, numbers: dict[str, float]) -> None:
+    benchmark.extra_info.update(numbers)
+    print(f"\n{title}: " + ", ".join(f"{k} {v:.3g}" for k, v in numbers.items()))
+
+
+# -- programs ---------------------------------------------------------------------------------
+def mnist_cnn(iterations: int = 10) -> None:
+    """An MNIST-size CNN: 28x28 inputs, two conv layers, batch 64, SGD with momentum."""
+    nn = sg.nn
+    sg.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Flatten(), nn.Linear(16 * 7 * 7, 10))
+    opt = sg.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    rng = np.random.default_rng(0)
+    images = rng.standard_normal((iterations * 64, 1, 28, 28)).astype(np.float32)
+    labels = rng.integers(0, 10, iterations * 64)
+    for i in range(iterations):
+        batch = slice(i * 64, (i + 1) * 64)
+        opt.zero_grad()
+        loss = sg.nn.functional.cross_entropy(model(sg.tensor(images[batch])), labels[batch])
+        loss.backward()
+        opt.step()
+        sg.mark_iteration(i, epoch=0, loss=loss.item())
+
+
+def two_layer(iterations: int = 500) -> None:
+    """The 500-iteration two-layer program of the issue (its trace once took 57 s)."""
+    sg.manual_seed(0)
+    model = sg.nn.Sequential(sg.nn.Linear(32, 64), sg.nn.ReLU(), sg.nn.Linear(64, 10))
+    opt = sg.optim.SGD(model.parameters(), lr=0.05)
+    rng = np.random.default_rng(0)
+    x = sg.tensor(rng.standard_normal((64, 32)).astype(np.float32))
+    y = rng.integers(0, 10, 64)
+    for i in range(iterations):
+        opt.zero_grad()
+        loss = sg.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        sg.mark_iteration(i, loss=loss.item())
+
+
+def chain() -> None:
+    """2,101 nodes on a 4-element tensor, forward and backward (as test_engine_bench.py)."""
+    x = sg.tensor(np.ones(4, dtype=np.float32), requires_grad=True)
+    y = x
+    for i in range(1000):
+        y = y * 1.0001 + 0.0001
+        if i % 10 == 9:
+            y = y.tanh()
+    y.sum().backward()
+
+
+def torch_chain() -> None:
+    x = torch.ones(4, requires_grad=True)
+    y = x
+    for i in range(1000):
+        y = y * 1.0001 + 0.0001
+        if i % 10 == 9:
+            y = y.tanh()
+    y.sum().backward()
+
+
+def traced_chain() -> sg.Trace:
+    with sg.trace() as t:
+        chain()
+    return t
+
+
+def under_debugger(program: Callable[[], Any]) -> Callable[[], None]:
+    """`program` run by a Session to the end with `continue` (no breakpoint)."""
+    def debugged() -> None:
+        session = Session(program, stop_at_start=False)
+        session.start()
+        assert session.state.status == "finished", session.state.reason
+        session.close()
+    return debugged
+
+
+PROGRAMS: dict[str, Callable[[], Any]] = {
+    "lesson09": get_lesson(9).program(None),
+    "lesson11": get_lesson(11).program(None),
+    "mnist_cnn": mnist_cnn,
+}
+
+
+# -- the benchmarks -----------------------------------------------------------------------------
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_continue_with_no_stop(benchmark: Any, name: str) -> None:
+    program = PROGRAMS[name]
+    times = fastest({"plain": program, "debugged": under_debugger(program)}, rounds=4)
+    ratio = times["debugged"] / times["plain"]
+    report(benchmark, f"continue, {name}", {**times, "ratio": ratio})
+    benchmark.pedantic(under_debugger(program), rounds=1, iterations=1)
+    assert ratio <= 1.25, times
+
+
+def test_recording_every_event_on_the_chain(benchmark: Any) -> None:
+    times = fastest({"plain": chain, "traced": traced_chain}, rounds=15)
+    ratio = times["traced"] / times["plain"]
+    report(benchmark, "recording, chain", {**times, "ratio": ratio})
+    benchmark.pedantic(traced_chain, rounds=3, iterations=1)
+    assert ratio <= 1.3, times
+
+
+def test_per_node_cost_against_pytorch(benchmark: Any) -> None:
+    times = fastest({"stepgrad": chain, "torch": torch_chain}, rounds=15)
+    ratio = times["stepgrad"] / times["torch"]
+    per_node = {f"{k}_us_per_node": v / 2101 * 1e6 for k, v in times.items()}
+    report(benchmark, "per node, chain", {**per_node, "ratio": ratio})
+    benchmark.pedantic(chain, rounds=3, iterations=1)
+    assert ratio <= 0.5, per_node
+
+
+def raw_write(path: Path, arrays: list[np.ndarray]) -> None:
+    """The same bytes, one write, flushed to the disk: what "disk speed" means here."""
+    with open(path, "wb") as handle:
+        for array in arrays:
+            handle.write(np.ascontiguousarray(array).data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def test_saved_trace_size_and_speed(benchmark: Any, tmp_path: Path) -> None:
+    with sg.trace() as trace:
+        two_layer()
+    held = list({id(a): a for e in trace for a in _arrays(e)}.values())
+    path, raw = tmp_path / "run.sgtrace", tmp_path / "raw.bin"
+
+    def save() -> None:
+        trace.save(path, max_bytes=2**31)
+        with open(path, "rb+") as handle:
+            os.fsync(handle.fileno())
+
+    times = fastest({"save": save, "raw_write": lambda: raw_write(raw, held)}, rounds=3)
+    array_bytes = sum(a.nbytes for a in held)
+    numbers = {"events": len(trace), "array_MB": array_bytes / 2**20,
+               "file_vs_arrays": path.stat().st_size / array_bytes,
+               "save_MB_per_s": array_bytes / 2**20 / times["save"],
+               "disk_MB_per_s": array_bytes / 2**20 / times["raw_write"],
+               "save_vs_disk": times["save"] / times["raw_write"]}
+    start = time.perf_counter()
+    loaded = sg.load_trace(path, max_bytes=2**31)
+    numbers["load_s"] = time.perf_counter() - start
+    report(benchmark, "saved trace", numbers)
+    benchmark.pedantic(save, rounds=1, iterations=1)
+    assert len(loaded) == len(trace)
+    assert numbers["file_vs_arrays"] <= 1.5, numbers
+    assert numbers["save_vs_disk"] <= 3.0, numbers
+
+
+def _arrays(event: Any) -> list[np.ndarray]:
+    if event.kind == "forward":
+        return [*event.inputs, event.output]
+    if event.kind == "backward":
+        return [a for a in (event.upstream, *event.grads) if a is not None]
+    if event.kind == "optimizer_step":
+        return [a for p in event.params for a in (p.update, p.grad) if a is not None]
+    return []
