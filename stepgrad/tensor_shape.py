@@ -129,6 +129,17 @@ class ShapeMethods(TensorBase):
             index[d] = slice(None, None, -1)
         return self[tuple(index)]
 
+    def roll(self, shifts: Any, dims: Any = None) -> Any:
+        """Shift elements along dims, wrapping around (all elements, flattened, when dims is
+        None): an index that picks each element from its old place."""
+        if dims is None:
+            return self.reshape(-1).roll(shifts, 0).reshape(self.data.shape)
+        out = self
+        for shift, dim in zip(np.atleast_1d(shifts), np.atleast_1d(dims)):
+            source = np.roll(np.arange(self.data.shape[dim]), int(shift))
+            out = out.index_select(int(dim), source)
+        return out
+
     def index_select(self, dim: int, index: Any) -> Any:
         """The entries at `index` (1-D) along dim: x[:, index] for dim 1."""
         lead = (slice(None),) * (dim % self.data.ndim)

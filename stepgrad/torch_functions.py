@@ -48,7 +48,7 @@ reshape, flatten, permute, transpose, t = map(_forward_to,
 squeeze, unsqueeze, split, chunk, gather = map(_forward_to,
                                                "squeeze unsqueeze split chunk gather".split())
 index_select, unbind, masked_fill = map(_forward_to, "index_select unbind masked_fill".split())
-tril, triu, flip, sort, topk = map(_forward_to, "tril triu flip sort topk".split())
+tril, triu, flip, sort, topk, roll = map(_forward_to, "tril triu flip sort topk roll".split())
 reciprocal, log1p, expm1, outer, mv = map(_forward_to, "reciprocal log1p expm1 outer mv".split())
 sign, floor, ceil, round = map(_forward_to, "sign floor ceil round".split())  # noqa: A001
 eq, ne, lt, le, gt, ge = map(_forward_to, "eq ne lt le gt ge".split())
@@ -106,7 +106,7 @@ def equal(a: Any, b: Any) -> bool:
 
 __all__ = [
     "ceil", "expm1", "flip", "floor", "log1p", "mv", "outer", "reciprocal", "round", "sign",
-    "sort", "topk",
+    "roll", "sort", "topk",
     "abs", "add", "all", "allclose", "amax", "amin", "any", "argmax", "argmin", "bmm", "cat",
     "chunk", "clamp", "clip", "clone", "concat", "concatenate", "cos", "cumsum", "detach", "div",
     "divide", "dot", "eq", "equal", "exp", "flatten", "gather", "ge", "gt", "index_select",

@@ -190,8 +190,15 @@ def layer_norm(x: Tensor, normalized_shape: Any, weight: Any = None, bias: Any =
 
 def embedding(input: Any, weight: Tensor, padding_idx: int | None = None,  # noqa: A002
               **_: Any) -> Tensor:
-    """The rows of `weight` picked by integer `input` (any shape): weight[input]."""
-    return weight[_labels(input, "embedding")]
+    """The rows of `weight` picked by integer `input` (any shape): weight[input]. Rows picked
+    for `padding_idx` keep their value but send no gradient (the padding row never trains)."""
+    labels = _labels(input, "embedding")
+    rows = weight[labels]
+    if padding_idx is None:
+        return rows
+    padding_idx %= weight.shape[0]
+    trains = np.broadcast_to((labels != padding_idx)[..., None], rows.shape)
+    return ops.Where.apply(rows, rows.detach(), condition=trains)
 
 
 def one_hot(tensor: Any, num_classes: int = -1) -> Tensor:

@@ -193,3 +193,28 @@ def test_sort_topk_flip_and_small_math_match_pytorch() -> None:
                                torch.outer(small[1], small[1]).numpy())
     np.testing.assert_allclose(x.mv(sg.tensor(np.ones(4))).data,
                                t.mv(torch.ones(4, dtype=torch.float64)).detach().numpy())
+
+
+def test_a_checkpoint_of_state_dicts_round_trips_without_pickle(tmp_path: object) -> None:
+    model = sg.nn.Linear(3, 2)
+    optimizer = sg.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    model(sg.ones(1, 3)).sum().backward()
+    optimizer.step()
+    checkpoint = {"epoch": 3, "loss": 0.25, "name": "run 1", "best": None,
+                  "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                  "history": [1.0, 0.5], "betas": (0.9, 0.99)}
+    path = tmp_path / "checkpoint.pt"
+    sg.save(checkpoint, str(path))
+    with np.load(str(path), allow_pickle=False) as archive:  # plain arrays and JSON inside
+        assert len(archive.files) > 2
+    back = sg.load(str(path))
+    assert (back["epoch"], back["loss"], back["name"], back["best"]) == (3, 0.25, "run 1", None)
+    assert back["history"] == [1.0, 0.5] and back["betas"] == (0.9, 0.99)
+    copy = sg.nn.Linear(3, 2)
+    copy.load_state_dict(back["model"])
+    np.testing.assert_array_equal(copy.weight.data, model.weight.data)
+    again = sg.optim.SGD(copy.parameters(), lr=0.5, momentum=0.9)
+    again.load_state_dict(back["optimizer"])
+    assert again.param_groups[0]["lr"] == 0.1
+    with pytest.raises(TypeError, match=r"the object\['bad'\] holds a set"):
+        sg.save({"bad": {1, 2}}, str(tmp_path / "bad.pt"))

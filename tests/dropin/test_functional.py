@@ -115,3 +115,11 @@ def test_losses_refuse_bad_input_with_one_clear_line() -> None:
         F.binary_cross_entropy(sg.tensor([1.5]), sg.tensor([1.0]))
     with pytest.raises(ValueError, match="not a valid value for reduction"):
         F.l1_loss(sg.zeros(2), sg.zeros(2), reduction="avg")
+
+
+def test_roll_and_embedding_padding_match_pytorch() -> None:
+    for args in [(1,), (1, 0), ((1, -2), (0, 1)), (-1, 1)]:
+        compare(lambda x, args=args: sg.roll(x, *args), lambda x, args=args: torch.roll(x, *args),
+                r(3, 4))
+    compare(lambda w: F.embedding(sg.tensor([[1, 3], [3, 0]]), w, padding_idx=3),
+            lambda w: TF.embedding(torch.tensor([[1, 3], [3, 0]]), w, padding_idx=3), r(4, 2))
