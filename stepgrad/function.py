@@ -172,32 +172,33 @@ def _emit_forward(cls: type[Function], tensors: tuple[Tensor, ...], out: Tensor,
     names: list[str] = []
     ids: list[int] = []
     flags: list[bool] = []
-    leaf_arrays: list[np.ndarray] = []
+    leaf = False
     for t in tensors:  # an input made by an earlier node shares that node's output
         made: Where | None = t._where
         if made is not None:
             inputs.append(made.output)
             names.append(made.name)
         elif t._index < 0:  # a constant made from a Python number: nobody else has it
-            inputs.append(t.data)
+            inputs.append(t._data)
             names.append(t.name)
         else:  # a leaf: copied, its owner may write into it
-            leaf_arrays.append(t.data)
-            inputs.append(t.data.copy())
+            leaf = True
+            inputs.append(t._data.copy())
             names.append(t.name)
         ids.append(t._id)
         flags.append(t.requires_grad)
-    if leaf_arrays and (output.base is not None or any(a is output for a in leaf_arrays)):
+    if leaf and (output.base is not None or any([output is t._data for t in tensors])):
         output = output.copy()  # may be the leaf's memory (reshape, slice, identity)
-    name, input_ids, input_names = f"{cls.name}_{out._index}", tuple(ids), tuple(names)
-    # kept for the node's BackwardStep and for later nodes that use this output
-    out._where = Where(path, file, line, depth, output, name, input_ids, input_names)
     # ForwardStep.make takes every field in order: seq, depth, node_id, op, name, inputs,
     # input_ids, input_names, input_requires_grad, output, attrs (a fresh dict), module_path,
     # file, line, requires_grad
-    events.emit(_make_forward(events.next_seq(), depth, out._id, cls.name, name, tuple(inputs),
-                              input_ids, input_names, tuple(flags), output, attrs, path, file,
-                              line, out.requires_grad))
+    event = _make_forward(events.next_seq(), depth, out._id, cls.name,
+                          f"{cls.name}_{out._index}", tuple(inputs), tuple(ids), tuple(names),
+                          tuple(flags), output, attrs, path, file, line, out.requires_grad)
+    # kept for the node's BackwardStep and for later nodes that use this output: the event
+    # has every field of a Where, so it serves as one (one object fewer per node)
+    out._where = event
+    events.emit(event)
 
 
 _make_forward = events.ForwardStep.make

@@ -43,6 +43,7 @@ import numpy as np
 import numpy.lib.format as npy
 
 from stepgrad import events
+from stepgrad.recording import fewer_collections
 from stepgrad.trace_check import checked
 
 FORMAT = "stepgrad-trace"
@@ -71,15 +72,21 @@ class Trace:
     def __init__(self, recorded: list[events.Event] | None = None) -> None:
         self.events: list[events.Event] = list(recorded or [])
         self._unsubscribe: Any = None
+        self._collections: Any = None
 
     def __enter__(self) -> Trace:
         self._unsubscribe = events.subscribe(self.events.append)
+        self._collections = fewer_collections()  # the trace keeps every event alive
+        self._collections.__enter__()
         return self
 
     def __exit__(self, *exc: Any) -> None:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+        if self._collections is not None:
+            self._collections.__exit__(None, None, None)
+            self._collections = None
 
     def __len__(self) -> int:
         return len(self.events)

@@ -36,6 +36,7 @@ from stepgrad.debug.progress import TRACKED, Progress
 from stepgrad.debug.state import LineState, NodeView, State, snapshot  # noqa: F401
 from stepgrad.debug.stepinto import LineStepper
 from stepgrad.function import reset_names
+from stepgrad.recording import fewer_collections
 
 __all__ = ["LineState", "NodeView", "Session", "State"]
 
@@ -201,7 +202,8 @@ class Session(CursorMoves, BreakpointTable, Inspection):
         reset_names()
         self._interrupter.enter()
         try:
-            self.result = self.program()  # type: ignore[misc]
+            with fewer_collections():  # the history keeps many objects alive: see recording.py
+                self.result = self.program()  # type: ignore[misc]
         except _Abort:
             status, reason = "closed", "the program was stopped"
         except SystemExit as exit_:
