@@ -6,9 +6,11 @@
     x.grad            # a Tensor shaped like x (np.asarray(x.grad) gives its array)
 
 Every operator and method delegates to an op's `Function.apply` (see ops/): the tensor
-itself holds no math. The methods live in two mixins, `tensor_methods.py` (math, reductions,
-shape, casts) and `tensor_inplace.py` (`add_`, `w -= ...`, `x[i] = v`). PyTorch equivalent:
-`torch.Tensor`.
+itself holds no math. This file has what makes a Tensor (data, grad, identity, operators,
+comparisons, numpy interplay); the PyTorch-named methods live in mixins: `tensor_methods.py`
+(math, reductions), `tensor_shape.py` (view, permute, indexing rules), `tensor_casts.py`
+(dtypes, devices) and `tensor_inplace.py` (`add_`, `w -= ...`, `x[i] = v`). PyTorch
+equivalent: `torch.Tensor`.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from stepgrad.tensor_shape import ShapeMethods, _plain_index, _pytorch_order
 
 _ids = itertools.count(1)
 _new_id = _ids.__next__
+
+
 def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
     if isinstance(data, Tensor):
         data = data.data
