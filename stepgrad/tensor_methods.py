@@ -1,8 +1,8 @@
-"""Tensor methods with PyTorch's names: math, reductions, shape, casts and devices.
+"""Tensor methods with PyTorch's names: Python conversions, math and reductions.
 
 A mixin of `Tensor` (see tensor.py). Each method calls one registered op, or is a short
-composite of them where that reads better (`var` is a mean of squares; `squeeze` is a
-reshape), so the debugger steps through every part.
+composite of them where that reads better (`var` is a mean of squared deviations; `log2`
+is a log and a divide), so the debugger steps through every part.
 
 Reductions follow one rule everywhere, methods and `torch.*`/`F.*` functions alike: the
 axis may be given positionally or as `dim=` (PyTorch) or `axis=` (numpy), and kept as
@@ -52,7 +52,7 @@ def _shape_args(shape: tuple[Any, ...]) -> tuple[int, ...]:
 
 
 class Methods(TensorBase):
-    """Math, reductions, shape and cast methods of Tensor (all through registered ops)."""
+    """Conversions, math and reduction methods of Tensor (all through registered ops)."""
 
     __slots__ = ()
 
