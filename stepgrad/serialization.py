@@ -75,8 +75,9 @@ def _decode(value: Any, arrays: Any) -> Any:
         return Tensor(arrays[value["tensor"]])
     if "dict" in value:
         return OrderedDict((key, _decode(item, arrays)) for key, item in value["dict"])
-    items = [_decode(item, arrays) for item in value.get("list", value.get("tuple", []))]
-    return tuple(items) if "tuple" in value else items
+    kind = "tuple" if "tuple" in value else "list"
+    items = [_decode(item, arrays) for item in value[kind]]
+    return tuple(items) if kind == "tuple" else items
 
 
 def save(obj: Any, f: Any) -> None:
