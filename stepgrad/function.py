@@ -47,8 +47,9 @@ class Context:
 
 
 class Where(NamedTuple):
-    """Where and how a node was made: kept on its output tensor (`Tensor._where`) when
-    someone listens, for the node's BackwardStep and for later nodes that take this output."""
+    """Where and how a node was made, as read back from its output tensor (`Tensor._where`)
+    when someone listens: for the node's BackwardStep and for later nodes that take this
+    output. The node's ForwardStep, which has every one of these fields, is what is kept."""
 
     module_path: str          # the dotted path of the module being called, "" outside any
     file: str                 # the user's source line that made the node

@@ -121,3 +121,24 @@ def _arrays(event) -> list[np.ndarray]:
     if event.kind == "backward":
         return [a for a in (event.upstream, *event.grads) if a is not None]
     return []
+
+
+def test_the_default_history_holds_five_epochs_of_lesson_9_whole() -> None:
+    from stepgrad.debug import Session
+    from stepgrad.debug.history import budget_text
+    from stepgrad.lessons.registry import get_lesson
+
+    session = Session(get_lesson(9).program(None), stop_at_start=False)
+    session.start()
+    try:
+        history = session.history
+        epochs = [number for number, event in history.numbered() if event.kind == "epoch"]
+        assert history.nbytes <= history.limit
+        # five whole epochs: kept from the start, or from the end of the sixth-last epoch
+        assert history.first == 0 or len(epochs) >= 6, budget_text(history)
+        start = history.first if history.first == 0 else epochs[-6]
+        for number, event in history.numbered(start):
+            if event.kind in ("forward", "backward"):
+                assert history.tensors(number), f"#{number} has no arrays to inspect"
+    finally:
+        session.close()
