@@ -332,14 +332,15 @@ class StepgradApp(App[int]):
         command = self.query_one(CommandLine)
         if self.focused is not command:
             self._focus_before_command = self.focused
-        command.focus()
+        # At once, not with Widget.focus (which waits its turn in the message queue): the
+        # letters typed right after `:` are already queued behind this key.
+        self.screen_stack[0].set_focus(command)
 
     def _return_focus(self) -> None:
         target, self._focus_before_command = self._focus_before_command, None
-        if target is not None and target.is_attached and target.can_focus:
-            target.focus()
-        else:
-            self.query_one(Tape).focus()
+        if target is None or not target.is_attached or not target.can_focus:
+            target = self.query_one(Tape)
+        self.screen_stack[0].set_focus(target)     # at once: the next key is already queued
 
     def action_toggle_log(self) -> None:
         """`o`: the log (the commands' and the program's output) grows to half the screen

@@ -193,3 +193,16 @@ async def test_logging_set_up_before_the_app_shows_in_the_log(make_app):
         assert handler.stream is sys.__stderr__                 # given back after the app
     finally:
         logger.removeHandler(handler)
+
+
+async def test_a_flood_of_output_keeps_the_log_small(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        log = app.query_one(CommandLog)
+        log.add_output("".join(f"line {n}\n" for n in range(5000)))
+        await pilot.pause()
+        text = log_text(app)
+        assert "4,000 earlier lines" in text and "line 4999" in text and "line 3999" not in text
+        assert len(log.lines) < 1100
+

@@ -14,6 +14,8 @@ from textual.geometry import Size
 from stepgrad.tui.widgets.strip_view import StripView, render_strips, set_virtual_size
 
 MAX_ENTRIES = 500
+#: At most this many lines of one burst of program output are kept in the log.
+MAX_OUTPUT_LINES = 1000
 #: How the program's own output looks, by stream (the debugger's text is unstyled or bold).
 OUTPUT_STYLES = {"stdout": "green", "stderr": "yellow"}
 
@@ -42,7 +44,11 @@ class CommandLog(StripView):
             self.flush_output()
             self._partial_stream = stream
         lines = (self._partial + text).split("\n")
-        self._partial = lines.pop()
+        self._partial = lines.pop()[-MAX_OUTPUT_LINES * 200:]
+        if len(lines) > MAX_OUTPUT_LINES:     # a flood: the terminal gets it all after the app
+            cut = len(lines) - MAX_OUTPUT_LINES
+            lines = [f"... {cut:,} earlier lines (printed on the terminal when the app ends)",
+                     *lines[cut:]]
         if lines:
             style = OUTPUT_STYLES.get(stream, "")
             self.write(Text("\n".join(lines), style=style))
