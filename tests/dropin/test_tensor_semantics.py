@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import stepgrad as sg
 
@@ -279,3 +281,31 @@ def test_python_conversions_and_formatting_like_pytorch() -> None:
     with pytest.raises(TypeError, match="0-d"):
         len(ours)
     assert [row.tolist() for row in sg.tensor([[1, 2], [3, 4]])] == [[1, 2], [3, 4]]
+
+
+INPLACE_STEPS = {
+    "add_": lambda y, b: y.add_(b),
+    "sub_": lambda y, b: y.sub_(b, alpha=0.5),
+    "mul_": lambda y, b: y.mul_(b),
+    "div_": lambda y, b: y.div_(b * b + 1),
+    "clamp_": lambda y, b: y.clamp_(-1.5, 1.5),
+    "setitem": lambda y, b: y.__setitem__(slice(0, 2), b[1:3] * 3),
+    "iadd": lambda y, b: y.__iadd__(b.exp()),
+}
+
+
+@given(steps=st.lists(st.sampled_from(sorted(INPLACE_STEPS)), min_size=1, max_size=5))
+@settings(max_examples=40, deadline=None)
+def test_any_chain_of_in_place_ops_gives_pytorchs_gradients(steps: list[str]) -> None:
+    grads = []
+    for lib in (sg, torch):
+        a = lib.tensor(np.array([0.5, -1.0, 2.0, 0.1]), requires_grad=True)
+        b = lib.tensor(np.array([1.5, 0.25, -1.0, 0.7]), requires_grad=True)
+        y = a * 2
+        for step in steps:
+            INPLACE_STEPS[step](y, b)
+        (y * y).sum().backward()
+        grads.append([np.asarray(t.grad.tolist() if t.grad is not None else [0.0] * 4)
+                      for t in (a, b)])
+    for ours, theirs in zip(*grads):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
