@@ -111,3 +111,19 @@ def test_a_version_1_trace_still_loads(tmp_path: Path) -> None:
     (loaded,) = load_trace(path)
     np.testing.assert_array_equal(loaded.output, output)
     assert loaded.name == "mul_1"
+
+
+def test_big_and_small_arrays_round_trip_exactly(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    with sg.trace() as recorded:  # 2.9 MB arrays (written straight) and small ones (gathered)
+        big = sg.tensor(rng.standard_normal((600, 600)), requires_grad=True)
+        small = sg.tensor(rng.standard_normal(3).astype(np.float32), requires_grad=True)
+        flags = sg.tensor(np.array([True, False, True]))
+        ((big.tanh() * 2.0).sum() + (small * flags).sum()).backward()
+    path = tmp_path / "mixed.sgtrace"
+    recorded.save(path)
+    loaded = load_trace(path)
+    for ours, theirs in zip(recorded, loaded):
+        for mine, read in zip(_arrays(sg.Trace([ours])), _arrays(sg.Trace([theirs]))):
+            assert mine.dtype == read.dtype and mine.shape == read.shape
+            np.testing.assert_array_equal(mine, read)
