@@ -25,7 +25,7 @@ if "numpy" not in sys.modules:
 import numpy as np  # noqa: E402 (after the BLAS thread setting)
 
 import stepgrad.tensor  # first: function.py and the ops need Tensor defined when they load
-from stepgrad import autograd, events, nn, ops, optim
+from stepgrad import autograd, events, nn, ops, optim, utils
 from stepgrad.anomaly import AnomalyError, detect_anomaly
 from stepgrad.creation import (
     arange,
@@ -140,5 +140,5 @@ __all__ = [
     "load", "load_trace", "manual_seed", "mark_epoch", "mark_iteration", "multinomial", "nn",
     "no_grad", "ones", "ones_like", "ops", "optim", "pad", "rand", "rand_like", "randint",
     "randn", "randn_like", "randperm", "save", "seed", "set_default_dtype", "set_grad_enabled",
-    "set_trace", "stack", "tensor", "trace", "where", "zeros", "zeros_like",
+    "set_trace", "stack", "tensor", "trace", "utils", "where", "zeros", "zeros_like",
 ]
