@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import random
 import sys
+from typing import Any
 
 from stepgrad.lessons.base import Bug, Lesson
 from stepgrad.lessons.progress import Progress
@@ -51,7 +52,7 @@ def run_lesson(args: argparse.Namespace) -> int:
     except (LessonNotFound, KeyError) as error:
         print(f"stepgrad lesson: {error.args[0] if error.args else error}", file=sys.stderr)
         return 2
-    options = {}
+    options: dict[str, Any] = {}
     if getattr(args, "history", None):
         from stepgrad.debug.history import parse_size
 

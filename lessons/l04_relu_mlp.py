@@ -55,7 +55,8 @@ def train(hooks: Hooks, seed: int) -> RunResult:
     optimizer = sg.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
     dead: list[float] = []
 
-    def dead_relu(m: MLP) -> dict[str, float]:
+    def dead_relu(m: sg.nn.Module) -> dict[str, float]:
+        assert isinstance(m, MLP)
         dead.append(m.dead_fraction)
         return {"dead_relu": m.dead_fraction}
 

@@ -81,7 +81,7 @@ def linears(model: nn.Module) -> list[nn.Linear]:
     return [m for m in model.modules() if isinstance(m, nn.Linear)]
 
 
-def weighted_layers(model: nn.Module) -> list[nn.Module]:
+def weighted_layers(model: nn.Module) -> list[nn.Linear | nn.Conv2d]:
     return [m for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
 
 
@@ -123,7 +123,8 @@ def hidden_unit_spread(model: models.MLP, x: np.ndarray) -> float:
     """How different the units of the first hidden layer are: the std across units, averaged
     over examples (0 when every unit has the same value)."""
     with sg.no_grad():
-        hidden = model.act1(model.fc1(sg.tensor(x))).data
+        first, act = model.fc1, model.act1  # type: ignore[attr-defined]  # made by name
+        hidden = act(first(sg.tensor(x))).data
     return float(hidden.std(axis=1).mean())
 
 
