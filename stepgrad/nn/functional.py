@@ -70,6 +70,31 @@ def silu(x: Tensor, inplace: bool = False) -> Tensor:
     return ops.SiLU.apply(x)
 
 
+def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """log(1 + e**(beta x)) / beta, computed stably as relu(z) + log(1 + e**-|z|), z = beta x
+    (PyTorch returns x itself where beta x > threshold; the two agree there to float precision)."""
+    z = x if beta == 1 else x * beta
+    soft = ops.ReLU.apply(z) + ((-z.abs()).exp() + 1.0).log()
+    return soft if beta == 1 else soft / beta
+
+
+def elu(x: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x where x > 0, else alpha (e**x - 1): a where of two branches."""
+    negative = ((x.clamp(max=0.0)).exp() - 1.0) * alpha  # clamped: e**x never overflows
+    return ops.Where.apply(x, negative, condition=x.data > 0)
+
+
+def normalize(x: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
+    """x divided by its p-norm along dim (at least eps)."""
+    return x / x.norm(p, dim=dim, keepdim=True).clamp(min=eps)
+
+
+def cosine_similarity(a: Tensor, b: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """sum(a * b) / (|a| |b|) along dim, each norm at least eps."""
+    norms = a.norm(dim=dim).clamp(min=eps) * b.norm(dim=dim).clamp(min=eps)
+    return (a * b).sum(dim=dim) / norms
+
+
 def softmax(x: Tensor, dim: int | None = None, **words: Any) -> Tensor:
     """Softmax along dim (dim= or axis=, as every reduction; -1 when not given)."""
     axis = reduce_args(dim, **words)["axis"]
@@ -230,16 +255,19 @@ from stepgrad.nn.functional_losses import (  # noqa: E402 (the losses, in their 
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
     cross_entropy,
+    kl_div,
     l1_loss,
     mse_loss,
     nll_loss,
+    smooth_l1_loss,
 )
 
 __all__ = [
     "avg_pool2d", "batch_norm", "binary_cross_entropy", "binary_cross_entropy_with_logits",
-    "conv2d", "cross_entropy", "dropout", "embedding", "flatten", "gelu", "l1_loss",
-    "layer_norm", "leaky_relu", "linear", "log_softmax", "max_pool2d", "mse_loss", "nll_loss",
-    "one_hot", "pad", "relu", "sigmoid", "silu", "softmax", "tanh",
+    "conv2d", "cosine_similarity", "cross_entropy", "dropout", "elu", "embedding", "flatten",
+    "gelu", "kl_div", "l1_loss", "layer_norm", "leaky_relu", "linear", "log_softmax",
+    "max_pool2d", "mse_loss", "nll_loss", "normalize", "one_hot", "pad", "relu", "sigmoid",
+    "silu", "smooth_l1_loss", "softmax", "softplus", "tanh",
 ]
 
 

@@ -125,3 +125,27 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Any,  # noqa: A002
         return ops.BCEWithLogits.apply(input, target, **_attrs(reduction))
     losses = ops.BCEWithLogits.apply(input, target, reduction="none")
     return _reduce(losses * weight, reduction)
+
+
+def smooth_l1_loss(input: Tensor, target: Any, size_average: Any = None,  # noqa: A002
+                   reduce: Any = None, reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """0.5 d**2 / beta where |d| < beta, else |d| - 0.5 beta   (d = input - target)."""
+    d = input - target
+    small = (d * d) * (0.5 / beta)
+    return _reduce(ops.Where.apply(small, d.abs() - 0.5 * beta,
+                                   condition=np.abs(d.data) < beta), reduction)
+
+
+def kl_div(input: Tensor, target: Any, size_average: Any = None, reduce: Any = None,  # noqa: A002
+           reduction: str = "mean", log_target: bool = False) -> Tensor:
+    """target * (log target - input), input being log-probabilities (PyTorch's convention);
+    "batchmean" divides the sum by the batch size, the mathematically right mean."""
+    target = _tensor(target)
+    if log_target:
+        terms = target.exp() * (target - input)
+    else:  # 0 * log 0 counts as 0
+        safe = np.where(target.data > 0, target.data, 1.0)
+        terms = target * (Tensor(np.log(safe)) - input)
+    if reduction == "batchmean":
+        return terms.sum() / input.shape[0]
+    return _reduce(terms, reduction)

@@ -79,6 +79,17 @@ CASES = {
     "softmax axis word": (lambda x: F.softmax(x, axis=0), lambda x: TF.softmax(x, dim=0),
                           (r(3, 2),)),
     "log_softmax": (lambda x: F.log_softmax(x, 1), lambda x: TF.log_softmax(x, 1), (r(3, 2),)),
+    "softplus": (F.softplus, TF.softplus, (5 * r(3, 4),)),
+    "softplus beta": (lambda x: F.softplus(x, beta=2.0), lambda x: TF.softplus(x, beta=2.0),
+                      (r(3, 4),)),
+    "elu": (lambda x: F.elu(x, 0.7), lambda x: TF.elu(x, 0.7), (r(3, 4),)),
+    "normalize": (F.normalize, TF.normalize, (r(3, 4),)),
+    "cosine_similarity": (F.cosine_similarity, TF.cosine_similarity, (r(3, 4), r(3, 4))),
+    "smooth_l1_loss": (lambda a, b: F.smooth_l1_loss(a, b, beta=0.5),
+                       lambda a, b: TF.smooth_l1_loss(a, b, beta=0.5), (r(4, 3), r(4, 3))),
+    "kl_div": (lambda a: F.kl_div(a.log_softmax(1), probs, reduction="batchmean"),
+               lambda a: TF.kl_div(a.log_softmax(1), torch.tensor(probs),
+                                   reduction="batchmean"), (r(4, 3),)),
 }
 
 
