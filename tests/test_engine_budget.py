@@ -5,7 +5,7 @@ holds at most 1,275 lines of code. A line of code is a line with a Python token 
 blank lines, comments and docstrings are not counted (docstrings teach; they are free).
 Measured at 1,106 lines when the budget was set, which leaves about 15% headroom.
 Raising the budget is a decision to make in the open (and in the README), not by habit:
-raised to 1,700 for the PyTorch drop-in (issue 11), whose 18 new ops brought the core to 1,544
+raised to 1,700 for the PyTorch drop-in (issue 11), whose 18 new ops brought the core to about 1,580
 lines; the Tensor's PyTorch-named method mixins are API surface over the ops, outside the core.
 
 Also here: every op keeps the shape the style guide asks for, and the engine imports
