@@ -47,9 +47,8 @@ class Context:
 
 
 class Where(NamedTuple):
-    """Where and how a node was made, as read back from its output tensor (`Tensor._where`)
-    when someone listens: for the node's BackwardStep and for later nodes that take this
-    output. The node's ForwardStep, which has every one of these fields, is what is kept."""
+    """Where and how a node was made: kept on its output tensor (`Tensor._where`) when
+    someone listens, for the node's BackwardStep and for later nodes that take this output."""
 
     module_path: str          # the dotted path of the module being called, "" outside any
     file: str                 # the user's source line that made the node
@@ -193,13 +192,14 @@ def _emit_forward(cls: type[Function], tensors: tuple[Tensor, ...], out: Tensor,
     # ForwardStep.make takes every field in order: seq, depth, node_id, op, name, inputs,
     # input_ids, input_names, input_requires_grad, output, attrs (a fresh dict), module_path,
     # file, line, requires_grad
-    event = _make_forward(events.next_seq(), depth, out._id, cls.name,
-                          f"{cls.name}_{out._index}", tuple(inputs), tuple(ids), tuple(names),
-                          tuple(flags), output, attrs, path, file, line, out.requires_grad)
-    # kept for the node's BackwardStep and for later nodes that use this output: the event
-    # has every field of a Where, so it serves as one (one object fewer per node)
-    out._where = event
-    events.emit(event)
+    name, input_ids, input_names = f"{cls.name}_{out._index}", tuple(ids), tuple(names)
+    # kept for the node's BackwardStep and for later nodes that use this output (not the
+    # event itself: that holds the leaves' copies, which a tensor kept by the program would
+    # keep alive outside the history's budget)
+    out._where = Where(path, file, line, depth, output, name, input_ids, input_names)
+    events.emit(_make_forward(events.next_seq(), depth, out._id, cls.name, name, tuple(inputs),
+                              input_ids, input_names, tuple(flags), output, attrs, path, file,
+                              line, out.requires_grad))
 
 
 _make_forward = events.ForwardStep.make
