@@ -230,7 +230,7 @@ class StepgradApp(App[int]):
         self.runner.done(command=True)
         self._collector.after_command()
         log = self.query_one(CommandLog)
-        log.add_command(message.line or "(start)", message.output)
+        log.add_command(message.line, message.output)
         name = self.commands.resolve(message.line.split(" ")[0])
         if self.lesson is not None and name in LESSON_COMMANDS:
             self.query_one(LessonPane).add_note(message.line, message.output)

@@ -31,7 +31,8 @@ class View:
 
 
 class CommandDone(Message):
-    """The worker ran command `line` (empty for the program's start); `output` is its text."""
+    """The worker ran command `line` ("(start)" for the program's start, empty for Enter
+    on an empty line, which repeats the last move); `output` is its text."""
 
     def __init__(self, line: str, output: str, view: View) -> None:
         self.line, self.output, self.view = line, output, view

@@ -113,7 +113,7 @@ class CommandRunner:
             line = "where"
             if self.session.status == "not started":
                 self.session.start()
-                line = ""
+                line = "(start)"
             output = self.commands.position()
         else:
             line, output = job.line, self.commands.run(job.line)
