@@ -38,10 +38,11 @@ from stepgrad.tui.runner import CommandRunner
 from stepgrad.tui.screens.help_screen import HelpScreen
 from stepgrad.tui.screens.quit_screen import QuitScreen
 from stepgrad.tui.screens.too_small_screen import TooSmallScreen, too_small
-from stepgrad.tui.screenshots import screenshot_folder
+from stepgrad.tui.screenshots import ScreenshotsInDataDir
 from stepgrad.tui.widgets.breakpoint_list import BreakpointList
 from stepgrad.tui.widgets.command_line import CommandLine
 from stepgrad.tui.widgets.command_log import CommandLog
+from stepgrad.tui.widgets.graph_view import GraphView
 from stepgrad.tui.widgets.inspector import Inspector
 from stepgrad.tui.widgets.key_footer import KeyFooter
 from stepgrad.tui.widgets.lesson_pane import LessonPane
@@ -55,7 +56,7 @@ from stepgrad.tui.widgets.training_pane import TrainingPane
 ALLOWED_UNDER_A_NOTICE = frozenset({"quit", "interrupt"})
 
 
-class StepgradApp(App[int]):
+class StepgradApp(ScreenshotsInDataDir, App[int]):
     """The debugger UI. `session` is a stepgrad.debug.Session, `commands` its Commands."""
 
     CSS_PATH = "app.tcss"
@@ -77,6 +78,7 @@ class StepgradApp(App[int]):
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "command('quit')", "Quit"),
         Binding("o", "toggle_log", "Log", show=False),
+        Binding("v", "toggle_graph", "Graph", show=False),
         Binding("t", "toggle_side", "Panels", show=False),
         Binding("ctrl+t", "toggle_theme", "Theme", show=False),
     ]
@@ -91,7 +93,7 @@ class StepgradApp(App[int]):
         self._collector = IdleCollector(self)
         self._unsubscribe: Any = None
         self._focus_before_command: Any = None
-        self._screenshot_folder = ""
+        self._graph: Any = None       # the Graph view's part of the pass, from the worker
 
     @property
     def busy(self) -> int:
@@ -112,6 +114,7 @@ class StepgradApp(App[int]):
                 yield Tape(id="tape")
             with Vertical(id="center"):
                 yield Inspector(id="inspector")
+                yield GraphView(id="graph")
                 yield SourcePane(id="source")
             with TabbedContent(id="side"):
                 if self.lesson is not None:
@@ -129,7 +132,7 @@ class StepgradApp(App[int]):
 
     def on_mount(self) -> None:
         for widget, title in (("#tape", "tape"), ("#inspector", "inspector"),
-                              ("#source", "source"), ("#log", "log")):
+                              ("#source", "source"), ("#log", "log"), ("#graph", "graph")):
             self.query_one(widget).border_title = title
         self._unsubscribe = self.session.add_listener(
             lambda state: self.post_message(messages.StateChanged(state)))
@@ -277,6 +280,9 @@ class StepgradApp(App[int]):
         self.query_one(BreakpointList).show(state.breakpoints, state.displays)
         tape = self.query_one(Tape)
         tape.show(view.model, state.cursor)
+        self._graph = view.graph
+        if self.screen_stack[0].has_class("-graph"):
+            self.query_one(GraphView).show(view.graph, getattr(state.event, "node_id", None))
         if view.model is None:
             return
         if tape.selected is None and view.selection is not None:
@@ -290,7 +296,8 @@ class StepgradApp(App[int]):
         self.query_one(SourcePane).show(selection.view.event, line, self._dark)
 
     @on(Tape.NodeSelected)
-    def _node_selected(self, message: Tape.NodeSelected) -> None:
+    @on(GraphView.NodeSelected)
+    def _node_selected(self, message: Tape.NodeSelected | GraphView.NodeSelected) -> None:
         if self.state is not None and self.state.status != "running":
             self.runner.inspect(message.index, current=message.index == self.state.cursor)
             self.query_one(StatusLine).show(self.state, self.busy, selected=message.index)
@@ -353,24 +360,13 @@ class StepgradApp(App[int]):
         elif log.has_focus:
             self.query_one(Tape).focus()
 
-    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
-                           time_format: str | None = None) -> str | None:
-        """The palette's Screenshot: into stepgrad's data directory (Textual's default,
-        ~/Downloads, may not exist), and the log says where."""
-        folder = screenshot_folder() if path is None else path
-        self._screenshot_folder = folder
-        return super().deliver_screenshot(filename, folder, time_format)
-
-    def on_delivery_complete(self, event: events.DeliveryComplete) -> None:
-        if event.name == "screenshot":
-            where = event.path or self._screenshot_folder
-            self.query_one(CommandLog).add_note(f"screenshot saved: {where}")
-
-    def on_delivery_failed(self, event: events.DeliveryFailed) -> None:
-        if event.name == "screenshot":
-            self.query_one(CommandLog).add_note(
-                f"*** the screenshot could not be saved in {self._screenshot_folder}: "
-                f"{event.exception}", style="yellow")
+    def action_toggle_graph(self) -> None:
+        """`v`: the Graph view takes the inspector's place (and `v` gives it back)."""
+        main = self.screen_stack[0]
+        main.toggle_class("-graph")
+        if main.has_class("-graph"):
+            event = None if self.state is None else self.state.event
+            self.query_one(GraphView).show(self._graph, getattr(event, "node_id", None))
 
     def action_toggle_side(self) -> None:
         self.screen_stack[0].toggle_class("-side")

@@ -13,6 +13,7 @@ from typing import Any
 
 from textual.message import Message
 
+from stepgrad.graph import PassGraph
 from stepgrad.tui.passes import Pass
 from stepgrad.tui.widgets.inspector import Selection
 
@@ -28,6 +29,7 @@ class View:
     state: Any
     model: Pass | None = None
     selection: Selection | None = None
+    graph: PassGraph | None = None   # the Graph view's nodes (around the cursor's node)
 
 
 class CommandDone(Message):

@@ -12,9 +12,16 @@ from typing import Any
 
 from stepgrad import events as ev
 from stepgrad.debug.chain import received
+from stepgrad.graph import PassGraph
+from stepgrad.graph.view import extend
 from stepgrad.tui import passes
 from stepgrad.tui.messages import View
 from stepgrad.tui.widgets.inspector import Selection
+
+#: The Graph view draws this many edges out from the current node ...
+GRAPH_DEPTH = 2
+#: ... or the whole pass when the cursor is on no node and the pass is this small.
+GRAPH_WHOLE = 40
 
 
 class Views:
@@ -24,6 +31,9 @@ class Views:
         self.session = session
         self.model: passes.Pass | None = None
         self._history: Any = None          # the history `model` was built from
+        self.graph: PassGraph | None = None  # the pass's graph, for the Graph view
+        self._graph_key: tuple[int, int] = (0, -1)
+        self._graph_end = 0
 
     def view(self, state: Any) -> View:
         """The tape's pass and the cursor's node for `state` (a paused or finished State)."""
@@ -32,9 +42,27 @@ class Views:
         try:
             model = self._model_for(state)
             selection = self.selection(state.cursor, current=True)
+            graph = self._graph_near(state, model)
         except IndexError:        # the history moved under us: the next stop redraws
             return View(state)
-        return View(state, model, selection)
+        return View(state, model, selection, graph)
+
+    def _graph_near(self, state: Any, model: passes.Pass) -> PassGraph | None:
+        """The Graph view's part of the pass: the cursor node's neighbourhood as it stood
+        at the cursor. The pass's graph is built once and grows with the pass."""
+        history = self.session.history
+        if self.graph is None or self._graph_key != (id(history), model.start):
+            self.graph, self._graph_key = PassGraph(), (id(history), model.start)
+            self._graph_end = model.start
+        if model.end + 1 > self._graph_end:
+            extend(self.graph, history, self._graph_end, model.end + 1)
+            self._graph_end = model.end + 1
+        current = getattr(state.event, "node_id", None)
+        if current in self.graph.nodes:
+            return self.graph.neighbourhood(current, GRAPH_DEPTH).as_of(state.cursor)
+        if len(self.graph.nodes) <= GRAPH_WHOLE:
+            return self.graph.as_of(state.cursor)
+        return None
 
     def selection(self, index: int, current: bool) -> Selection:
         """Everything the inspector shows for history event `index`; for a backward step,

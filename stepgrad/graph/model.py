@@ -51,6 +51,9 @@ class PassGraph:
     broadcasts: set[tuple[int, int]] = field(default_factory=set)
     #: node id -> history index of the event that made it (filled from recorded history)
     made_at: dict[int, int] = field(default_factory=dict)
+    #: node id -> history index of the backward step that last reached it
+    walked_at: dict[int, int] = field(default_factory=dict)
+    _leaf_sums: dict[int, Any] = field(default_factory=dict, repr=False, compare=False)
     _adjacency: dict[int, set[int]] | None = field(default=None, repr=False, compare=False)
     _edges: set[tuple[int, int]] | None = field(default=None, repr=False, compare=False)
 
@@ -58,7 +61,6 @@ class PassGraph:
                    shapes: list[tuple[int, ...]], out_shape: tuple[int, ...]) -> None:
         """Edges from each input to `node_id`; broadcast ones marked (numpy's rule)."""
         input_ids = list(input_ids)
-        self._adjacency = self._edges = None  # the cached lookups no longer hold
         widened: tuple[int, ...] | None = None
         if len(shapes) > 1:
             try:
@@ -67,6 +69,11 @@ class PassGraph:
                 widened = None
         for input_id, shape in zip(input_ids, shapes):
             self.edges.append((input_id, node_id))
+            if self._edges is not None:  # keep the cached lookups true as the graph grows
+                self._edges.add((input_id, node_id))
+            if self._adjacency is not None:
+                self._adjacency.setdefault(input_id, set()).add(node_id)
+                self._adjacency.setdefault(node_id, set()).add(input_id)
             if widened == tuple(out_shape) and tuple(shape) != widened:
                 self.broadcasts.add((input_id, node_id))
 
@@ -95,12 +102,57 @@ class PassGraph:
         ordered = [e for e in dict.fromkeys(edges) if e in self._edge_set()]
         return PassGraph({i: self.nodes[i] for i in sorted(near)}, ordered,
                          {e for e in ordered if e in self.broadcasts},
-                         {i: self.made_at[i] for i in near if i in self.made_at})
+                         {i: self.made_at[i] for i in near if i in self.made_at},
+                         {i: self.walked_at[i] for i in near if i in self.walked_at})
 
     def _edge_set(self) -> set[tuple[int, int]]:
         if self._edges is None:
             self._edges = set(self.edges)
         return self._edges
+
+    def add(self, number: int, event: ev.Event) -> None:
+        """Take in event `number` of the pass (the graph grows as the program runs)."""
+        if isinstance(event, ev.ForwardStep):
+            for input_id in event.input_ids:
+                self.made_at.setdefault(input_id, number)  # a leaf appears with its first use
+            _add_forward(self, event)
+            self.made_at[event.node_id] = number
+        elif isinstance(event, ev.BackwardStep):
+            self._add_backward(number, event)
+
+    def _add_backward(self, number: int, event: ev.BackwardStep) -> None:
+        with np.errstate(over="ignore", invalid="ignore"):  # float64 data may overflow
+            node = self.nodes.get(event.node_id)
+            if node is not None:
+                self.nodes[event.node_id] = replace(node, grad=norm(event.upstream),
+                                                    walked=True)
+                self.walked_at[event.node_id] = number
+            for input_id, grad in zip(event.input_ids, event.grads):
+                leaf = self.nodes.get(input_id)
+                if grad is None or leaf is None or leaf.kind == "op":
+                    continue
+                # a leaf's gradient is the sum of what every user sent it
+                total = self._leaf_sums.get(input_id)
+                total = grad if total is None else total + grad
+                self._leaf_sums[input_id] = total
+                self.nodes[input_id] = replace(leaf, grad=norm(total), walked=True)
+                self.walked_at[input_id] = number
+
+    def as_of(self, cursor: int) -> PassGraph:
+        """The graph as it stood at event `cursor`: nodes made later are left out, and
+        backward has walked only the nodes it had reached by then."""
+        nodes = {}
+        for node_id, node in self.nodes.items():
+            if self.made_at.get(node_id, -1) > cursor:
+                continue
+            if node.walked and self.walked_at.get(node_id, -1) > cursor:
+                node = replace(node, walked=False, grad=None)
+            nodes[node_id] = node
+        edges = [(a, b) for a, b in self.edges if a in nodes and b in nodes]
+        return PassGraph(nodes, edges, {e for e in self.broadcasts if e[0] in nodes
+                                        and e[1] in nodes},
+                         {i: n for i, n in self.made_at.items() if i in nodes},
+                         {i: n for i, n in self.walked_at.items() if i in nodes})
 
     def fold_modules(self) -> PassGraph:
         """One box per top-level module (`fc1`, `conv2`): the nodes made inside it and its
@@ -158,28 +210,9 @@ def norm(array: Any) -> float | None:
 def from_events(events: Iterable[ev.Event]) -> PassGraph:
     """The graph of the forward and backward steps among `events` (one pass)."""
     graph = PassGraph()
-    leaf_grads: dict[int, list[Any]] = {}
-    with np.errstate(over="ignore", invalid="ignore"):  # a norm of float64 data may overflow
-        for event in events:
-            _add_event(graph, event, leaf_grads)
-    for node_id, grads in leaf_grads.items():
-        node = graph.nodes.get(node_id)
-        if node is not None and node.kind != "op":
-            total = grads[0] if len(grads) == 1 else np.sum(grads, axis=0)
-            graph.nodes[node_id] = replace(node, grad=norm(total), walked=True)
+    for number, event in enumerate(events):
+        graph.add(number, event)
     return graph
-
-
-def _add_event(graph: PassGraph, event: ev.Event, leaf_grads: dict[int, list[Any]]) -> None:
-    if isinstance(event, ev.ForwardStep):
-        _add_forward(graph, event)
-    elif isinstance(event, ev.BackwardStep):
-        node = graph.nodes.get(event.node_id)
-        if node is not None:
-            graph.nodes[event.node_id] = replace(node, grad=norm(event.upstream), walked=True)
-        for input_id, grad in zip(event.input_ids, event.grads):
-            if grad is not None:  # leaves get the sum of what every user sent them
-                leaf_grads.setdefault(input_id, []).append(grad)
 
 
 def _add_forward(graph: PassGraph, event: ev.ForwardStep) -> None:

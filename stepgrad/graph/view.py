@@ -10,7 +10,7 @@ from pathlib import Path
 
 from stepgrad.debug.passes import HistoryLike, pass_range
 from stepgrad.graph.dot import to_dot, write_svg
-from stepgrad.graph.model import PassGraph, from_events
+from stepgrad.graph.model import PassGraph
 from stepgrad.graph.text import draw
 
 USAGE = "usage: graph [DEPTH] [--modules] [--dot FILE] [--svg FILE]"
@@ -27,7 +27,8 @@ class GraphRequest:
 def parse(arg: str) -> GraphRequest:
     """`graph 3 --modules`, `graph --dot pass.dot`; ValueError with the usage when wrong."""
     words = shlex.split(arg)
-    depth, modules, files = 2, False, {"--dot": None, "--svg": None}
+    depth, modules = 2, False
+    files: dict[str, str | None] = {"--dot": None, "--svg": None}
     while words:
         word = words.pop(0)
         if word in files:
@@ -48,12 +49,18 @@ def parse(arg: str) -> GraphRequest:
 def pass_graph(history: HistoryLike, index: int) -> PassGraph:
     """The graph of the pass holding event `index`."""
     span = pass_range(history, index)
-    numbered = getattr(history, "numbered", None)  # History's own iterator skips a lookup
-    pairs = list(numbered(span.start, span.stop) if numbered is not None
-                 else ((i, history[i]) for i in span))
-    graph = from_events(event for _, event in pairs)
-    graph.made_at = {event.node_id: i for i, event in pairs if event.kind == "forward"}
+    graph = PassGraph()
+    extend(graph, history, span.start, span.stop)
     return graph
+
+
+def extend(graph: PassGraph, history: HistoryLike, start: int, stop: int) -> None:
+    """Add history events start .. stop-1 to `graph` (the Graph view grows it per stop)."""
+    numbered = getattr(history, "numbered", None)  # History's own iterator skips a lookup
+    pairs = numbered(start, stop) if numbered is not None else ((i, history[i])
+                                                                   for i in range(start, stop))
+    for number, event in pairs:
+        graph.add(number, event)
 
 
 def current_node(history: HistoryLike, index: int) -> int | None:
@@ -63,7 +70,7 @@ def current_node(history: HistoryLike, index: int) -> int | None:
 def graph_command(history: HistoryLike, index: int, arg: str) -> str:
     """What `graph ARG` prints at event `index`."""
     request = parse(arg)
-    graph = pass_graph(history, index)
+    graph = pass_graph(history, index).as_of(index)
     node = current_node(history, index)
     if request.dot or request.svg:
         return _export(graph, node, request)

@@ -55,7 +55,16 @@ def test_graph_follows_the_cursor_and_marks_the_backward_path(commands):
     assert "┏━ linear_2 " in drawing
     assert "┌─ linear_1 " in drawing  # not walked yet
     commands.run("back")
-    assert "╔═ linear_2 " in commands.run("graph")
+    before = commands.run("graph")
+    assert "╔═ linear_2 " in before
+    assert "┌─ relu_1 " in before  # stepping back undoes the walk: drawn as it stood then
+
+
+def test_graph_leaves_out_what_was_made_later(commands):
+    commands.run("break backward relu")
+    commands.run("continue")
+    commands.run("goto #1")
+    assert "cross_entropy" not in commands.run("graph 5")
 
 
 def test_graph_depth_and_modules(commands):

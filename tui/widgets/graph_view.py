@@ -1,10 +1,11 @@
 """The Graph view: the computation graph around the cursor's node, following every step.
 
-The app hands it the pass's graph (built once per pass by the command worker) and the
-current node; the drawing (grandalf's layout, see stepgrad.graph.text) is made in a thread
-worker and comes back in a `GraphView.Rendered` message, like the inspector's pictures.
-Boxes are coloured by |grad| on the tape's scale; clicking a box posts
-`GraphView.NodeSelected` with the history index of that node's forward step.
+The command worker cuts the pass's graph down to the current node's neighbourhood as it
+stood at the cursor (`tui/views.py`), and the app hands that here. The drawing (grandalf's
+layout, see stepgrad.graph.text) is made in a thread worker and comes back in a
+`GraphView.Rendered` message, like the inspector's pictures. Boxes are coloured by |grad|
+on the tape's scale; clicking a box posts `GraphView.NodeSelected` with the history index
+of that node's forward step. `v` swaps it with the inspector.
 """
 
 from __future__ import annotations
@@ -13,14 +14,13 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import work
 from textual.events import Click
+from textual.geometry import Region
 from textual.message import Message
 from textual.strip import Strip
 
 from stepgrad.graph import Drawing, PassGraph, draw
 from stepgrad.tui.render import magnitude_color
 from stepgrad.tui.widgets.strip_view import StripView
-
-DEPTH = 2  # edges out from the current node: what feeds it and what it feeds, and theirs
 
 
 class GraphView(StripView):
@@ -53,7 +53,7 @@ class GraphView(StripView):
         return self.rendered == self.requested
 
     def show(self, graph: PassGraph | None, current: int | None) -> None:
-        """Draw `graph` around node `current` (the whole graph when it is small)."""
+        """Draw `graph` (already cut around node `current`), `current` marked."""
         if graph is self.graph and current == self.current and self.drawing is not None:
             return
         self.graph, self.current = graph, current
@@ -63,11 +63,10 @@ class GraphView(StripView):
     @work(thread=True, exclusive=True, group="graph")
     def _draw(self, token: int, graph: PassGraph | None, current: int | None) -> None:
         if graph is None or not graph.nodes:
-            drawing = Drawing(["No node recorded in this pass yet: step to a forward step."])
-        elif current is not None and current in graph.nodes:
-            drawing = draw(graph.neighbourhood(current, DEPTH), current=current)
+            drawing = Drawing(["No graph here: step to a forward or backward step of a node.",
+                               "(`graph --modules` on the command line draws a whole pass.)"])
         else:
-            drawing = draw(graph if len(graph.nodes) <= 40 else PassGraph(), current=None)
+            drawing = draw(graph, current=current if current in graph.nodes else None)
         self.post_message(self.Rendered(token, drawing, _strips(drawing, graph)))
 
     def on_graph_view_rendered(self, message: Rendered) -> None:
@@ -78,9 +77,10 @@ class GraphView(StripView):
         self.rendered = message.token
         self.set_lines(message.lines, keep_scroll=True)
         if self.current is not None and self.current in message.drawing.boxes:
-            row, col, width, _ = message.drawing.boxes[self.current]
-            self.scroll_to(max(0, col + width // 2 - self.size.width // 2),
-                           max(0, row - self.size.height // 3), animate=False)
+            row, col, width, height = message.drawing.boxes[self.current]
+            # the least scrolling that shows the current box (with its "◀ here")
+            self.scroll_to_region(Region(col, row, width + 8, height), animate=False,
+                                  immediate=True)
 
     def on_click(self, event: Click) -> None:
         if self.drawing is None or self.graph is None:
