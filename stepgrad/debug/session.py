@@ -376,6 +376,11 @@ class Session(CursorMoves, BreakpointTable, Inspection):
         if now - self._last_progress >= 0.05:
             self._last_progress = now
             self._notify()
+            if self._listeners:
+                # A front end's thread needs the GIL to draw this: a CPU-bound program
+                # thread would keep it for most of every switch interval, and the app
+                # took seconds to answer a key. One millisecond in fifty costs 2%.
+                time.sleep(0.001)
 
     def _notify(self) -> None:
         if not self._listeners:
