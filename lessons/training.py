@@ -88,6 +88,8 @@ def train(model: sg.nn.Module, optimizer: sg.optim.Optimizer, data: Dataset, epo
                         training (another optimizer) continues the count instead of
                         restarting it
     """
+    # Longer than 50 lines on purpose: this is the training loop learners step through and
+    # read in `list`; one loop in one place reads better than helpers it jumps between.
     hooks = hooks or current_hooks()
     loss_fn = loss_fn or default_loss(data)
     evaluate_fn = evaluate_fn or (lambda m, d: evaluate(m, d, loss_fn))

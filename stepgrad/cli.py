@@ -70,6 +70,8 @@ def _name(text: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # Longer than 50 lines because it is the CLI's whole grammar, one declaration a line:
+    # reading it top to bottom is `stepgrad --help` in source form.
     parser = ArgumentParser(
         prog="stepgrad",
         description="A debugger for backpropagation: watch a small network "
