@@ -39,7 +39,7 @@ class CommandRunner:
 
     def __init__(self, session: Any, commands: Any, post: Callable[[Message], Any]) -> None:
         self.session, self.commands, self.post = session, commands, post
-        self.views = Views(session)
+        self.views = Views(session, getattr(commands, "tutor", None))
         self.busy = 0          # commands queued or running (shown in the status line)
         self.pending = 0       # every job queued or running, commands included
         self._queue: queue.SimpleQueue[Job | None] = queue.SimpleQueue()

@@ -27,8 +27,9 @@ GRAPH_WHOLE = 40
 class Views:
     """Builds `View`s and `Selection`s for one session (from one worker thread at a time)."""
 
-    def __init__(self, session: Any) -> None:
+    def __init__(self, session: Any, tutor: Any = None) -> None:
         self.session = session
+        self.tutor = tutor                 # a lesson's: hides what a prediction asks for
         self.model: passes.Pass | None = None
         self._history: Any = None          # the history `model` was built from
         self.graph: PassGraph | None = None  # the pass's graph, for the Graph view
@@ -58,10 +59,14 @@ class Views:
             extend(self.graph, history, self._graph_end, model.end + 1)
             self._graph_end = model.end + 1
         current = getattr(state.event, "node_id", None)
+        # while a lesson's question is open, draw the graph as it stood just before this
+        # step: the gradients it sends are the answer
+        open_question = self.tutor is not None and self.tutor.hidden(state.event)
+        cursor = state.cursor - 1 if open_question else state.cursor
         if current in self.graph.nodes:
-            return self.graph.neighbourhood(current, GRAPH_DEPTH).as_of(state.cursor)
+            return self.graph.neighbourhood(current, GRAPH_DEPTH).as_of(cursor)
         if len(self.graph.nodes) <= GRAPH_WHOLE:
-            return self.graph.as_of(state.cursor)
+            return self.graph.as_of(cursor)
         return None
 
     def selection(self, index: int, current: bool) -> Selection:
@@ -71,7 +76,8 @@ class Views:
         found = []
         if isinstance(view.event, ev.BackwardStep):
             found = received(self.session.history, view.event.node_id, index)
-        return Selection(view, found, current)
+        hidden = self.tutor.hidden(view.event) if self.tutor is not None and current else None
+        return Selection(view, found, current, hidden)
 
     def _model_for(self, state: Any) -> passes.Pass:
         """The pass holding the cursor: the current one extended, or a new one."""

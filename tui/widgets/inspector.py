@@ -37,6 +37,10 @@ class Selection:
     view: Any                                   # stepgrad.debug.NodeView
     contributions: list[tuple[int, str, np.ndarray]] = field(default_factory=list)
     current: bool = True                        # the cursor's event, not a user's selection
+    hidden: str | None = None  # "grads", "output" or "update": a lesson's open prediction
+
+
+HIDDEN = "hidden until you answer the question: predict N  (or: predict skip)"
 
 
 class Inspector(StripView):
@@ -102,12 +106,14 @@ def build(selection: Selection, width: int) -> RenderableType:
     view = selection.view
     event = view.event
     parts: list[RenderableType] = [_title(view.number, event, selection.current)]
+    hidden = selection.hidden
     if isinstance(event, ev.BackwardStep):
-        parts += _backward(event, view.forward, selection.contributions, width)
+        parts += _backward(event, view.forward, selection.contributions, width,
+                           hide=hidden == "grads")
     elif isinstance(event, ev.ForwardStep):
-        parts += _forward(event, view.backward, width)
+        parts += _forward(event, view.backward, width, hide=hidden == "output")
     elif isinstance(event, ev.OptimizerStep):
-        parts.append(_optimizer(event))
+        parts.append(Text(HIDDEN, style="yellow") if hidden == "update" else _optimizer(event))
     elif isinstance(event, (ev.Iteration, ev.Epoch)):
         metrics = dict(event.metrics)
         if isinstance(event, ev.Iteration) and event.loss is not None:
@@ -137,7 +143,7 @@ def _title(index: int, event: ev.Event, current: bool) -> Text:
 
 
 def _forward(event: ev.ForwardStep, backward: ev.BackwardStep | None,
-             width: int) -> list[RenderableType]:
+             width: int, hide: bool = False) -> list[RenderableType]:
     parts: list[RenderableType] = []
     args = ", ".join(event.input_names)
     formula = Text(f"{event.name} = {event.op}({args})", style="bold")
@@ -150,14 +156,16 @@ def _forward(event: ev.ForwardStep, backward: ev.BackwardStep | None,
         tag = "" if wants else "  (constant)"
         parts.append(tensor_block(f"input {i}: {name}{tag}", array, width, diverging=False,
                                   rows=4, show_histogram=False))
-    parts.append(tensor_block(f"output: {event.name}", event.output, width, diverging=False))
+    parts.append(Text(f"output: {event.name}: {HIDDEN}", style="yellow") if hide else
+                 tensor_block(f"output: {event.name}", event.output, width, diverging=False))
     if backward is not None:
         parts.append(Text("its gradient arrives later in the backward pass", style="dim italic"))
     return parts
 
 
 def _backward(event: ev.BackwardStep, forward: ev.ForwardStep | None,
-              contributions: list[tuple[int, str, np.ndarray]], width: int) -> list[RenderableType]:
+              contributions: list[tuple[int, str, np.ndarray]], width: int,
+              hide: bool = False) -> list[RenderableType]:
     parts: list[RenderableType] = [Text("chain rule: sent grad = upstream grad x local derivative",
                                         style="italic")]
     parts.append(tensor_block(f"upstream: dL/d{event.name}", event.upstream, width,
@@ -175,6 +183,9 @@ def _backward(event: ev.BackwardStep, forward: ev.ForwardStep | None,
                          style="cyan")
         parts.append(Text(""))
         local = locals_[i] if i < len(locals_) else None
+        if hide:  # a lesson asks for this gradient: neither it nor its factor shows yet
+            parts.append(Text(f"sent to input {i}: dL/d{name}: {HIDDEN}", style="yellow"))
+            continue
         if local is not None:
             parts.append(tensor_block(f"x local derivative d{event.name}/d{name}", local, width,
                                       diverging=True, rows=4, show_histogram=False))
