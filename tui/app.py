@@ -88,6 +88,7 @@ class StepgradApp(ScreenshotsInDataDir, App[int]):
         self.session, self.commands, self.lesson = session, commands, lesson
         self.state: Any = None
         self.runner = CommandRunner(session, commands, self.post_message)
+        commands.progress = lambda line: self.post_message(messages.CommandProgress(line))
         self.quitter = Quitter(self, session, commands)
         self.output = ProgramOutput(lambda: self.post_message(messages.OutputWaiting()))
         self._collector = IdleCollector(self)
@@ -261,6 +262,9 @@ class StepgradApp(ScreenshotsInDataDir, App[int]):
 
     def on_quit_done(self, message: QuitDone) -> None:
         self.exit(message.status)
+
+    def on_command_progress(self, message: messages.CommandProgress) -> None:
+        self.query_one(CommandLog).add_note(f"... {message.line}", style="dim")
 
     def on_output_waiting(self, message: messages.OutputWaiting) -> None:
         log = self.query_one(CommandLog)

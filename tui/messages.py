@@ -68,3 +68,11 @@ class StateChanged(Message):
 class OutputWaiting(Message):
     """The program wrote to its stdout or stderr: the app takes the text from `ProgramOutput`
     (one message per batch of writes, not one per `print`)."""
+
+
+class CommandProgress(Message):
+    """A long command (a gradient check) says how far it got (posted by the worker)."""
+
+    def __init__(self, line: str) -> None:
+        self.line = line
+        super().__init__()

@@ -76,6 +76,7 @@ def _run_interactive(session: Any, commands: Any, input: Input | None,
             print_formatted_text(colorize(text) if color else text, style=STYLE,
                                  include_default_pygments_style=False, output=output)
 
+    commands.progress = lambda line: show(f"  ... {line}")  # a long gradcheck says how far
     show(BANNER)
     show(lesson_text(commands))
     show(where(commands))
@@ -117,6 +118,8 @@ def _plain_loop(session: Any, commands: Any, input: TextIO, output: TextIO) -> i
             output.write(text + end)
         output.flush()
 
+    if typing:  # a person waits at a terminal; a piped transcript stays as it was
+        commands.progress = lambda line: show(f"  ... {line}")
     intro = lesson_text(commands) if typing else ""
     if intro:
         show(intro)

@@ -14,6 +14,7 @@ import difflib
 import functools
 import inspect
 import re
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -88,6 +89,29 @@ class Dispatcher:
         self.tutor = tutor
         self.finished = False
         self._last_move = ""
+        #: Where a long command (a gradient check) reports how far it got: front ends set
+        #: a callable taking one line; it is called from the thread running the command.
+        self.progress: Callable[[str], Any] | None = None
+
+    #: A long command is silent this long (a quick one shows nothing), then reports at
+    #: most once per PROGRESS_EVERY seconds.
+    PROGRESS_AFTER, PROGRESS_EVERY = 0.5, 1.0
+
+    def progress_reporter(self) -> Callable[[str], None] | None:
+        """A callable for one long command, or None when no front end listens."""
+        sink, after, every = self.progress, self.PROGRESS_AFTER, self.PROGRESS_EVERY
+        if sink is None:
+            return None
+        start = time.monotonic()
+        last = [start - every]
+
+        def report(line: str) -> None:
+            now = time.monotonic()
+            if now - start >= after and now - last[0] >= every:
+                last[0] = now
+                sink(line)
+
+        return report
 
     # -- running a line -----------------------------------------------------------------
     def run(self, line: str) -> str:

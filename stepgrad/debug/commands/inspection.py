@@ -218,14 +218,15 @@ class InspectionCommands(Dispatcher):
         else:  # at a forward step: the gradient the node received, once backward has run
             backward = self.session.history.backward_of(forward.node_id)
             upstream = backward.upstream if backward is not None else None
-        return node_report(forward, upstream, cancel=self._check_interrupted)
+        return node_report(forward, upstream, progress=self.progress_reporter(),
+                           cancel=self._check_interrupted)
 
     def complete_gradcheck(self, text: str, line: str) -> list[str]:
         return ["all"]
 
     def _gradcheck_all(self) -> str:
         return pass_report(self.session.history, self.session.state.cursor,
-                           cancel=self._check_interrupted)
+                           progress=self.progress_reporter(), cancel=self._check_interrupted)
 
     def _check_interrupted(self) -> bool:
         """Ctrl-C during a gradient check (the front ends turn it into session.interrupt()):
