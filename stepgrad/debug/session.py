@@ -31,6 +31,7 @@ from stepgrad.debug.frames import FrameStack
 from stepgrad.debug.history import DEFAULT_LIMIT, History, format_size
 from stepgrad.debug.interrupt import LineInterrupter
 from stepgrad.debug.namespace import Inspection
+from stepgrad.debug.naming import LeafNamer
 from stepgrad.debug.program import script, user_frame, user_traceback
 from stepgrad.debug.progress import TRACKED, Progress
 from stepgrad.debug.state import LineState, NodeView, State, snapshot  # noqa: F401
@@ -91,6 +92,7 @@ class Session(CursorMoves, BreakpointTable, Inspection):
         self._end_reason = "the program has ended"
         self._inline: Callable[[], None] | None = None
         self._interrupter = LineInterrupter(self._pause_at_line)
+        self._namer = LeafNamer()  # W1 = sg.randn(...) is recorded as W1, not t7
         self._told_dropped = False
         self._last_progress = 0.0
         self.progress = Progress()
@@ -234,6 +236,10 @@ class Session(CursorMoves, BreakpointTable, Inspection):
         if self._abort:
             raise _Abort()
         history = self.history
+        if type(event) is ev.ForwardStep:
+            event = self._namer(event)
+        elif type(event) is ev.BackwardStep:
+            event = self._namer.backward(event)
         number = history.append(event)
         if type(event) in TRACKED:
             self.progress.track(event, history)
