@@ -8,6 +8,7 @@ test that fails half way (or subscribes and forgets) cannot change what the next
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 
 import numpy as np
@@ -16,6 +17,9 @@ from hypothesis import settings
 
 import stepgrad as sg
 from stepgrad import events
+
+# Helpers shared by several test folders (tmux_terminal.py) import by their module name.
+sys.path.insert(0, os.path.dirname(__file__))
 
 # In CI the property tests draw the same examples every run (a landing must not depend on
 # luck); on a developer's machine they keep exploring new ones.

@@ -5,16 +5,14 @@ quits. Runs on its own tmux socket; skipped with the reason when tmux or torch i
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import sys
 import textwrap
 import time
 
 import pytest
+from tmux_terminal import TMUX, Terminal
 
 pytest.importorskip("torch", reason="the torch bridge needs PyTorch: pip install 'stepgrad[torch]'")
-TMUX = shutil.which("tmux")
 pytestmark = [pytest.mark.skipif(TMUX is None, reason="tmux is not installed"), pytest.mark.slow]
 
 SCRIPT = textwrap.dedent("""
@@ -32,32 +30,6 @@ SCRIPT = textwrap.dedent("""
         loss.backward()
         opt.step()
 """)
-
-
-class Terminal:
-    def __init__(self, socket: str) -> None:
-        self.socket = socket
-
-    def tmux(self, *args: str) -> str:
-        done = subprocess.run([TMUX, "-L", self.socket, *args], capture_output=True, text=True,
-                              timeout=30)
-        return done.stdout
-
-    def screen(self) -> str:
-        return self.tmux("capture-pane", "-p", "-t", "app")
-
-    def keys(self, *keys: str) -> None:
-        self.tmux("send-keys", "-t", "app", *keys)
-
-    def wait_for(self, text: str, seconds: float = 60) -> str:
-        deadline = time.monotonic() + seconds
-        while True:
-            screen = self.screen()
-            if text in screen:
-                return screen
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{text!r} never appeared; the screen was:\n{screen}")
-            time.sleep(0.2)
 
 
 @pytest.fixture
