@@ -17,7 +17,9 @@ Where the C API is missing (another Python), `interrupt` still pauses at the nex
 from __future__ import annotations
 
 import ctypes
+import os
 import sys
+import sysconfig
 import threading
 from collections.abc import Callable
 from types import FrameType
@@ -35,6 +37,12 @@ if AVAILABLE:
     _API.PyThreadState_Get.restype = ctypes.c_void_p
     _API._PyEval_SetTrace.argtypes = [ctypes.c_void_p, _TRACEFUNC, ctypes.py_object]
     _API._PyEval_SetTrace.restype = ctypes.c_int
+
+
+#: Where the standard library and installed packages live: their lines are never where an
+#: interrupt pauses (the user's own code is outside them, or the user runs it from there).
+_LIBRARIES = tuple(sorted({sysconfig.get_paths()[k] + os.sep
+                           for k in ("stdlib", "platstdlib", "purelib", "platlib")}))
 
 
 class LineInterrupter:
@@ -74,7 +82,10 @@ class LineInterrupter:
         return 0
 
     def _trace(self, frame: FrameType, event: str, arg: Any) -> Any:
-        if event != "line" or not is_users(frame.f_code.co_filename):
+        filename = frame.f_code.co_filename
+        if event != "line" or not is_users(filename) or filename.startswith(_LIBRARIES):
+            # not the user's line: installed libraries run callbacks in this thread too
+            # (a gc callback of hypothesis's), and an exception raised there is swallowed
             return self._trace
         sys.settrace(None)
         self.on_line(frame)  # may raise (quit stops the program at this line)

@@ -175,3 +175,21 @@ def test_an_expression_python_warns_about_is_one_error_line(make_session, recwar
     session, commands = make_session()
     assert commands.run("p 1 (2)") == "*** TypeError: 'int' object is not callable"
     assert not [w for w in recwarn if issubclass(w.category, SyntaxWarning)]
+
+
+def _busy_in_the_standard_library():
+    import textwrap
+
+    x = sg.tensor([1.0], name="x") * 1.0  # noqa: F841 (the first event)
+    while True:
+        textwrap.dedent("    a\n    b\n")  # most of the time is spent in textwrap.py
+
+
+def test_an_interrupt_pauses_at_the_users_line_not_inside_a_library(make_session):
+    # Installed libraries run Python code in the program's thread (a gc callback of
+    # hypothesis's: an exception raised there by `quit` was swallowed as unraisable).
+    session, commands = make_session(_busy_in_the_standard_library)
+    threading.Timer(0.3, session.interrupt).start()  # the session starts at the first event
+    out = commands.run("continue")
+    assert "at test_never_dies.py:" in out and "textwrap.py" not in out
+    assert commands.run("quit") == "Bye."
