@@ -19,16 +19,21 @@ async def _drawn(pilot) -> GraphView:
     raise AssertionError("the graph view did not draw")
 
 
+async def _graph_at(pilot, breakpoint: str) -> GraphView:
+    """Continue to `breakpoint`, press `v`, and wait for the Graph view's drawing."""
+    await settle(pilot)
+    pilot.app.submit_command(f"break {breakpoint}")
+    pilot.app.submit_command("continue")
+    await settle(pilot)
+    await press(pilot, "v")
+    return await _drawn(pilot)
+
+
 async def test_v_shows_the_graph_and_it_follows_step_and_back(make_app):
     app = make_app(programs.tiny_mlp)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        app.submit_command("break relu")
-        app.submit_command("continue")
-        await settle(pilot)
-        await press(pilot, "v")
+        view = await _graph_at(pilot, "relu")
         assert app.query_one(GraphView).display and not app.query_one("#inspector").display
-        view = await _drawn(pilot)
         first = view.text
         assert "◀ here" in first
         steps = 0
@@ -47,24 +52,14 @@ async def test_v_shows_the_graph_and_it_follows_step_and_back(make_app):
 async def test_backward_marks_the_walked_path(make_app):
     app = make_app(programs.tiny_mlp)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        app.submit_command("break backward relu")
-        app.submit_command("continue")
-        await settle(pilot)
-        await press(pilot, "v")
-        text = (await _drawn(pilot)).text
+        text = (await _graph_at(pilot, "backward relu")).text
         assert "╔═ relu_1 " in text and "┏━ linear_2 " in text and "|grad|" in text
 
 
 async def test_a_click_on_a_box_inspects_that_node(make_app):
     app = make_app(programs.tiny_mlp)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        app.submit_command("break backward relu")
-        app.submit_command("continue")
-        await settle(pilot)
-        await press(pilot, "v")
-        view = await _drawn(pilot)
+        view = await _graph_at(pilot, "backward relu")
         target = next(i for i, n in view.graph.nodes.items() if n.name == "linear_1")
         row, col, width, _ = view.drawing.boxes[target]
         await pilot.click(GraphView, offset=(col + width // 2 - view.scroll_offset.x + 1,
