@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 import numpy as np
 
 from stepgrad import events
-from stepgrad.tensor import Tensor, _new_id, default_dtype
+from stepgrad.tensor import Tensor, _new_id, _to_array, default_dtype
 
 
 class ShapeError(ValueError):
@@ -110,7 +110,7 @@ class Function:
             needs = needs[: cls.differentiable] + (False,) * (len(needs) - cls.differentiable)
         ctx.needs_input_grad = needs
         try:
-            data = cls.forward(ctx, *[t.data for t in tensors], **attrs)
+            data = cls.forward(ctx, *[t._data for t in tensors], **attrs)
         except ShapeError as error:
             raise ShapeError(f"{cls.name}: {error}, at {user_location()}") from None
         except ValueError as error:
@@ -120,7 +120,9 @@ class Function:
             raise ShapeError(f"{cls.name}: shapes {shapes} do not fit together ({error}), "
                              f"at {user_location()}") from None
         out = _new_tensor(Tensor)
-        out.data, out.grad, out._name, out._id, out._fn = data, None, None, _new_id(), cls
+        # the slot itself, not the `data` property: its setter is a Python call per node
+        out._data = data if type(data) is np.ndarray else _to_array(data)
+        out.grad, out._name, out._id, out._fn = None, None, _new_id(), cls
         out._index = _name_counts[cls.name] = _name_counts.get(cls.name, 0) + 1
         out._where = None
         if True in needs and grad_mode.enabled:
@@ -167,14 +169,12 @@ def _emit_forward(cls: type[Function], tensors: tuple[Tensor, ...], out: Tensor,
     file, line = user_frame(3)  # 0 user_frame, 1 _emit_forward, 2 apply: all engine
     stack = events.module_stack
     path, depth = (stack[-1], len(stack)) if stack else ("", 0)
-    output = out.data
+    output = out._data
     inputs: list[np.ndarray] = []
     names: list[str] = []
-    ids: list[int] = []
-    flags: list[bool] = []
     leaf = False
     for t in tensors:  # an input made by an earlier node shares that node's output
-        made: Where | None = t._where
+        made: Where | events.ForwardStep | None = t._where
         if made is not None:
             inputs.append(made.output)
             names.append(made.name)
@@ -185,21 +185,22 @@ def _emit_forward(cls: type[Function], tensors: tuple[Tensor, ...], out: Tensor,
             leaf = True
             inputs.append(t._data.copy())
             names.append(t.name)
-        ids.append(t._id)
-        flags.append(t.requires_grad)
     if leaf and (output.base is not None or any([output is t._data for t in tensors])):
         output = output.copy()  # may be the leaf's memory (reshape, slice, identity)
     # ForwardStep.make takes every field in order: seq, depth, node_id, op, name, inputs,
     # input_ids, input_names, input_requires_grad, output, attrs (a fresh dict), module_path,
     # file, line, requires_grad
-    name, input_ids, input_names = f"{cls.name}_{out._index}", tuple(ids), tuple(names)
-    # kept for the node's BackwardStep and for later nodes that use this output (not the
-    # event itself: that holds the leaves' copies, which a tensor kept by the program would
-    # keep alive outside the history's budget)
-    out._where = Where(path, file, line, depth, output, name, input_ids, input_names)
-    events.emit(_make_forward(events.next_seq(), depth, out._id, cls.name, name, tuple(inputs),
-                              input_ids, input_names, tuple(flags), output, attrs, path, file,
-                              line, out.requires_grad))
+    name, input_ids, input_names = f"{cls.name}_{out._index}", tuple([t._id for t in tensors]), \
+        tuple(names)
+    event = _make_forward(events.next_seq(), depth, out._id, cls.name, name, tuple(inputs),
+                          input_ids, input_names, tuple([t.requires_grad for t in tensors]),
+                          output, attrs, path, file, line, out.requires_grad)
+    # kept for the node's BackwardStep and for later nodes that use this output: the event
+    # itself (it has every field of a Where), unless it holds a leaf's copy, which a tensor
+    # kept by the program would keep alive outside the history's budget
+    out._where = Where(path, file, line, depth, output, name, input_ids, input_names) \
+        if leaf else event
+    events.emit(event)
 
 
 _make_forward = events.ForwardStep.make

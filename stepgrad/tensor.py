@@ -102,10 +102,10 @@ class Tensor(Methods, ShapeMethods, CastMethods, InplaceMethods):
     @classmethod
     def _constant(cls, value: Any, like: np.dtype) -> Tensor:
         """Wrap a number, list or array that an op meets among its inputs (no gradient)."""
-        if isinstance(value, np.ndarray):
-            array = value
-        elif type(value) is float or type(value) is int:  # the common case, made quickly
+        if type(value) is float or type(value) is int:  # the common case, made quickly
             array = np.array(value, dtype=like)  # a Python 2 next to float32 data stays float32
+        elif isinstance(value, np.ndarray):
+            array = value
         else:
             array = np.asarray(value)
             if array.dtype.kind in "fiu":
@@ -339,10 +339,14 @@ def _promote(a: Tensor, b: Any, divide: bool = False) -> tuple[Any, Any]:
     Python int stays integer, with a Python float (or any true division) it becomes the
     default float dtype; a float tensor with an integer tensor keeps the float's dtype
     (numpy would give float64)."""
-    a_kind = a.data.dtype.kind
+    a_kind = a._data.dtype.kind
+    if a_kind == "f" and (type(b) is float or type(b) is int):
+        # the usual case, a number beside a float tensor: made a constant of the tensor's
+        # dtype here, as the forward funnel would (saves it a pass over the inputs)
+        return a, Tensor._constant(b, a._data.dtype)
     b_kind = b.data.dtype.kind if isinstance(b, Tensor) else None
     if a_kind == "f" and b_kind in (None, "f"):
-        return a, b  # the usual case: nothing to do
+        return a, b  # the other usual case: nothing to do
     if a_kind == "f":
         return a, b.type(a.data.dtype)
     if b_kind == "f":
