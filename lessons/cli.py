@@ -11,7 +11,7 @@ import sys
 from typing import Any
 
 from stepgrad.lessons.base import Bug, Lesson
-from stepgrad.lessons.progress import Progress
+from stepgrad.lessons.progress import MARKS, Progress
 from stepgrad.lessons.registry import LessonNotFound, all_lessons, get_lesson, problems
 from stepgrad.lessons.tutor import Tutor, next_bug
 
@@ -89,10 +89,8 @@ def lessons_table(progress: Progress) -> str:
     """Number, title, model, data, bugs (solved ones filled) and progress, one lesson a row."""
     rows = [("#", "lesson", "model", "data", "bugs", "progress")]
     for lesson in all_lessons():
-        solved = progress.solved(lesson)
-        marks = "".join(_mark(bug.id, solved, progress.guessed(lesson), progress.fixed(lesson))
-                        for bug in lesson.bugs)
-        done = f"{len(solved & {b.id for b in lesson.bugs})} solved" + _quiz(progress, lesson)
+        marks = "".join(progress.mark(lesson, bug.id) for bug in lesson.bugs)
+        done = progress.summary(lesson) + _quiz(progress, lesson)
         rows.append((str(lesson.number), brief(lesson.title, 36, clause=False),
                      brief(lesson.model, 20), brief(lesson.data, 22), str(len(lesson.bugs)),
                      f"{marks}  {done}" if len(lesson.bugs) <= 5 else done))
@@ -100,17 +98,9 @@ def lessons_table(progress: Progress) -> str:
     lines = ["  ".join([row[0].rjust(widths[0])] +
                        [cell.ljust(width) for cell, width in zip(row[1:-1], widths[1:])] +
                        [row[-1]]).rstrip() for row in rows]
-    lines.append("\nStart one with: stepgrad lesson N   (● found, ✎ fixed with your own code, "
-                 "? solved by a guess before looking at the evidence, ○ to find)")
+    lines.append("\nStart one with: stepgrad lesson N\nEach bug's mark:")
+    lines += [f"  {mark} {meaning}" for mark, meaning in MARKS]
     return "\n".join(lines)
-
-
-def _mark(bug: str, solved: set[str], guessed: set[str], fixed: set[str]) -> str:
-    if bug in fixed:
-        return "✎"
-    if bug in guessed:
-        return "?"
-    return "●" if bug in solved else "○"
 
 
 def _quiz(progress: Progress, lesson: Lesson) -> str:

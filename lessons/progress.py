@@ -1,4 +1,11 @@
-"""A learner's progress: which bugs they solved, how many hints and attempts each took.
+"""A learner's progress: which bugs they found (or only guessed), how many hints and attempts
+each took, which they fixed with their own code, and their predictions.
+
+A right diagnosis counts as *found* when the learner had looked at the evidence first (a node
+of the op at fault, or the events where the symptom shows); made before that, it is only
+*guessed*, and a later right diagnosis after looking upgrades it to found. In the file,
+`solved` lists every bug diagnosed right (as older versions wrote it) and `guessed` the ones
+of those not found yet, so files of older versions load unchanged (their bugs count as found).
 
 Saved as JSON in the user's data directory:
 
@@ -13,7 +20,8 @@ a save that fails raises ProgressError ("could not save progress: ...").
 
     progress = Progress.load()
     progress.record_hint(lesson, "relu-times-activation")
-    progress.solved(lesson)            # {"relu-times-activation"}
+    progress.solved(lesson)            # {"relu-times-activation"}: diagnosed right
+    progress.found(lesson)             # the same, less those only guessed
 """
 
 from __future__ import annotations
@@ -30,6 +38,13 @@ from stepgrad.paths import data_dir
 
 FILENAME = "progress.json"
 VERSION = 1
+
+
+#: What each mark of `stepgrad lessons` means (Progress.mark), for its legend.
+MARKS = (("●", "found: diagnosed after looking at the evidence"),
+         ("✎", "fixed with your own code (`fix check`)"),
+         ("?", "guessed: right, but before looking at any evidence (look, diagnose again)"),
+         ("○", "not found yet"))
 
 
 class ProgressError(OSError):
@@ -233,14 +248,18 @@ class Progress:
 
     def record_attempt(self, lesson: Any, bug: str, correct: bool,
                        looked: bool = True) -> int:
-        """Count one more diagnosis of `bug` (and mark it solved when correct); a correct
-        one made before looking at the evidence (`looked` False) is noted as a guess."""
+        """Count one more diagnosis of `bug`. A correct one marks it found when the learner
+        had `looked` at the evidence (and upgrades an earlier guess); made before looking, it
+        marks the bug guessed unless it was found already."""
         entry = self._lesson(lesson)
         entry["attempts"][bug] = int(entry["attempts"].get(bug, 0)) + 1
-        if correct and bug not in entry["solved"]:
-            entry["solved"].append(bug)
-            if not looked:
+        if correct:
+            if looked and bug in entry.get("guessed", []):
+                entry["guessed"].remove(bug)
+            elif not looked and bug not in entry["solved"]:
                 entry.setdefault("guessed", []).append(bug)
+            if bug not in entry["solved"]:
+                entry["solved"].append(bug)
         self._changed()
         return entry["attempts"][bug]
 
@@ -270,8 +289,18 @@ class Progress:
         self._changed()
 
     def guessed(self, lesson: Any) -> set[str]:
-        """Bugs solved by a diagnosis made before looking at any evidence."""
+        """Bugs diagnosed right before looking at any evidence, and not found since."""
         return set(self.lessons.get(lesson_key(lesson), {}).get("guessed", []))
+
+    def found(self, lesson: Any) -> set[str]:
+        """Bugs diagnosed right after looking at the evidence (or fixed with own code)."""
+        return self.solved(lesson) - self.guessed(lesson)
+
+    def is_found(self, lesson: Any, bug: str) -> bool:
+        return bug in self.found(lesson)
+
+    def is_guessed(self, lesson: Any, bug: str) -> bool:
+        return bug in self.guessed(lesson)
 
     def fixed(self, lesson: Any) -> set[str]:
         """Bugs the learner fixed with their own code (`fix check`)."""
@@ -284,6 +313,7 @@ class Progress:
 
     # -- asking ---------------------------------------------------------------------------
     def solved(self, lesson: Any) -> set[str]:
+        """Bugs diagnosed right: found, or only guessed."""
         return set(self.lessons.get(lesson_key(lesson), {}).get("solved", []))
 
     def is_solved(self, lesson: Any, bug: str) -> bool:
@@ -296,9 +326,19 @@ class Progress:
         return int(self.lessons.get(lesson_key(lesson), {}).get("attempts", {}).get(bug, 0))
 
     def summary(self, lesson: Any) -> str:
-        """"2/2 bugs solved" style line for `stepgrad lessons`."""
-        solved = len(self.solved(lesson) & {bug.id for bug in lesson.bugs})
-        return f"{solved}/{len(lesson.bugs)} bugs solved"
+        """"1/2 bugs found" (", 1 guessed" when some were only guessed) for `stepgrad lessons`."""
+        ids = {bug.id for bug in lesson.bugs}
+        guessed = len(self.guessed(lesson) & ids)
+        line = f"{len(self.found(lesson) & ids)}/{len(lesson.bugs)} bugs found"
+        return line + (f", {guessed} guessed" if guessed else "")
+
+    def mark(self, lesson: Any, bug: str) -> str:
+        """One character for `bug` in `stepgrad lessons` (see MARKS)."""
+        if bug in self.fixed(lesson):
+            return "✎"
+        if bug in self.guessed(lesson):
+            return "?"
+        return "●" if bug in self.solved(lesson) else "○"
 
     def reset(self, lesson: Any = None) -> None:
         """Forget the progress of one lesson, or of every lesson."""
@@ -309,4 +349,4 @@ class Progress:
         self._changed()
 
 
-__all__ = ["FILENAME", "Progress", "ProgressError", "data_dir", "lesson_key", "validate"]
+__all__ = ["FILENAME", "MARKS", "Progress", "ProgressError", "data_dir", "lesson_key", "validate"]

@@ -6,7 +6,8 @@ delegate here. Everything returns plain text; nothing here imports a user interf
     tutor = Tutor(get_lesson(4), "relu-times-activation", Progress.load())
     session = Session(tutor.program(), name="lesson 4")     # the debugger runs this
     tutor.hint()                 # "Hint 1/4: ..."
-    tutor.diagnose("relu backward")   # (True, "Solved! ...")
+    tutor.diagnose("relu backward")   # (True, "Solved! ...") once the learner looked at a
+                                      # relu node; before that, "right, but a guess"
     tutor.fixed()                # loss curves with and without the bug, final metrics
 """
 
@@ -30,15 +31,22 @@ from stepgrad.lessons.progress import Progress
 from stepgrad.lessons.quizmaster import Quizmaster
 from stepgrad.lessons.report import compare, report, sparkline
 
-#: Events that show a loop, optimizer, init or data bug at work (unless the bug says).
-_LOOP_EVIDENCE = ("OptimizerStep", "ZeroGrad", "Iteration", "Epoch")
+#: Events that show a loop or optimizer bug at work (unless the bug says): the update, the
+#: loss, the metrics. Not zero_grad: the first event of a lesson, before anything ran.
+_LOOP_EVIDENCE = ("OptimizerStep", "Iteration", "Epoch")
+#: An init or data bug shows also in every node computed with the weights or the data.
+_INIT_EVIDENCE = (*_LOOP_EVIDENCE, "ForwardStep", "BackwardStep")
 _SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**", "matmul": "@"}
 
 
 def next_bug(lesson: Lesson, progress: Progress | None) -> Bug:
-    """The first bug of `lesson` not solved yet (the first bug when all are solved)."""
-    solved = progress.solved(lesson) if progress is not None else set()
-    return next((bug for bug in lesson.bugs if bug.id not in solved), lesson.bugs[0])
+    """The first bug of `lesson` not diagnosed yet, else the first only guessed (still to
+    find), else the first bug."""
+    if progress is None:
+        return lesson.bugs[0]
+    solved, found = progress.solved(lesson), progress.found(lesson)
+    return next((bug for bug in lesson.bugs if bug.id not in solved),
+                next((bug for bug in lesson.bugs if bug.id not in found), lesson.bugs[0]))
 
 
 class Tutor:
@@ -94,8 +102,7 @@ class Tutor:
         if self.bug is None:
             parts.append("**This run is healthy** (no bug injected): watch it reach its target.")
         else:
-            solved = " (solved)" if self.progress.is_solved(lesson, self.bug.id) else ""
-            parts.append(f"**A bug is hidden in this run{solved}.** What goes wrong: "
+            parts.append(f"**A bug is hidden in this run{self._state_note()}.** What goes wrong: "
                          f"{self.bug.symptom}\n\nCommands: `hint`, `diagnose <what>`, "
                          f"`predict` (when a question is open), `fix` (rewrite the code at "
                          f"fault yourself), `reveal`, `fixed`.")
@@ -112,16 +119,27 @@ class Tutor:
         bug (a node of the op at fault, or an event of the part that goes wrong)."""
         if self.bug is None or self.looked or event is None:
             return
-        wanted = self.bug.evidence or ((self.bug.op,) if self.bug.op else _LOOP_EVIDENCE)
         op = getattr(event, "op", None)
-        self.looked = op in wanted or type(event).__name__ in wanted
+        self.looked = op in self._evidence() or type(event).__name__ in self._evidence()
+
+    def _evidence(self) -> tuple[str, ...]:
+        """Op names and event kinds whose visit is evidence of the bug: the bug's own list,
+        else its op's nodes, else the events where a loop, init or data bug shows."""
+        assert self.bug is not None
+        if self.bug.evidence:
+            return self.bug.evidence
+        if self.bug.op:
+            return (self.bug.op,)
+        return _LOOP_EVIDENCE if self.bug.kind == "loop" else _INIT_EVIDENCE
 
     def status(self) -> str:
         """One line: the bug's progress (hints used, attempts, solved)."""
         if self.bug is None:
             return f"Lesson {self.lesson.number}: healthy run"
         p, lesson, bug = self.progress, self.lesson, self.bug.id
-        state = "solved" if p.is_solved(lesson, bug) else "revealed" if self.revealed else "open"
+        state = ("found" if p.is_found(lesson, bug) else
+                 "guessed (right, before looking at the evidence)" if p.is_guessed(lesson, bug)
+                 else "revealed" if self.revealed else "open")
         return (f"Lesson {lesson.number}, bug {lesson.bugs.index(self.bug) + 1}/"
                 f"{len(lesson.bugs)}: {state}; hints {p.hints_used(lesson, bug)}/"
                 f"{len(self.bug.hints)}, attempts {p.attempts(lesson, bug)}")
@@ -141,7 +159,8 @@ class Tutor:
         return f"Hint {self._hint_index}/{len(hints)}: {text}"
 
     def diagnose(self, answer: str) -> tuple[bool, str]:
-        """Check a diagnosis by meaning; returns (solved, a message for the learner)."""
+        """Check a diagnosis by meaning; returns (right, a message for the learner). A right
+        one made before the learner looked at any evidence is told it was a guess."""
         said = normalise(answer)
         if not said:
             return False, "Say what the bug is, for example: diagnose relu backward"
@@ -153,16 +172,50 @@ class Tutor:
         # In a mystery lesson two catalogued bugs may share an op and phase: naming it is the
         # find there. Elsewhere an answer that fits two of the lesson's bugs is too vague.
         if self._accepts(answer) and (not others or getattr(lesson, "mystery", False)):
+            found_before = self.progress.is_found(lesson, bug.id)
+            guessed_before = self.progress.is_guessed(lesson, bug.id)
             self.progress.record_attempt(lesson, bug.id, correct=True, looked=self.looked)
-            guess = "" if self.looked else (
-                "\nRight, but nothing you looked at showed it yet: progress notes this one as "
-                "a guess. Go and find the evidence (the nodes of the op at fault, or the "
-                "statistic that goes wrong).")
-            return True, (f"Solved! {bug.title}.\n{bug.explanation}{guess}\n"
+            if not self.looked and not found_before:
+                return True, self._guessed(answer)
+            upgrade = ("Found, with the evidence this time (no longer a guess in your "
+                       "progress). " if guessed_before and self.looked else "")
+            return True, (f"{upgrade}Solved! {bug.title}.\n{bug.explanation}\n"
                           f"Type `fixed` to see training with the bug removed, or `fix` to "
                           f"write the fix yourself.")
         attempts = self.progress.record_attempt(lesson, bug.id, correct=False)
         return False, self._wrong(answer, said, attempts, others)
+
+    def _guessed(self, answer: str) -> str:
+        """The reply to a right diagnosis made before looking at any evidence: right, but a
+        guess (not counted as found), and where to look; it names nothing the learner did
+        not say (the op only when their answer names it)."""
+        assert self.bug is not None
+        op = self.bug.op if self.bug.kind == "op" else None
+        if op and f" {normalise(op)} " in f" {normalise(answer)} ":
+            look = (f"stop at a {op} node (`break {op}`, then `continue`) and check what it "
+                    f"computes (`info`, `gradcheck`)")
+        elif op:
+            look = ("stop at a node of the op you named (`break` it, then `continue`) and "
+                    "check what it computes (`info`, `gradcheck`)")
+        elif self.bug.kind == "loop":
+            look = ("watch the symptom happen: `break step` (an optimizer step) or "
+                    "`break iteration`, then `continue`, and look at the loss, the gradients "
+                    "and the update")
+        else:
+            look = ("step through the first nodes the network computes (`step`, or `break` "
+                    "on a layer, then `continue`) and look at their outputs and gradients, "
+                    "or at the loss (`break iteration`)")
+        return (f"Your answer is right, but it was a guess: you have not looked at any "
+                f"evidence in this run yet, so it is not counted as found (progress notes "
+                f"it as guessed). To find it: {look}. Then `diagnose` again.")
+
+    def _state_note(self) -> str:
+        assert self.bug is not None
+        if self.progress.is_found(self.lesson, self.bug.id):
+            return " (found)"
+        if self.progress.is_guessed(self.lesson, self.bug.id):
+            return " (guessed right, but not found from the evidence yet)"
+        return ""
 
     def _accepts(self, answer: str) -> bool:
         assert self.bug is not None
@@ -298,7 +351,7 @@ class Tutor:
             self.predictions["asked"] += 1
             self.predictions["right"] += right
             self.progress.record_prediction(self.lesson, right)
-        following = self.quiz.question(event) if right is not None else None
+        following = self.quiz.question(event)  # the step's next question, if it has one
         return f"{message}\n{following}" if following else message
 
     def hidden(self, event: events.Event | None) -> str | None:

@@ -39,7 +39,8 @@ class CommandRunner:
 
     def __init__(self, session: Any, commands: Any, post: Callable[[Message], Any]) -> None:
         self.session, self.commands, self.post = session, commands, post
-        self.views = Views(session, getattr(commands, "tutor", None))
+        self.tutor = getattr(commands, "tutor", None)
+        self.views = Views(session, self.tutor)
         self.busy = 0          # commands queued or running (shown in the status line)
         self.pending = 0       # every job queued or running, commands included
         self._queue: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
@@ -104,10 +105,13 @@ class CommandRunner:
     def _run(self, job: Job) -> Message:
         if job.kind == "inspect":
             try:
-                return Inspected(self.views.selection(job.index, job.current))
+                selection = self.views.selection(job.index, job.current)
             except IndexError:     # that event left the history meanwhile
                 return Inspected(None)
+            self._seen(selection.view.event)
+            return Inspected(selection)
         if job.kind == "view":
+            self._seen(self.session.state.event)
             return ViewReady(self.views.view(self.session.state))
         if job.kind == "start":
             line = "where"
@@ -118,3 +122,9 @@ class CommandRunner:
         else:
             line, output = job.line, self.commands.run(job.line)
         return CommandDone(line, output, self.views.view(self.session.state))
+
+    def _seen(self, event: Any) -> None:
+        """The inspector shows `event` without a command (a node clicked on the tape, a stop
+        nobody asked for): a lesson's tutor notes whether it is evidence of the bug."""
+        if self.tutor is not None and event is not None:
+            self.tutor.look(event)

@@ -136,6 +136,7 @@ def test_diagnose_never_says_solved_when_nothing_was_saved(
 ) -> None:
     bug = LESSON.bugs[0]
     tutor = Tutor(LESSON, bug, Progress.load(tmp_path / FILENAME))
+    tutor.looked = True  # a find, not a guess
     commands = Commands(Session(None, name="progress test"), tutor=tutor)
     _full_disk(monkeypatch)
     text = commands.run(f"diagnose {bug.answers[0]}")

@@ -133,7 +133,7 @@ def test_stepgrad_lessons_lists_progress(capsys, monkeypatch, tmp_path) -> None:
     monkeypatch.setenv("STEPGRAD_HOME", str(tmp_path))
     assert list_lessons(argparse.Namespace(reset=False)) == 0
     out = capsys.readouterr().out
-    assert "The chain rule, node by node" in out and "○○  0 solved" in out
+    assert "The chain rule, node by node" in out and "○○  0/2 bugs found" in out
     header = out.splitlines()[0].split()
     assert header == ["#", "lesson", "model", "data", "bugs", "progress"]
     code = run_lesson(argparse.Namespace(number="99", bug=None, no_bug=False, mystery=False,

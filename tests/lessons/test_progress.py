@@ -43,7 +43,7 @@ def test_progress_round_trips(tmp_path: Path) -> None:
     assert again.solved(LESSON) == {"mul-swapped"}
     assert again.hints_used(LESSON, "mul-swapped") == 2
     assert again.attempts(LESSON, "mul-swapped") == 2
-    assert again.summary(LESSON) == "1/2 bugs solved"
+    assert again.summary(LESSON) == "1/2 bugs found"
     assert json.loads(path.read_text())["version"] == 1
     assert [p.name for p in path.parent.iterdir()] == [FILENAME]  # no temporary left
 
@@ -148,4 +148,4 @@ def test_guesses_fixes_and_predictions_are_kept_and_shown(tmp_path) -> None:
     assert again.guessed(lesson) == {"no-zero-grad"}
     assert again.fixed(lesson) == {"update-adds-grad"} and again.quiz(lesson) == (1, 2)
     row = next(line for line in lessons_table(again).splitlines() if line.lstrip().startswith("6 "))
-    assert "?✎○" in row and "2 solved, predictions 1/2 right" in row
+    assert "?✎○" in row and "1/3 bugs found, 1 guessed, predictions 1/2 right" in row
