@@ -94,8 +94,11 @@ class Question:
         return name == self.op and (moment.forward is not None or not needs_forward) \
             and self.fits(moment)
 
-    def ask(self, moment: Moment) -> str:
-        return "Predict: " + self.prompt.format(**self._facts(moment)) + \
+    def ask(self, moment: Moment, place: str = "") -> str:
+        """The question as shown; `place` says which of a step's questions it is
+        ("question 1 of 2 at this step")."""
+        where = f"({place}) " if place else ""
+        return f"Predict: {where}" + self.prompt.format(**self._facts(moment)) + \
             "  (predict NUMBER..., or predict skip)"
 
     def check(self, moment: Moment, said: Sequence[float]) -> tuple[bool, str]:
