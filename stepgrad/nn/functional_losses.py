@@ -57,8 +57,13 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None,  # noqa: A002
         return _soft_cross_entropy(input, target, class_axis, weight, reduction, label_smoothing)
     labels = _labels(target_data, "cross_entropy")
     classes = input.shape[class_axis]
-    _check_classes(labels, classes, ignore_index, "cross_entropy")
     plain = input.ndim == 2 and weight is None and reduction == "mean" and not label_smoothing
+    if plain and not 0 <= ignore_index < classes and labels.size and labels.min() >= 0 and \
+            labels.max() < classes:
+        # the usual case in one pass over the labels: every one is a class, so none is the
+        # ignore_index (which names no class here); 2 µs of a 150 µs MLP step less
+        return ops.CrossEntropy.apply(input, labels)
+    _check_classes(labels, classes, ignore_index, "cross_entropy")
     if plain and not np.any(labels == ignore_index):
         return ops.CrossEntropy.apply(input, labels)
     log_probs = log_softmax(input, dim=class_axis)

@@ -83,7 +83,11 @@ class CrossEntropy(Function):
         log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
         rows = np.arange(len(target))
         ctx.probs, ctx.target = np.exp(log_probs), target
-        return np.asarray(-log_probs[rows, target].mean(), dtype=logits.dtype)
+        # sum / n is what .mean() computes (the same pairwise sum, in float32 for float16),
+        # without numpy's Python-level mean wrapper (3 µs of a 150 µs MLP step)
+        picked = log_probs[rows, target]
+        total = picked.sum(dtype=np.float32 if picked.dtype == np.float16 else None)
+        return np.asarray(-(total / len(target)), dtype=logits.dtype)
 
     @staticmethod
     def backward(ctx: Context, grad: np.ndarray) -> tuple:
