@@ -333,6 +333,32 @@ def test_cnn_training_step(benchmark: Any) -> None:
     assert ratios["vs_numpy"] <= 1.5, ratios
 
 
+@pytest.mark.xfail(strict=False, reason=(
+    "not met (issue 14's 0.5x): 0.76-0.82x measured; hand-written numpy itself is 0.52-0.53x "
+    "PyTorch here (98 µs, of which 53 µs are the eight matrix products), so 0.5x would mean "
+    "beating the careful numpy version; stepgrad is 1.43-1.55x that floor"))
+def test_mlp_step_is_half_of_pytorchs(benchmark: Any) -> None:
+    """Issue 14: the MLP step at most 0.5x PyTorch's (0.47x when the issue was written)."""
+    ours, model = stepgrad_mlp()
+    times = best_times({"stepgrad": ours, "torch": torch_mlp(model)[0],
+                        "numpy": numpy_mlp(model)[0]}, number=40)
+    ratios = {"vs_torch": times["stepgrad"] / times["torch"],
+              "numpy_vs_torch": times["numpy"] / times["torch"]}
+    report(benchmark, "MLP step, issue 14", times, ratios)
+    benchmark.pedantic(ours, rounds=5, iterations=10, warmup_rounds=1)
+    assert ratios["vs_torch"] <= 0.5, ratios
+
+
+def test_cnn_step_is_at_most_pytorchs(benchmark: Any) -> None:
+    """Issue 14: the CNN step at most 1.0x PyTorch's (0.94x when the issue was written)."""
+    ours, model = stepgrad_cnn()
+    times = best_times({"stepgrad": ours, "torch": torch_cnn(model)[0]}, number=10)
+    ratios = {"vs_torch": times["stepgrad"] / times["torch"]}
+    report(benchmark, "CNN step, issue 14", times, ratios)
+    benchmark.pedantic(ours, rounds=5, iterations=5, warmup_rounds=1)
+    assert ratios["vs_torch"] <= 1.0, ratios
+
+
 def test_per_node_overhead(benchmark: Any) -> None:
     times = best_times({"plain": chain, "traced": traced_chain}, number=1, rounds=15)
     per_node = {k: v / NODES for k, v in times.items()}
