@@ -46,7 +46,10 @@ def load(bug: Bug, path: Path) -> dict[str, Any]:
     if spec is None or spec.loader is None:
         raise FixError(f"cannot read {path}")
     module = importlib.util.module_from_spec(spec)
-    module.__dict__.update({k: v for k, v in vars(home).items() if not k.startswith("__")})
+    # the names the file must define are left out: the home module's own function of that
+    # name (lesson 2's healthy `iteration`) must not pass for the learner's
+    module.__dict__.update({k: v for k, v in vars(home).items()
+                            if not k.startswith("__") and k not in phases})
     try:
         spec.loader.exec_module(module)
     except SyntaxError as error:
@@ -57,9 +60,17 @@ def load(bug: Bug, path: Path) -> dict[str, Any]:
                        f"{_where(error, path)}: {error}") from None
     missing = [p for p in phases if not callable(getattr(module, p, None))]
     if missing:
-        raise FixError(f"Your fix file must define {' and '.join(missing)}(ctx, ...) "
+        arguments = "ctx, ..." if bug.code is None else _arguments(bug.code.function)
+        raise FixError(f"Your fix file must define {' and '.join(missing)}({arguments}) "
                        f"(`fix reset` writes the original again).")
     return {phase: getattr(module, phase) for phase in phases}
+
+
+def _arguments(function: Any) -> str:
+    """The parameter names of `function`, as its def lists them ("base_lr, epoch")."""
+    import inspect
+
+    return ", ".join(inspect.signature(function).parameters)
 
 
 def _where(error: BaseException, path: Path) -> str:
@@ -173,17 +184,43 @@ def train_with(lesson: Lesson, bug: Bug, fns: dict[str, Any], seed: int,
                 and len(seen) < 4:
             seen.setdefault(event.name, event)
 
-    put = bug.code.put(fns[bug.code.name]) if bug.code is not None \
-        else patch_op(bug.op or "", **fns)
+    if bug.code is not None:
+        calls = [0]
+        put = bug.code.put(_watched(bug.code, fns[bug.code.name], calls))
+    else:
+        put = patch_op(bug.op or "", **fns)
     unsubscribe = events.subscribe(keep)
     try:
         with put():
-            return lesson.run(None, seed), list(seen.values())
+            result = lesson.run(None, seed)
+    except FixError:
+        raise
     except Exception as error:  # noqa: BLE001 (the learner's code)
         raise FixError(f"Training with your code raised {type(error).__name__}"
                        f"{_where(error, path)}: {error}") from None
     finally:
         unsubscribe()
+    if bug.code is not None and not calls[0]:  # the check would judge the lesson's own code
+        raise FixError(f"Cannot tell: training never called your {bug.code.name}, so it "
+                       f"says nothing about your code.")
+    return result, list(seen.values())
+
+
+def _watched(code: Any, function: Any, calls: list[int]) -> Any:
+    """The learner's function, counting its calls and checking what it returns (a wrong
+    return value stops training with one line that says what it should be)."""
+    import functools
+
+    @functools.wraps(function)
+    def watched(*args: Any, **kwargs: Any) -> Any:
+        calls[0] += 1
+        value = function(*args, **kwargs)
+        problem = code.result(value) if code.result is not None else None
+        if problem:
+            raise FixError(problem)
+        return value
+
+    return watched
 
 
 def verdict(lesson: Lesson, bug: Bug, path: Path, seed: int = 0) -> dict[str, Any]:

@@ -37,12 +37,32 @@ class Code:
     name      what the learner's file defines ("init", "_update", "forward")
     function  the code at fault as the lesson ships it (its source is what `fix` writes)
     put       an injector that puts the learner's function in its place:
-              `lambda fn: with_hooks(init=fn)`, `lambda fn: patch_update(sg.optim.Adam, fn)`
+              `lambda fn: with_hooks(init=fn)`, `lambda fn: patch_update(sg.optim.Adam, fn)`,
+              `STEP.swap` (a `training.LoopPart` of the lesson's own loop)
+    portable  False when `put` reaches only the lesson's own loop (a LoopPart): another
+              lesson that borrows the bug (the capstone) cannot check a fix of it
+    result    what each call's return value must be: value -> None when right, else one
+              line for the learner (`number_result`); None: anything goes
     """
 
     name: str
     function: Callable[..., Any]
     put: Callable[[Callable[..., Any]], Any]
+    portable: bool = True
+    result: Callable[[Any], str | None] | None = None
+
+
+def number_result(name: str, what: str, value: Any) -> str | None:
+    """None when `value` is a real number (a float, or a 0-d array), else why it is wrong."""
+    import numbers
+
+    import numpy as np
+
+    if isinstance(value, numbers.Real) and not isinstance(value, bool) \
+            or isinstance(value, np.ndarray) and value.shape == () and value.dtype.kind == "f":
+        return None
+    shown = repr(value) if len(repr(value)) <= 40 else f"a {type(value).__name__}"
+    return f"Your {name} returns {shown}, not a number: it must return {what} as a float."
 
 
 TIME_LIMIT = 120.0  # seconds for a whole `fix check` (two training runs and the checks)
@@ -136,17 +156,32 @@ def write(lesson: Lesson, bug: Bug, reset: bool = False) -> tuple[Path, bool]:
     return path, True
 
 
-def open_editor(path: Path) -> str:
-    """Open $EDITOR on `path` when one is set and the terminal is interactive; else ""."""
+def open_editor(path: Path, terminal: Callable[[list[str]], str | None] | None = None) -> str:
+    """Open $VISUAL or $EDITOR on `path` when one is set; a note for `fix`'s message ("" when
+    no editor was opened).
+
+    `terminal` is how a full-screen front end lends its terminal (the app suspends itself,
+    runs the editor and resumes): it returns None once the editor ran, or one line saying
+    why it could not (the app served in a browser). Without one, the editor runs here when
+    the terminal is interactive."""
     import shlex
 
-    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
-    if not editor or not (sys.stdin.isatty() and sys.stdout.isatty()):
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or ""
+    try:
+        words = shlex.split(editor)
+    except ValueError as error:
+        return f" (could not read $EDITOR {editor!r}: {error})"
+    if not words:
         return ""
-    if "textual.app" in sys.modules:  # the full-screen app owns the terminal
+    if terminal is not None:
+        why = terminal([*words, str(path)])
+        return f" ({why})" if why else f" (edited with {editor})"
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return ""
+    if "textual.app" in sys.modules:  # a full-screen app owns the terminal and lent none
         return " (open it in your editor: the full-screen app keeps the terminal)"
     try:
-        subprocess.call([*shlex.split(editor), str(path)])
+        subprocess.call([*words, str(path)])
     except OSError as error:
         return f" (could not start $EDITOR: {error})"
     return f" (opened with {editor})"
@@ -179,4 +214,5 @@ if __name__ == "__main__":  # the child process of `check`
     main(sys.argv[1:])
 
 
-__all__ = ["broken_phases", "check", "code_at_fault", "fix_path", "open_editor", "write"]
+__all__ = ["Code", "broken_phases", "check", "code_at_fault", "fix_path", "number_result",
+           "open_editor", "write"]

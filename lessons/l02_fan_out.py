@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 import numpy as np
 
 import stepgrad as sg
 from stepgrad.lessons import datasets
-from stepgrad.lessons.base import Bug, Hooks, Lesson, RunResult, patch_op, with_hooks
+from stepgrad.lessons.base import Bug, Hooks, Lesson, RunResult, combine, patch_op, with_hooks
 from stepgrad.lessons.diagnosis import ZERO_GRAD_MISSING, backward, op_named
+from stepgrad.lessons.fixing import Code, number_result
 from stepgrad.lessons.quiz import grad_value
+from stepgrad.lessons.training import LoopPart
 
 TEXT = """\
 When a value feeds two places, a change in it changes the loss along *both* paths, so
@@ -47,6 +52,11 @@ def load() -> datasets.Dataset:
     return datasets.line(n=64, slope=2.0, intercept=-1.0, noise=0.1, seed=0)
 
 
+#: The iteration of this loop: a bug replaces it, and `fix check` puts the learner's code in.
+ITERATION = LoopPart("lesson 2: the iteration")
+Batches = list[tuple[np.ndarray, np.ndarray]]
+
+
 def train(hooks: Hooks, seed: int) -> RunResult:
     """Full-batch gradient descent on a line, each batch in two micro-batches."""
     data = load() if hooks.data is None else hooks.data(load())
@@ -56,27 +66,30 @@ def train(hooks: Hooks, seed: int) -> RunResult:
         hooks.init((w, b))
     optimizer = sg.optim.SGD([w, b], lr=hooks.lr(LR))
     n, half = len(data.x), len(data.x) // 2
+    batches = [(data.x[part], data.y[part]) for part in (slice(0, half), slice(half, n))]
+    step = ITERATION.current() or functools.partial(iteration, zero_grad=hooks.zero_grad)
     result = RunResult()
-    for iteration in range(ITERATIONS):
-        total = 0.0
-        for part in (slice(0, half), slice(half, n)):
-            x, y = sg.tensor(data.x[part], name="x"), sg.tensor(data.y[part], name="y")
-            e = x * w + b - y
-            loss = (e * e).sum() / n
-            loss.backward()
-            total += float(loss.item())
-        if iteration == 0:
+    norms: list[float] = []  # what before_update measured in this iteration
+
+    def before_update() -> None:
+        """Between the backward calls and the update: the first gradients, the norm."""
+        if "grads" not in result.extra:
             _record_first_grads(result, data, w, b)
-        norm = float(np.sqrt(sum(float(np.sum(np.asarray(t.grad) ** 2)) for t in (w, b)
-                                 if t.grad is not None)))
-        optimizer.step()
-        if hooks.zero_grad:
-            optimizer.zero_grad()
+        norms.append(float(np.sqrt(sum(float(np.sum(np.asarray(t.grad) ** 2))
+                                        for t in (w, b) if t.grad is not None))))
+
+    for number in range(ITERATIONS):
+        norms.clear()
+        total = step(w, b, optimizer, batches, before_update)
+        if not norms:
+            raise RuntimeError("the iteration must call before_update() between the backward "
+                               "calls and the update")
+        norm = norms[-1]
         result.losses.append(total)
         result.grad_norms.append(norm)
-        sg.mark_iteration(iteration, epoch=0, loss=total, grad_norm=norm)
+        sg.mark_iteration(number, epoch=0, loss=total, grad_norm=norm)
         if not np.isfinite(total):
-            result.stopped = f"the loss became {total} at iteration {iteration}"
+            result.stopped = f"the loss became {total} at iteration {number}"
             break
     test_mse = _mse(data.x_test, data.y_test, w.data, b.data)
     result.history.append({"epoch": 0.0, "test_mse": test_mse})
@@ -85,6 +98,25 @@ def train(hooks: Hooks, seed: int) -> RunResult:
                       "first_grad_ratio": grad_ratio(result),
                       "w": float(w.data[0]), "b": float(b.data[0])}
     return result
+
+
+def iteration(w: sg.Tensor, b: sg.Tensor, optimizer: sg.optim.Optimizer, batches: Batches,
+              before_update: Callable[[], None], zero_grad: bool = True) -> float:
+    """One iteration: a backward per micro-batch (their gradients add up in .grad), then one
+    update; returns the loss of the whole batch. zero_grad=False is a bug's hooks setting."""
+    n = sum(len(x) for x, _ in batches)
+    total = 0.0
+    for x_part, y_part in batches:
+        x, y = sg.tensor(x_part, name="x"), sg.tensor(y_part, name="y")
+        e = x * w + b - y
+        loss = (e * e).sum() / n
+        loss.backward()
+        total += float(loss.item())
+    before_update()
+    optimizer.step()
+    if zero_grad:
+        optimizer.zero_grad()
+    return total
 
 
 def _mse(x: np.ndarray, y: np.ndarray, w: np.ndarray, b: np.ndarray) -> float:
@@ -119,6 +151,25 @@ def reached(result: RunResult) -> bool:
 
 
 # -- the bugs -------------------------------------------------------------------------------
+# The loop bug runs its own iteration (names and docstring say nothing of what is wrong:
+# `where` and `list` show them), which `fix` gives the learner to rewrite. It sets the hooks
+# as before too: the capstone's loop, which has no such part, reads them.
+
+def full_step(w: sg.Tensor, b: sg.Tensor, optimizer: sg.optim.Optimizer, batches: Batches,
+              before_update: Callable[[], None]) -> float:
+    """One iteration of the loop; returns the loss of the whole batch."""
+    n = sum(len(x) for x, _ in batches)
+    total = 0.0
+    for x_part, y_part in batches:
+        x, y = sg.tensor(x_part, name="x"), sg.tensor(y_part, name="y")
+        e = x * w + b - y
+        loss = (e * e).sum() / n
+        loss.backward()
+        total += float(loss.item())
+    before_update()
+    optimizer.step()
+    return total
+
 
 def mul_backward_one_path(ctx: sg.Context, grad: np.ndarray) -> tuple:
     """BUG: for a value multiplied by itself, only one of its two paths gets a gradient
@@ -161,7 +212,7 @@ NOT_ZEROED = Bug(
     title="gradients are not zeroed between iterations: every backward adds onto all the "
           "old ones",
     kind="loop",
-    inject=with_hooks(zero_grad=False),
+    inject=combine(with_hooks(zero_grad=False), ITERATION.swap(full_step)),
     symptom="The loss drops at first, then swings up and down and never settles (it rises "
             "in about half of the iterations); the gradient norm does not shrink.",
     hints=(
@@ -173,6 +224,8 @@ NOT_ZEROED = Bug(
     ),
     answers=("zero grad", "no zero grad", "grad not reset between iterations"),
     concepts=ZERO_GRAD_MISSING,
+    code=Code("iteration", full_step, ITERATION.swap, portable=False,
+              result=lambda value: number_result("iteration", "the batch's loss", value)),
     explanation="backward adds into .grad, which is what makes the two micro-batches add "
                 "up; but the sums must be cleared before the next iteration. Without "
                 "`optimizer.zero_grad()` each step uses the sum of every gradient so far, "

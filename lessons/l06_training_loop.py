@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 import stepgrad as sg
 from stepgrad.lessons import datasets
-from stepgrad.lessons.base import Bug, Hooks, Lesson, RunResult, with_hooks
+from stepgrad.lessons.base import Bug, Hooks, Lesson, RunResult, combine, with_hooks
 from stepgrad.lessons.diagnosis import ZERO_GRAD_MISSING, concept
+from stepgrad.lessons.fixing import Code, number_result
 from stepgrad.lessons.models import MLP
 from stepgrad.lessons.quiz import first_step, grad_shape
+from stepgrad.lessons.training import LoopPart
 from stepgrad.lessons.training import train as train_loop
 
 TEXT = """\
@@ -48,13 +52,17 @@ One line of the loop is broken. Find which, and `diagnose` it (for example
 SIZES, LR, MOMENTUM, GAMMA, EPOCHS, BATCH = (64, 32, 10), 0.05, 0.9, 0.8, 8, 32
 TARGET_ACCURACY = 0.95
 
+#: The parts of this loop a bug replaces, and `fix check` puts the learner's code in.
+STEP = LoopPart("lesson 6: the iteration")
+LEARNING_RATE = LoopPart("lesson 6: the learning rate per epoch")
+
 
 def train(hooks: Hooks, seed: int) -> RunResult:
     model = MLP(SIZES)
     optimizer = sg.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
-    gamma = float(hooks.flag("lr_gamma", GAMMA))
     return train_loop(model, optimizer, datasets.load_digits(seed=0), EPOCHS, BATCH, hooks,
-                      seed=seed, lr_schedule=lambda epoch: gamma ** epoch)
+                      seed=seed, lr_schedule=lambda epoch: GAMMA ** epoch,
+                      step=STEP.current(), learning_rate=LEARNING_RATE.current())
 
 
 def reached(result: RunResult) -> bool:
@@ -89,12 +97,40 @@ def spikes_later(result: RunResult) -> bool:
 
 
 # -- the bugs -------------------------------------------------------------------------------
+# Each bug runs its own code in this lesson's loop (a LoopPart), which `fix` gives the learner
+# to rewrite. It also sets the hooks as before: the capstone's loop, which has no such part,
+# reads them, and they tell bugs of the same effect apart. The functions' names and
+# docstrings say nothing of what is wrong: `where` and `list` show them.
+
+def train_step(model: sg.nn.Module, optimizer: sg.optim.Optimizer, loss_fn: Any,
+               x: np.ndarray, y: np.ndarray, before_update: Any) -> float:
+    """One iteration of the loop; returns the loss."""
+    loss = loss_fn(model(sg.tensor(x, name="x")), y)
+    loss.backward()
+    before_update(model)
+    optimizer.step()
+    return float(loss.item())
+
+
+def learning_rate(base_lr: float, epoch: int) -> float:
+    """The learning rate of `epoch` (counted from 0)."""
+    return -base_lr * GAMMA ** epoch
+
+
+def epoch_rate(base_lr: float, epoch: int) -> float:
+    """The learning rate of `epoch` (counted from 0)."""
+    return base_lr * 2.5 ** epoch
+
+
+def _rate_result(value: Any) -> str | None:
+    return number_result("learning_rate", "the learning rate", value)
+
 
 NO_ZERO_GRAD = Bug(
     id="no-zero-grad",
     title="optimizer.zero_grad() is never called: gradients pile up across iterations",
     kind="loop",
-    inject=with_hooks(zero_grad=False),
+    inject=combine(with_hooks(zero_grad=False), STEP.swap(train_step)),
     symptom="The gradient norm grows iteration after iteration instead of shrinking; the "
             "loss climbs into the hundreds and accuracy falls to chance.",
     hints=(
@@ -106,6 +142,8 @@ NO_ZERO_GRAD = Bug(
     ),
     answers=("zero_grad", "no zero_grad", "grad not reset"),
     concepts=ZERO_GRAD_MISSING,
+    code=Code("train_step", train_step, STEP.swap, portable=False,
+              result=lambda value: number_result("train_step", "the loss", value)),
     explanation="backward adds into .grad. Without optimizer.zero_grad() at the start of each "
                 "iteration, the gradient after k steps is the sum of k gradients, the steps "
                 "grow without bound and the loss diverges. The fix: call "
@@ -117,7 +155,7 @@ UPDATE_ADDS = Bug(
     id="update-adds-grad",
     title="the update adds the gradient (w += lr * grad): gradient ascent",
     kind="loop",
-    inject=with_hooks(update_sign=-1.0),
+    inject=combine(with_hooks(update_sign=-1.0), LEARNING_RATE.swap(learning_rate)),
     symptom="The loss goes up from the very first step and keeps climbing until it is "
             "infinite.",
     hints=(
@@ -133,6 +171,8 @@ UPDATE_ADDS = Bug(
               concept("add", "sign", "ascent", "negative", "wrong direction", "opposite",
                       "flip", "plus", "invert", "reverse", "uphill", "minus",
                       ask="what is wrong with the update?")),
+    code=Code("learning_rate", learning_rate, LEARNING_RATE.swap, portable=False,
+              result=_rate_result),
     explanation="The gradient points uphill, so descent subtracts it: w <- w - lr * grad. "
                 "The broken loop added it (equivalently, used a negative learning rate), so "
                 "every step made the loss larger. The fix: subtract the gradient.",
@@ -143,7 +183,7 @@ LR_EXPLODES = Bug(
     id="lr-explodes",
     title="the learning-rate schedule multiplies the rate by 2.5 each epoch instead of 0.8",
     kind="loop",
-    inject=with_hooks(flags={"lr_gamma": 2.5}),
+    inject=combine(with_hooks(flags={"lr_gamma": 2.5}), LEARNING_RATE.swap(epoch_rate)),
     symptom="The first epoch looks healthy; then the loss jumps up, the gradient norm spikes "
             "far above anything in the first epoch, and accuracy collapses.",
     hints=(
@@ -158,6 +198,8 @@ LR_EXPLODES = Bug(
               concept("grow", "increase", "explode", "too high", "too large", "too big",
                       "large", "big", "high", "gamma", "schedule", "decay", "rise",
                       ask="what is wrong with the learning rate?")),
+    code=Code("learning_rate", epoch_rate, LEARNING_RATE.swap, portable=False,
+              result=_rate_result),
     explanation="A learning rate that grows every epoch eventually makes each step larger "
                 "than the valley the weights sit in: the loss jumps, gradients spike, and the "
                 "network is thrown into a region it cannot learn from. The fix: decay the "

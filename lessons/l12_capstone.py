@@ -196,7 +196,8 @@ def as_mystery(bug: Bug, lesson: Lesson, taken: set[str]) -> Bug:
     return replace(bug, id=bug_id, symptom=SYMPTOM, hints=GENERAL_HINTS + bug.hints,
                    explanation=f"(From lesson {lesson.number}, {lesson.title}.) "
                                f"{bug.explanation}",
-                   shows=capstone_shows(bug))
+                   shows=capstone_shows(bug),
+                   code=bug.code if getattr(bug.code, "portable", True) else None)
 
 
 def _effect(bug: Bug) -> tuple[str, ...] | None:

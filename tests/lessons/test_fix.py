@@ -129,6 +129,10 @@ def test_a_file_that_never_finishes_is_stopped(home: Path, monkeypatch) -> None:
     assert "did not finish within 8 s" in tutor.fix_check()
 
 
-def test_fix_is_for_op_bugs_and_lessons_with_a_bug() -> None:
+def test_fix_needs_a_bug_and_every_bug_of_lessons_1_to_11_can_be_fixed() -> None:
     assert "healthy" in Tutor(get_lesson(4), None).fix()
-    assert "setting of the training loop" in Tutor(get_lesson(6), "no-zero-grad").fix()
+    without = [(n, bug.id) for n in range(1, 12) for bug in get_lesson(n).bugs
+               if not (bug.kind == "op" and bug.op) and bug.code is None]
+    assert without == []  # loop settings too: tests/lessons/test_fix_loop_settings.py
+    said = Tutor(get_lesson(6), "no-zero-grad", Progress(autosave=False)).fix()
+    assert "The code at fault is in" in said, said
