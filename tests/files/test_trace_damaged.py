@@ -1,9 +1,12 @@
 """Damaged and hostile trace files are refused with one line; saving has a size limit.
 
-The corpus is made here from a real trace (no binary blobs): broken deflate streams, an
-unsupported zip version and compression method, fields of the wrong type, nesting deep
-enough to overflow a recursive reader, a member that declares 2 GB, and a zip bomb that
-declares a few bytes and would unpack to 64 MB.
+The corpus is made here from a real trace (no binary blobs), in both layouts that load.
+Version 3 (what `save` writes): a header whose lengths do not match the file, an index that
+is not JSON or not UTF-8 or nested 100,000 deep, columns of the wrong type or length, array
+numbers past the data, a dtype of objects, shapes that do not add up to the data.
+Version 2 (a zip): broken deflate streams, an unsupported zip version and compression method,
+fields of the wrong type, nesting deep enough to overflow a recursive reader, a member that
+declares 2 GB, and a zip bomb that declares a few bytes and would unpack to 64 MB.
 """
 
 from __future__ import annotations
@@ -16,9 +19,11 @@ import zipfile
 import zlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
+from trace_bytes import HEADER, npy_bytes, v2_bytes, v3_bytes, zip_bytes
 
 import stepgrad as sg
 from stepgrad.debug.history import History
@@ -30,7 +35,10 @@ CENTRAL = b"PK\x01\x02"
 def _recorded() -> sg.Trace:
     with sg.trace() as recorded:
         x = sg.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
-        (x.relu() * 2).sum().backward()
+        loss = (x.relu() * 2).sum()
+        loss.backward()
+        sg.optim.SGD([x], lr=0.1).step()
+        sg.mark_iteration(0, loss=loss, accuracy=1.0)
     return recorded
 
 
@@ -39,18 +47,11 @@ def _members(good: bytes) -> dict[str, bytes]:
         return {name: archive.read(name) for name in archive.namelist()}
 
 
-def _zip(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
+_zip = zip_bytes
 
 
 def _meta_member(meta: object) -> bytes:
-    buffer = io.BytesIO()
-    np.save(buffer, np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8))
-    return buffer.getvalue()
+    return npy_bytes(json.dumps(meta).encode())
 
 
 def _with_meta(good: bytes, change: Callable[[dict], object]) -> bytes:
@@ -89,7 +90,7 @@ def _nested(depth: int) -> Callable[[dict], dict]:
     return _field("attrs", json.loads('{"$tuple": [' * depth + "1" + "]}" * depth))
 
 
-DAMAGED: dict[str, Callable[[bytes], bytes]] = {
+V2_DAMAGED: dict[str, Callable[[bytes], bytes]] = {
     "zlib error": _broken_deflate,
     "zip version 10.0": lambda good: _patch_central(good, 6, "<H", 100),
     "compression method 99": lambda good: _patch_central(good, 10, "<H", 99),
@@ -113,10 +114,95 @@ DAMAGED: dict[str, Callable[[bytes], bytes]] = {
 }
 
 
+def _index(change: Callable[[dict], Any]) -> Callable[[bytes], bytes]:
+    """A version 3 file whose index `change` edited (in place, or by returning a new one)."""
+    def damage(good: bytes) -> bytes:
+        magic, index_size, data_size = HEADER.unpack_from(good)
+        index = json.loads(good[HEADER.size:HEADER.size + index_size])
+        changed = change(index)  # a new index, or None (list.pop's value means in place)
+        return v3_bytes(changed if isinstance(changed, dict) else index,
+                        good[len(good) - data_size:])
+    return damage
+
+
+def _column(kind: str, name: str, value: Any) -> Callable[[bytes], bytes]:
+    """The first value of field `name` of the first `kind` event set to `value`."""
+    def change(index: dict) -> None:
+        index["events"][kind][name][0] = value
+    return _index(change)
+
+
+def _raw_index(raw: bytes) -> Callable[[bytes], bytes]:
+    return lambda good: v3_bytes(None, good[len(good) - HEADER.unpack_from(good)[2]:], raw)
+
+
+def _lengths(good: bytes, index_size: int, data_size: int) -> bytes:
+    return HEADER.pack(HEADER.unpack_from(good)[0], index_size, data_size) + good[HEADER.size:]
+
+
+V3_DAMAGED: dict[str, Callable[[bytes], bytes]] = {
+    "ends in the header": lambda good: good[:20],
+    "ends in the data": lambda good: good[:-10],
+    "longer than its header says": lambda good: good + bytes(64),
+    "index length past the end": lambda good: _lengths(good, 2**60, HEADER.unpack_from(good)[2]),
+    "data length of 2 GB": lambda good: _lengths(good, HEADER.unpack_from(good)[1], 2**31),
+    "index is not json": _raw_index(b"{not json"),
+    "index is not utf-8": _raw_index(b"\xff"),
+    "index nested 100000 deep": _raw_index(
+        b'{"format": "stepgrad-trace", "version": 3, "kinds": '
+        + b"[" * 100_000 + b"]" * 100_000 + b"}"),
+    "output is text": _column("forward", "output", "a0"),
+    "output is a float": _column("forward", "output", 0.0),
+    "output is null": _column("forward", "output", None),
+    "output past the arrays": _column("forward", "output", 10**6),
+    "output is negative": _column("forward", "output", -1),
+    "node id is text": _column("forward", "node_id", "x"),
+    "inputs hold text": _column("forward", "inputs", ["a"]),
+    "inputs is a number": _column("forward", "inputs", 3),
+    "line is true": _column("forward", "line", True),
+    "summed axes hold text": _column("backward", "summed_axes", [["x"]]),
+    "attrs nested 200 deep": _column("forward", "attrs", json.loads(
+        '{"$tuple": [' * 200 + "1" + "]}" * 200)),
+    "slice of five": _column("forward", "attrs", {"$dict": [["s", {"$slice": [1, 2, 3, 4, 5]}]]}),
+    "attrs is a list": _column("forward", "attrs", [1]),
+    "metrics hold text": _column("iteration", "metrics", {"$dict": [["accuracy", "high"]]}),
+    "a column is short": _index(lambda index: index["events"]["forward"]["seq"].pop()),
+    "a field is missing": _index(lambda index: index["events"]["forward"].pop("line")),
+    "an extra field": _index(lambda index: index["events"]["forward"].update(
+        extra=index["events"]["forward"]["seq"])),
+    "a table is a list": _index(lambda index: index["events"].update(forward=[])),
+    "events is a list": _index(lambda index: {**index, "events": []}),
+    "an unknown kind": _index(lambda index: _renamed_kind(index, "no-such-kind")),
+    "kinds do not match the tables": _index(lambda index: index["kinds"].__setitem__(0, "x")),
+    "order names no kind": _index(lambda index: index["order"].__setitem__(0, 99)),
+    "order is text": _index(lambda index: {**index, "order": "0123"}),
+    "one event too many": _index(lambda index: index["order"].append(0)),
+    "params past their items": _index(lambda index: index["events"]["optimizer_step"][
+        "params"]["lengths"].__setitem__(0, 5)),
+    "params without lengths": _index(lambda index: index["events"]["optimizer_step"][
+        "params"].pop("lengths")),
+    "param grad is text": _index(lambda index: index["events"]["optimizer_step"]["params"][
+        "items"]["grad"].__setitem__(0, "g")),
+    "dtype is object": _index(lambda index: index["arrays"]["dtype"].__setitem__(0, "|O")),
+    "no such dtype": _index(lambda index: index["arrays"]["dtype"].__setitem__(0, "<q99")),
+    "dtype is a list": _index(lambda index: index["arrays"]["dtype"].__setitem__(0, ["<f8"])),
+    "negative shape": _index(lambda index: index["arrays"]["shape"].__setitem__(0, [-3])),
+    "shape past the data": _index(lambda index: index["arrays"]["shape"].__setitem__(0, [10**6])),
+    "one shape too few": _index(lambda index: index["arrays"]["shape"].pop()),
+    "arrays is a list": _index(lambda index: {**index, "arrays": []}),
+}
+
+def _renamed_kind(index: dict, name: str) -> None:
+    index["events"][name] = index["events"].pop(index["kinds"][0])
+    index["kinds"][0] = name
+
+
+DAMAGED = {**{f"v2 {name}": damage for name, damage in V2_DAMAGED.items()},
+           **{f"v3 {name}": damage for name, damage in V3_DAMAGED.items()}}
+
+
 def _raw_meta(raw: bytes) -> bytes:
-    buffer = io.BytesIO()
-    np.save(buffer, np.frombuffer(raw, dtype=np.uint8))
-    return buffer.getvalue()
+    return npy_bytes(raw)
 
 
 def _object_npy() -> bytes:
@@ -136,8 +222,9 @@ def damaged_trace(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
     """One damaged trace from the corpus, made from a real trace's bytes."""
     good = tmp_path / "good.sgtrace"
     _recorded().save(good)
+    raw = v2_bytes(load_trace(good)) if request.param.startswith("v2 ") else good.read_bytes()
     path = tmp_path / "damaged.sgtrace"
-    path.write_bytes(DAMAGED[request.param](good.read_bytes()))
+    path.write_bytes(DAMAGED[request.param](raw))
     return path
 
 
@@ -177,11 +264,33 @@ def _unpacking_peak(path: Path) -> int:
         tracemalloc.stop()
 
 
-def test_a_member_that_declares_2gb_is_refused_before_unpacking(tmp_path: Path) -> None:
+def test_the_good_trace_round_trips_as_version_2(tmp_path: Path) -> None:
+    recorded = _recorded()
+    (tmp_path / "v2.sgtrace").write_bytes(v2_bytes(recorded))
+    loaded = load_trace(tmp_path / "v2.sgtrace")
+    assert [e.summary() for e in loaded] == [e.summary() for e in recorded]
+
+
+def test_a_header_that_declares_2gb_is_refused_before_reading(tmp_path: Path) -> None:
     good = tmp_path / "good.sgtrace"
     _recorded().save(good)
     path = tmp_path / "big.sgtrace"
-    path.write_bytes(_patch_central(good.read_bytes(), 24, "<I", 2**31))
+    path.write_bytes(V3_DAMAGED["data length of 2 GB"](good.read_bytes()))
+    assert _unpacking_peak(path) < 10 * 2**20
+    with pytest.raises(TraceError, match="truncated"):
+        load_trace(path)
+
+
+def test_loading_over_the_limit_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "run.sgtrace"
+    _recorded().save(path)
+    with pytest.raises(TraceError, match=r"over the 100 B limit \(load_trace\(max_bytes"):
+        load_trace(path, max_bytes=100)
+
+
+def test_a_member_that_declares_2gb_is_refused_before_unpacking(tmp_path: Path) -> None:
+    path = tmp_path / "big.sgtrace"
+    path.write_bytes(_patch_central(v2_bytes(_recorded()), 24, "<I", 2**31))
     assert _unpacking_peak(path) < 10 * 2**20
     with pytest.raises(TraceError, match="over the 1.0 GB limit"):
         load_trace(path)
