@@ -151,9 +151,9 @@ def reached(result: RunResult) -> bool:
 
 
 # -- the bugs -------------------------------------------------------------------------------
-# The loop bug runs its own iteration (names and docstring say nothing of what is wrong:
-# `where` and `list` show them), which `fix` gives the learner to rewrite. It sets the hooks
-# as before too: the capstone's loop, which has no such part, reads them.
+# The loop bug runs its own iteration, which `fix` gives the learner to rewrite (its name and
+# docstring say nothing of what is wrong: `where` and the source pane show them). It sets the
+# hooks as before too: the capstone's loop, which has no such part, reads them.
 
 def full_step(w: sg.Tensor, b: sg.Tensor, optimizer: sg.optim.Optimizer, batches: Batches,
               before_update: Callable[[], None]) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -13,7 +14,7 @@ from stepgrad.lessons.diagnosis import ZERO_GRAD_MISSING, concept
 from stepgrad.lessons.fixing import Code, number_result
 from stepgrad.lessons.models import MLP
 from stepgrad.lessons.quiz import first_step, grad_shape
-from stepgrad.lessons.training import LoopPart
+from stepgrad.lessons.training import LoopPart, LossFn
 from stepgrad.lessons.training import train as train_loop
 
 TEXT = """\
@@ -100,10 +101,11 @@ def spikes_later(result: RunResult) -> bool:
 # Each bug runs its own code in this lesson's loop (a LoopPart), which `fix` gives the learner
 # to rewrite. It also sets the hooks as before: the capstone's loop, which has no such part,
 # reads them, and they tell bugs of the same effect apart. The functions' names and
-# docstrings say nothing of what is wrong: `where` and `list` show them.
+# docstrings say nothing of what is wrong: `where` and the source pane show them.
 
-def train_step(model: sg.nn.Module, optimizer: sg.optim.Optimizer, loss_fn: Any,
-               x: np.ndarray, y: np.ndarray, before_update: Any) -> float:
+def train_step(model: sg.nn.Module, optimizer: sg.optim.Optimizer, loss_fn: LossFn,
+               x: np.ndarray, y: np.ndarray,
+               before_update: Callable[[sg.nn.Module], None]) -> float:
     """One iteration of the loop; returns the loss."""
     loss = loss_fn(model(sg.tensor(x, name="x")), y)
     loss.backward()

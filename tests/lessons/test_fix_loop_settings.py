@@ -82,6 +82,8 @@ def test_fix_through_commands_shipped_code_heals_and_the_bug_does_not(n: int, bu
         again = checked(commands, path, broken)
         assert not again.startswith("Healthy") and "misses the target" in again, again
         assert f"{metric} " in again.splitlines()[0], again          # the metric that missed
+        path.write_text(header(broken) + shipped)
+        assert "again" in commands.run("fix reset") and path.read_text() == broken
         assert "Traceback" not in healed + again
     finally:
         session.close()
