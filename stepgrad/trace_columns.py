@@ -49,19 +49,25 @@ class ArrayTable:
 
     def __init__(self) -> None:
         self.arrays: list[np.ndarray] = []
-        self._numbers: dict[int, int] = {}
+        # id -> number; the table holds each array, so no other object can take its id
+        self._numbers: dict[int, int | None] = {id(None): None}
 
     def number(self, value: np.ndarray | None) -> int | None:
         """`value`'s number in the data (None stays None: a gradient nobody needs)."""
-        if value is None:
-            return None
-        found = self._numbers.get(id(value))  # the table holds the array: its id stays its own
-        if found is None:
-            if type(value) is not np.ndarray:
-                raise TypeError(f"{type(value).__name__} where an array belongs")
-            found = self._numbers[id(value)] = len(self.arrays)
-            self.arrays.append(value)
-        return found
+        return self.numbers([value])[0]
+
+    def numbers(self, values: typing.Sequence[np.ndarray | None]) -> list[int | None]:
+        """The number of each value of a column. Looked up with map, in C: a Python call
+        per array was a fifth of the time to save a 10,500-event trace."""
+        known = self._numbers
+        keys = list(map(id, values))
+        for key, value in [(k, v) for k, v in zip(keys, values) if k not in known]:
+            if key not in known:  # met twice in this column
+                if not isinstance(value, np.ndarray):
+                    raise TypeError(f"{type(value).__name__} where an array belongs")
+                known[key] = len(self.arrays)
+                self.arrays.append(np.asarray(value))  # a subclass's (np.memmap's) bytes
+        return list(map(known.__getitem__, keys))
 
 
 # -- a field's form, from its annotation ---------------------------------------------------------
@@ -116,25 +122,25 @@ def encode_events(recorded: list[events.Event], table: ArrayTable) -> dict[str, 
 
 def _encode_table(cls: type, rows: typing.Sequence[Any], table: ArrayTable) -> dict[str, Any]:
     fields = _fields(cls)
-    columns = zip(*map(operator.attrgetter(*[name for name, _, _ in fields]), rows)) \
-        if len(fields) > 1 else ([getattr(row, fields[0][0]) for row in rows],)
-    found = dict.fromkeys((name for name, _, _ in fields), ())  # no rows: empty columns
-    for (name, _, form), column in zip(fields, columns):
-        found[name] = _encode_column(form, column, table)
-    return found
+    take = operator.attrgetter(*[name for name, _, _ in fields])  # a tuple of every field
+    rows = [(value,) for value in map(take, rows)] if len(fields) == 1 else list(map(take, rows))
+    columns = list(zip(*rows)) or [()] * len(fields)  # zip makes nothing of no rows
+    return {name: _encode_column(form, column, table)
+            for (name, _, form), column in zip(fields, columns)}
 
 
 def _encode_column(form: Any, column: typing.Sequence[Any], table: ArrayTable) -> Any:
     if _native(form):
         return column  # json writes tuples as lists
     if form == "array":
-        return list(map(table.number, column))
+        return table.numbers(column)
     if form == "tagged":
         return [encode_value(value, table) for value in column]
     if form[0] == "table":
         return _encode_table(form[1], column, table)
     if form[1] == "array":  # a tuple of arrays (an op's inputs, the grads it sends)
-        return [list(map(table.number, value)) for value in column]
+        numbers = iter(table.numbers(list(itertools.chain.from_iterable(column))))
+        return [list(itertools.islice(numbers, n)) for n in map(len, column)]
     return {"lengths": list(map(len, column)),  # a tuple of dataclasses: one table for all
             "items": _encode_column(form[1], list(itertools.chain.from_iterable(column)),
                                     table)}
@@ -286,6 +292,8 @@ def decode_value(value: Any, arrays: Arrays, depth: int = 0) -> Any:
     if not isinstance(value, dict):
         return value
     if "$array" in value:
+        if type(value["$array"]) not in (str, int):  # a name (versions 1, 2) or a number (3)
+            raise TypeError(f"an array is named {str(value['$array'])[:20]}")
         return arrays[value["$array"]]
     if "$event" in value:
         cls = events.EVENT_TYPES.get(value["$event"]) or _PLAIN_CLASSES[value["$event"]]

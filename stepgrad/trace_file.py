@@ -17,7 +17,8 @@ ends: the header's two lengths must account for every byte of it.
 Why not the zip of versions 1 and 2 (`__meta__.npy`, `data.npy`): a zip member carries a
 CRC-32 of its bytes, which cost as much as a quarter of a raw write of them, and the arrays
 had to pass through zipfile one write at a time. Here the arrays go to the file with
-`os.writev` straight from their own memory (no copy, a system call per 512 arrays).
+`os.writev` straight from their own memory (no copy; a system call per 256 arrays, each
+followed by its padding).
 Versions 1 and 2 are still read, through zipfile.
 
 Reading refuses anything it cannot trust with a TraceError (one line): never more than the
@@ -50,7 +51,19 @@ MAGIC = b"\x93SGTRACE"
 _HEADER = struct.Struct("<8sQQ")  # the magic, the index's length, the data's length
 _ZIP_MAGIC = b"PK\x03\x04"
 _PADDING = [bytes(n) for n in range(ALIGN)]
-_IOV_MAX = 512  # buffers per os.writev (Linux allows 1024, macOS 1024; POSIX at least 16)
+
+
+def _iov_max() -> int:
+    """Buffers per os.writev: 512, or fewer where the system allows fewer (Linux and macOS
+    allow 1024; POSIX promises 16)."""
+    try:
+        limit = os.sysconf("SC_IOV_MAX")
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows), or no such name
+        return 16
+    return min(512, limit) if limit >= 16 else 16
+
+
+_IOV_MAX = _iov_max()
 _CHUNK = 2**20
 #: What reading a damaged archive can raise, besides TraceError: a bad zip, an unsupported
 #: compression or zip version, a broken deflate stream, a truncated file, bad JSON or UTF-8.
