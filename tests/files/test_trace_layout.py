@@ -196,3 +196,17 @@ def test_the_header_counts_every_byte(tmp_path: Path) -> None:
     start = HEADER.size + index_size
     assert start + -start % ALIGN + data_size == len(raw)
     assert json.loads(raw[HEADER.size:start])["version"] == 3
+
+
+class _Marked(np.ndarray):
+    """An ndarray subclass, as np.memmap is: saved as the plain array of its bytes."""
+
+
+def test_an_array_subclass_is_saved_as_its_values(tmp_path: Path) -> None:
+    recorded = _recorded(3)
+    forward = recorded.of_kind("forward")[0]
+    marked = dataclasses.replace(forward, output=np.arange(3.0).view(_Marked))
+    sg.Trace([marked]).save(tmp_path / "marked.sgtrace")
+    (loaded,) = load_trace(tmp_path / "marked.sgtrace")
+    assert type(loaded.output) is np.ndarray
+    np.testing.assert_array_equal(loaded.output, [0.0, 1.0, 2.0])
