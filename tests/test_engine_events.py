@@ -3,6 +3,7 @@ semantics, traces saved and loaded, STEPGRAD_DEBUG=1 printing, and anomaly mode.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -401,3 +402,22 @@ def test_the_forward_record_is_named() -> None:
     relu_back = next(e for e in t.of_kind("backward") if e.op == "relu")
     assert (relu_back.name, relu_back.file, relu_back.line) == (relu.name, relu.file, relu.line)
     assert relu_back.input_names == ("x",) and h.name == "relu_1"
+
+
+def test_markers_take_numpy_scalars_and_one_element_tensors_and_refuse_the_rest():
+    """A numpy scalar's `.data` is a memoryview: mark_iteration once failed on np.float32."""
+    with sg.trace() as t:
+        sg.mark_iteration(0, loss=np.float32(1.5), accuracy=np.float64(0.5))
+        sg.mark_iteration(1, loss=sg.tensor(2.0), accuracy=sg.tensor([0.25]))
+        sg.mark_epoch(0, accuracy=np.array(0.75))
+    assert [(e.loss, e.metrics) for e in t.events[:2]] == [(1.5, {"accuracy": 0.5}),
+                                                           (2.0, {"accuracy": 0.25})]
+    assert t.events[2].metrics == {"accuracy": 0.75}
+    for listening in (False, True):  # the same error with and without a debugger
+        with contextlib.ExitStack() as stack:
+            if listening:
+                stack.enter_context(sg.trace())
+            with pytest.raises(TypeError, match=r"loss must be one number .* shape \(2,\)"):
+                sg.mark_iteration(2, loss=sg.tensor([1.0, 2.0]))
+            with pytest.raises(TypeError, match="accuracy must be one number"):
+                sg.mark_epoch(1, accuracy="high")
