@@ -1,9 +1,10 @@
 """Trace files taken apart and put back together by hand, for the tests that damage them.
 
 Written from the layouts the docstrings of stepgrad/trace_file.py describe (not with its
-code), so these tests also pin the layout: version 3 is a 24-byte header (magic, index
-length, data length), the JSON index, zeros up to a multiple of 64, the data; version 2 is a
-zip of `__meta__.npy` (the JSON) and `data.npy` (the arrays end to end, 64-byte aligned).
+code), so these tests also pin the layout: version 3 is a 32-byte header (magic, index
+length, data length, CRC-32 of the index then the data, 4 zero bytes), the JSON index,
+zeros up to a multiple of 64, the data; version 2 is a zip of `__meta__.npy` (the JSON) and
+`data.npy` (the arrays end to end, 64-byte aligned).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import io
 import json
 import struct
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +23,14 @@ import stepgrad as sg
 from stepgrad.trace_columns import ArrayTable, encode_value
 
 MAGIC = b"\x93SGTRACE"
-HEADER = struct.Struct("<8sQQ")
+HEADER = struct.Struct("<8sQQI4x")
 ALIGN = 64
 
 
 def read_v3(path: Path) -> tuple[dict[str, Any], bytes]:
     """The index and the data of a version 3 file."""
     raw = path.read_bytes()
-    magic, index_size, data_size = HEADER.unpack_from(raw)
+    magic, index_size, data_size, _ = HEADER.unpack_from(raw)
     assert magic == MAGIC
     start = HEADER.size + index_size
     start += -start % ALIGN
@@ -39,7 +41,7 @@ def read_v3(path: Path) -> tuple[dict[str, Any], bytes]:
 def v3_bytes(index: Any, data: bytes, raw_index: bytes | None = None) -> bytes:
     """A version 3 file holding `index` (or the bytes `raw_index`) and `data`."""
     text = json.dumps(index).encode() if raw_index is None else raw_index
-    head = HEADER.pack(MAGIC, len(text), len(data)) + text
+    head = HEADER.pack(MAGIC, len(text), len(data), zlib.crc32(data, zlib.crc32(text))) + text
     return head + bytes(-len(head) % ALIGN) + data
 
 

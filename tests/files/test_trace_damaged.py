@@ -117,7 +117,7 @@ V2_DAMAGED: dict[str, Callable[[bytes], bytes]] = {
 def _index(change: Callable[[dict], Any]) -> Callable[[bytes], bytes]:
     """A version 3 file whose index `change` edited (in place, or by returning a new one)."""
     def damage(good: bytes) -> bytes:
-        magic, index_size, data_size = HEADER.unpack_from(good)
+        magic, index_size, data_size, _ = HEADER.unpack_from(good)
         index = json.loads(good[HEADER.size:HEADER.size + index_size])
         changed = change(index)  # a new index, or None (list.pop's value means in place)
         return v3_bytes(changed if isinstance(changed, dict) else index,
@@ -137,13 +137,25 @@ def _raw_index(raw: bytes) -> Callable[[bytes], bytes]:
 
 
 def _lengths(good: bytes, index_size: int, data_size: int) -> bytes:
-    return HEADER.pack(HEADER.unpack_from(good)[0], index_size, data_size) + good[HEADER.size:]
+    magic, _, _, crc = HEADER.unpack_from(good)
+    return HEADER.pack(magic, index_size, data_size, crc) + good[HEADER.size:]
+
+
+def _flipped(position: Callable[[bytes], int]) -> Callable[[bytes], bytes]:
+    """One bit flipped at `position(good)`: the lengths still fit, only the checksum tells."""
+    def damage(good: bytes) -> bytes:
+        at = position(good)
+        return good[:at] + bytes([good[at] ^ 0x10]) + good[at + 1:]
+    return damage
 
 
 V3_DAMAGED: dict[str, Callable[[bytes], bytes]] = {
     "ends in the header": lambda good: good[:20],
     "ends in the data": lambda good: good[:-10],
     "longer than its header says": lambda good: good + bytes(64),
+    "a bit flipped in the last array": _flipped(lambda good: len(good) - 1 - 64),
+    "a bit flipped in the index": _flipped(lambda good: HEADER.size + 3),
+    "a checksum that does not match": _flipped(lambda good: 24),
     "index length past the end": lambda good: _lengths(good, 2**60, HEADER.unpack_from(good)[2]),
     "data length of 2 GB": lambda good: _lengths(good, HEADER.unpack_from(good)[1], 2**31),
     "index is not json": _raw_index(b"{not json"),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -192,10 +193,11 @@ def test_the_header_counts_every_byte(tmp_path: Path) -> None:
     path = tmp_path / "run.sgtrace"
     _recorded(10).save(path)
     raw = path.read_bytes()
-    _, index_size, data_size = HEADER.unpack_from(raw)
+    _, index_size, data_size, crc = HEADER.unpack_from(raw)
     start = HEADER.size + index_size
     assert start + -start % ALIGN + data_size == len(raw)
     assert json.loads(raw[HEADER.size:start])["version"] == 3
+    assert crc == zlib.crc32(raw[start + -start % ALIGN:], zlib.crc32(raw[HEADER.size:start]))
 
 
 class _Marked(np.ndarray):
