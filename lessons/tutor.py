@@ -299,14 +299,15 @@ class Tutor:
         return result is not None and result.bug == (self.bug.id if self.bug else None)
 
     # -- fix it yourself -----------------------------------------------------------------------
-    def fix(self) -> str:
-        """Write the code at fault to the learner's file (kept if it exists) and say where."""
+    def fix(self, terminal: Callable[[list[str]], str | None] | None = None) -> str:
+        """Write the code at fault to the learner's file (kept if it exists), open $EDITOR on
+        it (through `terminal`, a full-screen front end's, when given) and say where it is."""
         bug = self._fixable()
         if isinstance(bug, str):
             return bug
         path, written = fixing.write(self.lesson, bug)
         state = "The code at fault is in" if written else "Your fix file (kept from before) is"
-        opened = fixing.open_editor(path)
+        opened = fixing.open_editor(path, terminal)
         return (f"{state} {path}{opened}\nEdit it, save it, then `fix check`; `fix reset` "
                 f"writes the broken code again.")
 

@@ -34,7 +34,7 @@ from stepgrad.tui.gc_tuning import IdleCollector
 from stepgrad.tui.output import ProgramOutput
 from stepgrad.tui.palette import CommandProvider
 from stepgrad.tui.quitting import QuitDone, Quitter
-from stepgrad.tui.runner import CommandRunner
+from stepgrad.tui.runner import CommandRunner, TerminalLender
 from stepgrad.tui.screens.help_screen import HelpScreen
 from stepgrad.tui.screens.quit_screen import QuitScreen
 from stepgrad.tui.screens.too_small_screen import TooSmallScreen, too_small
@@ -89,6 +89,7 @@ class StepgradApp(ScreenshotsInDataDir, App[int]):
         self.state: Any = None
         self.runner = CommandRunner(session, commands, self.post_message)
         commands.progress = lambda line: self.post_message(messages.CommandProgress(line))
+        commands.terminal = TerminalLender(self)       # `fix` suspends the app for $EDITOR
         self.quitter = Quitter(self, session, commands)
         self.output = ProgramOutput(lambda: self.post_message(messages.OutputWaiting()))
         self._collector = IdleCollector(self)

@@ -14,10 +14,13 @@ worker reads from the history is read by one thread, in order.
 from __future__ import annotations
 
 import queue
+import subprocess
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from textual.app import App, SuspendNotSupported
 from textual.message import Message
 
 from stepgrad.tui.messages import CommandDone, Inspected, View, ViewReady
@@ -128,3 +131,52 @@ class CommandRunner:
         nobody asked for): a lesson's tutor notes whether it is evidence of the bug."""
         if self.tutor is not None and event is not None:
             self.tutor.look(event)
+
+
+class TerminalLender:
+    """Lends the app's terminal to a program the learner asked for: `fix` opens $EDITOR.
+
+    Commands run in the worker thread, but `App.suspend` must be entered on the UI thread:
+    the worker hands the request to the UI thread (`call_later`), which suspends the app,
+    runs the program and resumes, while the worker waits. The worker goes on only after the
+    first refresh since the resume: the command's output, shown any earlier, could be drawn
+    while that refresh still batches the screen's updates, and be lost until the next key
+    (seen in tmux about one time in three). Set as `commands.terminal` by the app."""
+
+    def __init__(self, app: App[Any]) -> None:
+        self.app = app
+
+    def __call__(self, argv: list[str]) -> str | None:
+        """Run `argv` with the terminal (from the worker thread); None once it ran, else one
+        line saying why it could not."""
+        outcome: list[str | None] = []
+        done = threading.Event()
+
+        def lend() -> None:
+            outcome.append(self._suspended(argv))
+            self.app.call_after_refresh(done.set)
+
+        if not self.app.call_later(lend):
+            return "could not open the editor: the app is closing"
+        while not done.wait(0.25):
+            if not self.app.is_running:
+                return "could not open the editor: the app is closing"
+        return outcome[0]
+
+    def _suspended(self, argv: list[str]) -> str | None:
+        try:
+            with self.app.suspend():
+                return _run(argv)   # never raises: an exception here would skip the resume
+        except SuspendNotSupported:
+            where = "in a browser" if self.app.is_web else "here"
+            return (f"the app cannot lend its terminal to an editor {where}: open the file "
+                    f"in your own editor")
+
+
+def _run(argv: list[str]) -> str | None:
+    """Run `argv` to its end; None when it succeeded, else one line saying what went wrong."""
+    try:
+        status = subprocess.call(argv)
+    except OSError as error:
+        return f"could not start {argv[0]}: {error.strerror or error}"
+    return None if status == 0 else f"{argv[0]} exited with status {status}"

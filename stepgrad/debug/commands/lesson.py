@@ -7,6 +7,7 @@ does not know them, help does not list them, and completion does not offer them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from stepgrad.debug.commands.dispatch import CommandError, Dispatcher
@@ -21,6 +22,10 @@ class LessonCommands(Dispatcher):
     """The learner's side of a lesson, answered by the lesson's Tutor."""
 
     lesson_commands = frozenset(LESSON_COMMANDS)
+    #: How a full-screen front end lends its terminal to the learner's $EDITOR (`fix`): it
+    #: runs the command line and returns None, or one line saying why it could not. None:
+    #: the editor runs in this process's terminal (the REPL).
+    terminal: Callable[[list[str]], str | None] | None = None
 
     def run(self, line: str) -> str:
         """Run one line; while a prediction question is open at this step, commands that
@@ -100,7 +105,7 @@ class LessonCommands(Dispatcher):
         tutor = self._tutor()
         word = arg.strip().lower()
         if word in ("", "edit", "open"):
-            return str(tutor.fix())
+            return str(tutor.fix(self.terminal))
         if word == "check":
             return str(tutor.fix_check())
         if word == "reset":
