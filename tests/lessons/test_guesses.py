@@ -162,3 +162,22 @@ def test_progress_files_of_older_versions_still_load(tmp_path) -> None:
     assert saved["solved"] == ["no-zero-grad"] and saved["guessed"] == []
     assert saved["future_field"] == [1, 2]                       # kept for a newer version
     assert [p.name for p in tmp_path.iterdir()] == [FILENAME]    # no temporary file left
+
+
+def test_a_node_selected_in_the_app_counts_as_looked_at(progress: Progress) -> None:
+    from stepgrad.tui.runner import CommandRunner, Job
+
+    tutor, session, commands = _open(4, "relu-times-activation", progress)
+    try:
+        commands.run("break backward linear")
+        commands.run("continue")                 # past relu's forward, stopped elsewhere
+        assert not tutor.looked
+        runner = CommandRunner(session, commands, post=lambda message: None)
+        history = session.history
+        relu = next(i for i in range(history.first, session.state.head + 1)
+                    if getattr(history[i], "op", None) == "relu")
+        runner._run(Job("inspect", index=relu))   # what clicking it on the tape runs
+        assert tutor.looked
+        assert "Solved!" in commands.run("diagnose relu backward")
+    finally:
+        session.close()
