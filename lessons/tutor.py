@@ -333,6 +333,11 @@ class Tutor:
         """The bug to fix, or why `fix` cannot be used here."""
         if self.bug is None:
             return "This run is healthy: there is nothing to fix."
+        if not (self.revealed or self.progress.is_solved(self.lesson, self.bug.id)):
+            # the file `fix` writes is the code at fault, named: showing it first would
+            # give the bug away (its name, its op and phase, or the loop part)
+            return ("Find the bug first: the file `fix` writes is the code at fault, so it "
+                    "would give the answer away. `diagnose` it (or `reveal`), then `fix`.")
         if (self.bug.kind != "op" or not self.bug.op) and self.bug.code is None:
             return (f"This bug is a setting of the training {self.bug.kind}, not code you can "
                     f"rewrite here: `diagnose` it, and `fixed` shows the run without it.")

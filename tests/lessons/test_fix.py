@@ -42,6 +42,7 @@ def shipped(op: str, phases: list[str]) -> str:
 
 def _tutor(n: int, bug_id: str, home: Path) -> tuple[Tutor, Path]:
     tutor = Tutor(get_lesson(n), bug_id, Progress.load(home / "progress.json"))
+    tutor.reveal()  # `fix` comes after the bug is found (its file would give it away)
     message = tutor.fix()
     path = Path(message.split(" is in ")[1].split()[0])
     assert path.exists() and str(home) in str(path)
@@ -99,7 +100,8 @@ def test_a_loop_or_init_function_can_be_fixed_too(n: int, bug_id: str, home: Pat
 def test_the_file_survives_a_rerun_until_fix_reset(home: Path) -> None:
     tutor, path = _tutor(4, "relu-times-activation", home)
     path.write_text("# my work\n" + path.read_text())
-    again = Tutor(get_lesson(4), "relu-times-activation", Progress(autosave=False)).fix()
+    again = revealed(Tutor(get_lesson(4), "relu-times-activation", Progress(autosave=False)))
+    again = again.fix()
     assert "kept from before" in again and path.read_text().startswith("# my work")
     assert "again" in tutor.fix_reset() and not path.read_text().startswith("# my work")
 
@@ -134,5 +136,22 @@ def test_fix_needs_a_bug_and_every_bug_of_lessons_1_to_11_can_be_fixed() -> None
     without = [(n, bug.id) for n in range(1, 12) for bug in get_lesson(n).bugs
                if not (bug.kind == "op" and bug.op) and bug.code is None]
     assert without == []  # loop settings too: tests/lessons/test_fix_loop_settings.py
-    said = Tutor(get_lesson(6), "no-zero-grad", Progress(autosave=False)).fix()
+    said = revealed(Tutor(get_lesson(6), "no-zero-grad", Progress(autosave=False))).fix()
     assert "The code at fault is in" in said, said
+
+
+def revealed(tutor: Tutor) -> Tutor:
+    tutor.reveal()
+    return tutor
+
+
+def test_fix_waits_until_the_bug_is_found(home: Path) -> None:
+    """The file `fix` writes names the code at fault (and its file name the bug): before a
+    right diagnosis or `reveal` it is refused, and nothing is written."""
+    tutor = Tutor(get_lesson(4), "relu-times-activation", Progress.load(home / "progress.json"))
+    for said in (tutor.fix(), tutor.fix_check(), tutor.fix_reset()):
+        assert said.startswith("Find the bug first") and "`diagnose` it" in said, said
+    assert not (home / "fixes").exists()
+    solved, said = tutor.diagnose("relu backward multiplies by the activation")
+    assert solved and "guess" in said  # right, if before any evidence: the learner knows it
+    assert "The code at fault is in" in tutor.fix()

@@ -66,6 +66,7 @@ def test_fix_through_commands_shipped_code_heals_and_the_bug_does_not(n: int, bu
     session.start()
     try:
         commands.run("step")  # paused inside the buggy run: its bug is in place here
+        commands.run("reveal")  # `fix` comes after the bug is found
         said = commands.run("fix")
         assert "The code at fault is in" in said, said
         path = Path(said.split(" is in ")[1].split()[0])
@@ -132,6 +133,7 @@ BROKEN = {
 @pytest.mark.parametrize(("n", "bug_id"), PARAMS)
 def test_a_broken_file_gets_one_clear_line(n: int, bug_id: str, kind: str, home: Path) -> None:
     tutor = Tutor(get_lesson(n), bug_id, Progress(autosave=False))
+    tutor.reveal()
     path = Path(tutor.fix().split(" is in ")[1].split()[0])
     code = tutor.bug.code
     arguments = ", ".join(inspect.signature(code.function).parameters)
@@ -150,6 +152,7 @@ def test_a_broken_file_gets_one_clear_line(n: int, bug_id: str, kind: str, home:
 def test_an_iteration_that_skips_the_measurement_is_told(n: int, bug_id: str,
                                                          home: Path) -> None:
     tutor = Tutor(get_lesson(n), bug_id, Progress(autosave=False))
+    tutor.reveal()
     path = Path(tutor.fix().split(" is in ")[1].split()[0])
     path.write_text("\n".join(line for line in path.read_text().splitlines()
                               if not line.strip().startswith("before_update(")) + "\n")
@@ -171,7 +174,9 @@ def test_the_capstone_does_not_offer_fix_for_a_lessons_own_loop(home: Path) -> N
     capstone = get_lesson(12)
     for bug_id in ("not-zeroed", "update-adds-grad", "lr-explodes"):
         assert capstone.bug(bug_id).code is None
-        Tutor(capstone, bug_id, Progress(autosave=False)).fix()
+        tutor = Tutor(capstone, bug_id, Progress(autosave=False))
+        tutor.reveal()
+        assert "not code you can rewrite here" in tutor.fix()
     assert not (home / "fixes").exists()
     assert capstone.bug("adam-no-bias-correction").code is not None  # a portable one stays
 
@@ -186,7 +191,7 @@ def test_fix_check_through_the_piped_repl(home: Path) -> None:
     path.write_text(header(fixing.code_at_fault(lesson, bug)) + CORRECT_RATE)
     env = {**os.environ, "STEPGRAD_HOME": str(home), "NO_COLOR": "1"}
     done = subprocess.run([sys.executable, "-m", "stepgrad", "lesson", "6", "--bug",
-                           "update-adds-grad", "--repl"], input="fix\nfix check\nquit\n",
+                           "update-adds-grad", "--repl"], input="reveal\nfix\nfix check\nquit\n",
                           capture_output=True, text=True, timeout=300, env=env)
     out = done.stdout
     assert done.returncode == 0, done.stderr

@@ -77,6 +77,8 @@ async def test_fix_suspends_the_app_runs_the_editor_and_resumes(editor, suspensi
         async with app.run_test(size=SIZE) as pilot:
             await settle(pilot)
             ui_thread = threading.get_ident()
+            app.submit_command("reveal")  # `fix` comes after the bug is found
+            await settle(pilot)
             app.submit_command("fix")
             await settle(pilot)
             log = log_text(app)
@@ -98,6 +100,8 @@ async def test_an_editor_that_cannot_start_is_one_line_and_the_app_resumes(
     try:
         async with app.run_test(size=SIZE) as pilot:
             await settle(pilot)
+            app.submit_command("reveal")  # `fix` comes after the bug is found
+            await settle(pilot)
             app.submit_command("fix")
             await settle(pilot)
             assert _has(log_text(app),
@@ -115,6 +119,8 @@ async def test_where_the_app_cannot_suspend_it_says_so(
     app, session, path = _lesson_app()
     try:
         async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            app.submit_command("reveal")  # `fix` comes after the bug is found
             await settle(pilot)
             app.submit_command("fix")
             await settle(pilot)

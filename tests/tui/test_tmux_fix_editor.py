@@ -41,6 +41,10 @@ def test_fix_hands_the_terminal_to_the_editor_and_takes_it_back(terminal, tmp_pa
     terminal.wait_for(" #0/0")
     terminal.keys(":")
     time.sleep(0.5)                                 # the command line takes the focus
+    terminal.keys("reveal", "Enter")                # `fix` comes after the bug is found
+    terminal.wait_for("fix")
+    terminal.keys(":")
+    time.sleep(0.5)
     terminal.keys("fix", "Enter")
     screen = terminal.wait_for("FAKE EDITOR on")
     assert "tape" not in screen                     # the app stepped aside
