@@ -106,7 +106,7 @@ def _write_trace(handle: typing.BinaryIO, index: bytes, arrays: list[np.ndarray]
     contiguous = [a if a.flags.c_contiguous else np.ascontiguousarray(a) for a in arrays]
     crc = zlib.crc32(index)
     for array, gap in zip(contiguous, gaps):
-        crc = zlib.crc32(_PADDING[gap], zlib.crc32(array, crc))  # C-contiguous: its buffer
+        crc = zlib.crc32(_PADDING[gap], zlib.crc32(array.data, crc))  # C-contiguous
     head = _HEADER.pack(MAGIC, len(index), sum(sizes) + sum(gaps), crc) + index
     head += _PADDING[-len(head) % ALIGN]
     buffers = [head, *itertools.chain.from_iterable(
@@ -216,7 +216,7 @@ def _read_version_3(handle: typing.BinaryIO, max_bytes: int) -> tuple[Any, dict[
     handle.seek(start)
     data = np.empty(data_size, np.uint8)
     _read_into(handle, data.data)
-    if zlib.crc32(data, zlib.crc32(index)) != crc:
+    if zlib.crc32(data.data, zlib.crc32(index)) != crc:
         raise TraceError("the file is damaged: its bytes do not match the checksum saved "
                          "with them")
     return json.loads(index), {"data": data}
