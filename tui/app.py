@@ -296,7 +296,7 @@ class StepgradApp(ScreenshotsInDataDir, App[int]):
             self.query_one(SourcePane).show(state.event, state.line, self._dark)
 
     def _inspect(self, selection: Any) -> None:
-        self.query_one(Inspector).show(selection)
+        self.runner.views.look = (self.query_one(Inspector).show(selection), self._dark)
         line = self.state.line if selection.current and self.state is not None else None
         self.query_one(SourcePane).show(selection.view.event, line, self._dark)
 

@@ -6,8 +6,10 @@ broadcast axes that were summed and whether the gradient was added to one the in
 already had (a value used more than once). At a node that fans out, every contribution
 it received is listed: their sum is its gradient.
 
-Pictures of big arrays take time, so they are built and rendered to lines in a thread
-worker; the finished lines come back to the UI thread in an `Inspector.Rendered` message.
+Pictures take time, so they are never drawn on the UI thread. The command worker draws a
+small node's lines as it works out the view (`views.Views`), so a step arrives ready to
+show and the screen repaints once; a big node's pictures are drawn in this widget's own
+thread worker and come back in an `Inspector.Rendered` message.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class Selection:
     contributions: list[tuple[int, str, np.ndarray]] = field(default_factory=list)
     current: bool = True                        # the cursor's event, not a user's selection
     hidden: str | None = None  # "grads", "output" or "update": a lesson's open prediction
+    drawn: tuple[int, list[Strip]] | None = None  # (width, lines) drawn by the command worker
 
 
 HIDDEN = "hidden until you answer the question: predict N  (or: predict skip)"
@@ -70,24 +73,26 @@ class Inspector(StripView):
     def on_mount(self) -> None:
         self.set_lines(render_strips(Text("Nothing to inspect yet.", style="dim"), 40))
 
-    def show(self, selection: Selection | None) -> None:
+    def show(self, selection: Selection | None) -> int:
+        """Show `selection`: at once if it comes drawn at this width, else after the
+        worker draws it. Returns the width drawn at (the command worker's next views come
+        drawn at it: `views.Views.look`)."""
         self.selection = selection
         self._token += 1
         self._width = self.view_width
         if selection is None:
             self.set_lines(render_strips(Text("Nothing to inspect yet.", style="dim"), 40))
             self.rendered_token = self._token
-            return
-        self._draw(self._token, selection, self._width)
+        elif selection.drawn is not None and selection.drawn[0] == self._width:
+            self.set_lines(selection.drawn[1])
+            self.rendered_token = self._token
+        else:
+            self._draw(self._token, selection, self._width)
+        return self._width
 
     @work(thread=True, exclusive=True, group="inspector")
     def _draw(self, token: int, selection: Selection, width: int) -> None:
-        try:
-            lines = render_strips(build(selection, width), width)
-        except Exception as error:  # noqa: BLE001 (a bad array must not take the UI down)
-            lines = render_strips(Text(f"cannot draw this node: {type(error).__name__}: "
-                                       f"{error}", style="red"), width)
-        self.post_message(self.Rendered(token, lines))
+        self.post_message(self.Rendered(token, draw(selection, width)))
 
     def on_inspector_rendered(self, message: Rendered) -> None:
         message.stop()
@@ -101,6 +106,15 @@ class Inspector(StripView):
 
 
 # ---------------------------------------------------------------------- what to draw
+def draw(selection: Selection, width: int) -> list[Strip]:
+    """The inspector's lines for a selection at `width` cells (any thread but the UI's)."""
+    try:
+        return render_strips(build(selection, width), width)
+    except Exception as error:  # noqa: BLE001 (a bad array must not take the UI down)
+        return render_strips(Text(f"cannot draw this node: {type(error).__name__}: "
+                                  f"{error}", style="red"), width)
+
+
 def build(selection: Selection, width: int) -> RenderableType:
     """The inspector's content for a selection (runs in a worker thread)."""
     view = selection.view

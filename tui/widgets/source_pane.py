@@ -49,35 +49,25 @@ class SourcePane(StripView):
         return self.rendered_key == self._key
 
     def show(self, event: ev.Event | None, line: Any = None, dark: bool = True) -> None:
-        """Show the op source of `event` (a ForwardStep or BackwardStep); `line` is a LineState."""
+        """Show the op source of `event` (a ForwardStep or BackwardStep); `line` is a LineState.
+        The command worker has usually drawn it into the cache already (`prefetch`)."""
         self._shown = (event, line, dark)
-        phase = getattr(line, "phase", None) or getattr(event, "phase", "")
-        op = getattr(line, "op", None) or getattr(event, "op", None)
-        if getattr(event, "node_id", 0) > TORCH_NODE_IDS:  # PyTorch's op: compiled, no source
-            op = None  # (stepgrad's op of the same name is not the code that ran)
-        key = (op, phase, getattr(line, "lineno", None), getattr(line, "locals_text", None),
-               getattr(event, "file", ""), getattr(event, "line", 0), dark, self.view_width)
-        if key == self._key:
-            return
-        self._key = key
-        cached = _CACHE.get(key)
-        if cached is not None:
-            self._apply(key, cached)
-        else:
-            self._draw(key)
+        key = source_key(event, line, dark, self.view_width)
+        if key != self._key:
+            self._key = key
+            cached = _CACHE.get(key)
+            if cached is not None:
+                self._apply(key, cached)
+            else:
+                self._draw(key)
 
     @work(thread=True, exclusive=True, group="source")
     def _draw(self, key: tuple[Any, ...]) -> None:
-        op, phase, lineno, locals_text, file, user_line, dark, width = key
-        lines = render_strips(content(op, phase, lineno, locals_text, file, user_line, dark),
-                              width)
-        self.post_message(self.Rendered(key, lines))
+        self.post_message(self.Rendered(key, draw(key)))
 
     def on_source_pane_rendered(self, message: Rendered) -> None:
         message.stop()
-        if len(_CACHE) > 64:
-            _CACHE.clear()
-        _CACHE[message.key] = message.lines
+        _remember(message.key, message.lines)
         if message.key == self._key:
             self._apply(message.key, message.lines)
 
@@ -93,6 +83,36 @@ class SourcePane(StripView):
 
 #: Rendered source by request: stepping through a graph shows the same few ops again.
 _CACHE: dict[tuple[Any, ...], list[Strip]] = {}
+
+
+def source_key(event: ev.Event | None, line: Any, dark: bool, width: int) -> tuple[Any, ...]:
+    """What the pane shows for `event` at `line` (a LineState or None), as a cache key."""
+    phase = getattr(line, "phase", None) or getattr(event, "phase", "")
+    op = getattr(line, "op", None) or getattr(event, "op", None)
+    if getattr(event, "node_id", 0) > TORCH_NODE_IDS:  # PyTorch's op: compiled, no source
+        op = None  # (stepgrad's op of the same name is not the code that ran)
+    return (op, phase, getattr(line, "lineno", None), getattr(line, "locals_text", None),
+            getattr(event, "file", ""), getattr(event, "line", 0), dark, width)
+
+
+def draw(key: tuple[Any, ...]) -> list[Strip]:
+    """The lines for a `source_key` (any thread but the UI's: highlighting takes a while)."""
+    op, phase, lineno, locals_text, file, user_line, dark, width = key
+    return render_strips(content(op, phase, lineno, locals_text, file, user_line, dark), width)
+
+
+def prefetch(event: ev.Event | None, line: Any, dark: bool, width: int) -> None:
+    """Draw what the pane will show for `event` into the cache, unless it is there (the
+    command worker calls this, so a step shows its source in the same repaint)."""
+    key = source_key(event, line, dark, width)
+    if key not in _CACHE:
+        _remember(key, draw(key))
+
+
+def _remember(key: tuple[Any, ...], lines: list[Strip]) -> None:
+    if len(_CACHE) > 64:
+        _CACHE.clear()
+    _CACHE[key] = lines
 
 
 def content(op: str | None, phase: str, lineno: int | None, locals_text: str | None,
