@@ -55,7 +55,8 @@ class PassGraph:
     walked_at: dict[int, int] = field(default_factory=dict)
     _leaf_sums: dict[int, Any] = field(default_factory=dict, repr=False, compare=False)
     _adjacency: dict[int, set[int]] | None = field(default=None, repr=False, compare=False)
-    _edges: set[tuple[int, int]] | None = field(default=None, repr=False, compare=False)
+    #: each edge -> the place of its first appearance in `edges` (a set that keeps the order)
+    _edges: dict[tuple[int, int], int] | None = field(default=None, repr=False, compare=False)
 
     def add_inputs(self, node_id: int, input_ids: Iterable[int],
                    shapes: list[tuple[int, ...]], out_shape: tuple[int, ...]) -> None:
@@ -70,7 +71,7 @@ class PassGraph:
         for input_id, shape in zip(input_ids, shapes):
             self.edges.append((input_id, node_id))
             if self._edges is not None:  # keep the cached lookups true as the graph grows
-                self._edges.add((input_id, node_id))
+                self._edges.setdefault((input_id, node_id), len(self._edges))
             if self._adjacency is not None:
                 self._adjacency.setdefault(input_id, set()).add(node_id)
                 self._adjacency.setdefault(node_id, set()).add(input_id)
@@ -98,16 +99,23 @@ class PassGraph:
         for _ in range(depth):
             frontier = {m for n in frontier for m in adjacency.get(n, ())} - near
             near |= frontier
-        edges = [(a, b) for a in near for b in adjacency.get(a, ()) if b in near]
-        ordered = [e for e in dict.fromkeys(edges) if e in self._edge_set()]
+        edges = {(a, b) for a in near for b in adjacency.get(a, ()) if b in near}
+        # in data-flow order, as the pass made them: a set's order depends on how it grew (a
+        # graph built as the program ran, or at once from history), and the layout on the
+        # order, so the same cut once drew its leaves in another order after step and back
+        place = self._edge_places()
+        ordered = sorted([e for e in edges if e in place], key=place.__getitem__)
         return PassGraph({i: self.nodes[i] for i in sorted(near)}, ordered,
                          {e for e in ordered if e in self.broadcasts},
                          {i: self.made_at[i] for i in near if i in self.made_at},
                          {i: self.walked_at[i] for i in near if i in self.walked_at})
 
-    def _edge_set(self) -> set[tuple[int, int]]:
+    def _edge_places(self) -> dict[tuple[int, int], int]:
         if self._edges is None:
-            self._edges = set(self.edges)
+            places: dict[tuple[int, int], int] = {}
+            for edge in self.edges:
+                places.setdefault(edge, len(places))
+            self._edges = places
         return self._edges
 
     def add(self, number: int, event: ev.Event) -> None:
