@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from rich._ratio import ratio_reduce
 from rich.color import Color
 from rich.console import Group, RenderableType
 from rich.style import Style
@@ -199,9 +200,10 @@ def histogram(a: np.ndarray, width: int, height: int = 3) -> Text:
 def value_table(a: np.ndarray, diverging: bool, width: int | None = None) -> Table | Text:
     """A small array (at most 2-D) as a table of numbers tinted by value.
 
-    When its rows fit in `width` cells it is built as Text: the same cells, right-justified
-    two spaces apart, exactly as Rich's Table lays them out, in a tenth of the time (a step
-    draws several). Otherwise a Table, which wraps its columns to fit."""
+    Given the `width` it is drawn in, it is built as Text: the same lines, cell for cell,
+    as Rich's Table (numbers right-justified two spaces apart, narrowed and cut with "…"
+    by Rich's own rules when too wide), in a fraction of the time (a step draws several).
+    Without a width, or where a column would be cut to nothing, it is a Table."""
     m = np.atleast_2d(np.asarray(a))
     if m.ndim > 2:
         m = m.reshape(-1, m.shape[-1])
@@ -215,8 +217,9 @@ def value_table(a: np.ndarray, diverging: bool, width: int | None = None) -> Tab
             color = _NAN_COLOR if not math.isfinite(value) else ramp[levels[r, c]]
             row.append((number(value), Style(color=color)))
         cells.append(row)
-    widths = [max(len(row[c][0]) for row in cells) for c in range(m.shape[1])]
-    if width is not None and sum(widths) + 2 * (len(widths) - 1) <= width:
+    fitted = None if width is None else _fitted_widths(
+        [max(len(row[c][0]) for row in cells) for c in range(m.shape[1])], width)
+    if fitted is not None:
         text = Text(no_wrap=True, overflow="crop")
         for r, row in enumerate(cells):
             if r:
@@ -224,7 +227,8 @@ def value_table(a: np.ndarray, diverging: bool, width: int | None = None) -> Tab
             for c, (shown, style) in enumerate(row):
                 if c:
                     text.append("  ")
-                text.append(shown.rjust(widths[c]), style)
+                cut = shown if len(shown) <= fitted[c] else shown[:fitted[c] - 1] + "…"
+                text.append(cut.rjust(fitted[c]), style)
         return text
     table = Table(show_header=False, box=None, padding=(0, 1), pad_edge=False)
     for _ in range(m.shape[1]):
@@ -232,6 +236,24 @@ def value_table(a: np.ndarray, diverging: bool, width: int | None = None) -> Tab
     for row in cells:
         table.add_row(*(Text(shown, style=style) for shown, style in row))
     return table
+
+
+def _fitted_widths(lengths: list[int], width: int) -> list[int] | None:
+    """The width of each column's numbers when value_table's Table is drawn in `width`
+    cells, by Rich's rules (one space of padding each side of a column, none at the
+    table's edges; too wide, the widest columns narrow first, then all evenly), or None
+    when a column would be left without a cell for its number."""
+    last = len(lengths) - 1
+    pads = [(c > 0) + (c < last) for c in range(len(lengths))]
+    widths = [max(1, n + pad) for n, pad in zip(lengths, pads)]
+    if sum(widths) > width:
+        widths = Table._collapse_widths(widths, [True] * len(widths), width)
+        if sum(widths) > width:
+            widths = ratio_reduce(sum(widths) - width, [1] * len(widths), widths, widths)
+        widths = [min(n + pad, w) if w - pad >= 1 else min(pad, w)
+                  for n, pad, w in zip(lengths, pads, widths)]
+    fitted = [w - pad for w, pad in zip(widths, pads)]
+    return fitted if min(fitted) >= 1 else None
 
 
 def channel_grid(a: np.ndarray, cols: int, diverging: bool, max_channels: int = 16) -> Text:

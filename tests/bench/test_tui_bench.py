@@ -4,8 +4,10 @@ Run on demand: `pytest tests/bench/test_tui_bench.py --benchmark-only -s`. Each 
 prints its numbers and asserts the targets:
 
 - `step` and `back` on a 2,000-node graph: from the key event to the first screen
-  refresh that shows the new position (tape, inspector and source all updated):
-  median < 30 ms, p95 < 60 ms;
+  refresh that shows the new position (tape, inspector, source and status all updated),
+  one refresh per key: p95 < 16 ms (one frame at 60 Hz) for keys two frames apart, and
+  p95 < two frames for keys pressed back to back (Textual paints at most once a frame,
+  so those take about a frame each whatever the app does);
 - a 256x256 gradient in the inspector: drawn off the UI thread, so keys typed while it
   draws are handled within a frame or two;
 - memory over a 10-epoch run stays bounded by the history limit.
@@ -98,14 +100,16 @@ async def key_to_repaint(app: StepgradApp, clock: RefreshClock, key: str, expect
                          spaced: bool = True) -> float:
     """From posting `key` to the end of the first repaint that shows cursor `expect`.
 
-    Textual repaints at most once a frame: a refresh asked for within a frame of the last
-    one waits for the next frame. A key pressed the instant the last repaint ends (not
-    `spaced`) therefore measures that frame limiter too: about one frame whatever the app
-    does. `spaced` presses a frame after the last repaint, as a person does (even holding
-    a key down: key repeat is 30-50 a second), so the time is the app's own.
+    Textual repaints at most once a frame, on a 60 Hz grid: a refresh asked for within a
+    frame of the last one waits for the next frame, and its timer, woken after a pause,
+    can wait up to two frames after the last repaint to get back on its grid. A key
+    pressed the instant the last repaint ends (not `spaced`) therefore measures that
+    frame limiter: about one frame whatever the app does. `spaced` presses two frames
+    (33 ms) after the last repaint, as a person does (a held key repeats every 33-40 ms
+    or slower), so the time is the app's own.
     """
     if spaced and clock.times:
-        await asyncio.sleep(max(0.0, clock.times[-1] + FRAME - time.perf_counter()))
+        await asyncio.sleep(max(0.0, clock.times[-1] + 2 * FRAME - time.perf_counter()))
     widgets = list(app.query(POSITION_WIDGETS))
     repainted = clock.until(lambda: painted(app, expect, widgets))
     start = time.perf_counter()
@@ -164,21 +168,23 @@ def step_and_back_times(spaced: bool) -> tuple[list[float], list[float]]:
 
 
 def test_step_and_back_on_a_2000_node_graph():
-    """One repaint per key, within one frame at 60 Hz (16 ms) at p95, for keys a frame
+    """One repaint per key, within one frame at 60 Hz (16 ms) at p95, for keys two frames
     apart (a person's presses, or a held key's repeats)."""
     steps, backs = step_and_back_times(spaced=True)
-    for name, values in (("step", steps), ("back", backs)):
-        result = report(f"{name} on a 2,000-node graph", values)
-        assert result["median"] < 30 and result["p95"] < 60, result
+    results = [report(f"{name} on a 2,000-node graph", values)
+               for name, values in (("step", steps), ("back", backs))]
+    for result in results:
+        assert result["p95"] < 16, result
 
 
 def test_keys_pressed_back_to_back_on_a_2000_node_graph():
-    """Each key pressed the instant the last repaint ends: every one still shows in the
-    next frame Textual paints (it paints at most once a frame, so about 17 ms each)."""
+    """Each key pressed the instant the last repaint ends: Textual paints at most once a
+    frame, so each takes about a frame (17 ms); at p95 none waits more than two."""
     steps, backs = step_and_back_times(spaced=False)
-    for name, values in (("step", steps), ("back", backs)):
-        result = report(f"{name} pressed back to back on a 2,000-node graph", values)
-        assert result["median"] < 30 and result["p95"] < 60, result
+    results = [report(f"{name} pressed back to back on a 2,000-node graph", values)
+               for name, values in (("step", steps), ("back", backs))]
+    for result in results:
+        assert result["p95"] < 2 * FRAME * 1000, result
 
 
 def test_big_heatmap_does_not_block_keys():

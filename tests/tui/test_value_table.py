@@ -1,5 +1,6 @@
-"""The inspector's small value tables are built as Text when they fit: the lines drawn
-must be exactly those of Rich's Table (text and styles), whatever the numbers."""
+"""The inspector's small value tables are built as Text: the lines drawn must be exactly
+those of Rich's Table (text and styles, narrowed and cut with "…" as Rich does when the
+numbers do not fit), whatever the numbers and the width."""
 
 from __future__ import annotations
 
@@ -32,17 +33,19 @@ def test_text_tables_draw_exactly_as_rich_tables(seed):
             a.flat[-1] = -np.inf
         if rng.random() < 0.2:
             a = np.round(a)
-        width, diverging = int(rng.integers(20, 120)), bool(trial % 2)
+        width, diverging = int(rng.integers(4, 120)), bool(trial % 2)
         fast = render.value_table(a, diverging, width)
         if isinstance(fast, Table):
-            continue                     # wider than `width`: Rich's Table wraps it
+            continue                     # a column would be cut to nothing: a Table
         drawn += 1
         assert [list(s) for s in render_strips(fast, width)] == \
             [list(s) for s in render_strips(as_table(a, diverging), width)], (a, width)
-    assert drawn > 50
+    assert drawn > 100
 
 
-def test_a_table_too_wide_for_the_width_stays_a_rich_table():
+def test_only_a_table_with_no_room_for_its_numbers_stays_a_rich_table():
     a = np.linspace(-1000, 1000, 48)
-    assert isinstance(render.value_table(a, True, 80), Table)
-    assert isinstance(render.value_table(a[:4], True, 80), Text)
+    assert isinstance(render.value_table(a, True, 80), Table)      # 48 columns in 80 cells
+    assert isinstance(render.value_table(a[:8], True, 39), Text)    # narrowed, cut with "…"
+    assert "…" in render.value_table(a[:8], True, 39).plain
+    assert isinstance(render.value_table(a, True), Table)            # no width given
