@@ -30,6 +30,7 @@ class CommandLog(StripView):
         self._width = 0
         self._partial = ""      # program output after its last newline, not shown yet
         self._partial_stream = "stdout"
+        self._widest = 0        # the longest line's cells (the log's virtual width)
 
     def add_command(self, line: str, output: str) -> None:
         self.flush_output()
@@ -66,21 +67,29 @@ class CommandLog(StripView):
         width = self.view_width
         if width != self._width:
             self._rerender(width)
+        strips = render_strips(renderable, width)
         self.entries.append(renderable)
-        self._rendered.append(render_strips(renderable, width))
+        self._rendered.append(strips)
+        self.lines.extend(strips)    # (not rebuilt from every entry: a step writes twice)
+        self._widest = max([self._widest, *(strip.cell_length for strip in strips)])
         if len(self.entries) > MAX_ENTRIES:
-            del self.entries[: len(self.entries) - MAX_ENTRIES]
-            del self._rendered[: len(self._rendered) - MAX_ENTRIES]
+            cut = len(self.entries) - MAX_ENTRIES
+            dropped = [strip for old in self._rendered[:cut] for strip in old]
+            del self.lines[: len(dropped)]
+            del self.entries[:cut]
+            del self._rendered[:cut]
+            if any(strip.cell_length == self._widest for strip in dropped):
+                self._widest = max((strip.cell_length for strip in self.lines), default=0)
         self._show_all()
 
     def _rerender(self, width: int) -> None:
         self._width = width
         self._rendered = [render_strips(entry, width) for entry in self.entries]
+        self.lines = [strip for strips in self._rendered for strip in strips]
+        self._widest = max((strip.cell_length for strip in self.lines), default=0)
 
     def _show_all(self) -> None:
-        self.lines = [strip for strips in self._rendered for strip in strips]
-        width = max((strip.cell_length for strip in self.lines), default=0)
-        set_virtual_size(self, Size(width, len(self.lines)))
+        set_virtual_size(self, Size(self._widest, len(self.lines)))
         self.scroll_to(0, max(0, len(self.lines) - self.scrollable_content_region.height),
                        animate=False, immediate=True)
         self.refresh()
