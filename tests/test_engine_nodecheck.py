@@ -86,9 +86,11 @@ def big_nodes() -> list[tuple[str, list[np.ndarray], np.ndarray]]:
 
 @pytest.mark.slow
 def test_a_big_linear_and_an_mnist_size_conv_check_healthy_on_part_of_the_batch() -> None:
-    results = [sg.check_node(op, inputs, {}, up) for op, inputs, up in big_nodes()]
+    # a budget too short for the whole batch's forward 16 times (a 4-sample conv forward
+    # takes milliseconds), so the conv is checked on part of its batch on any machine
+    results = [sg.check_node(op, inputs, {}, up, seconds=0.05) for op, inputs, up in big_nodes()]
     assert all(r.verdict == "ok" for r in results), [r.message for r in results]
-    assert "samples" in results[1].message  # says how it was reached: on part of the batch
+    assert "of the batch's 64 samples" in results[1].message  # says how it was reached
 
 
 def test_a_wrong_backward_is_found_on_a_cut_batch_too() -> None:
