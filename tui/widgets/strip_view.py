@@ -60,12 +60,20 @@ class StripView(ScrollView, can_focus=True):
         return max(20, self.outer_size.width - self.styles.gutter.width - 1)
 
     def set_lines(self, lines: list[Strip], keep_scroll: bool = False) -> None:
+        """Show `lines`. Where they are as many and as wide as those shown and the view does
+        not scroll, only the lines that changed are repainted (a step often keeps a few)."""
         width = max((strip.cell_length for strip in lines), default=0)
-        self.lines = [strip.adjust_cell_length(width) for strip in lines]
+        old, self.lines = self.lines, [strip.adjust_cell_length(width) for strip in lines]
+        size, offset = self.virtual_size, self.scroll_offset
         set_virtual_size(self, Size(width, len(lines)))
         if not keep_scroll:
             self.scroll_to(0, 0, animate=False, immediate=True)
-        self.refresh()
+        if size != self.virtual_size or offset != self.scroll_offset or len(old) != len(lines):
+            self.refresh()
+            return
+        for y, (before, after) in enumerate(zip(old, self.lines)):
+            if before != after:
+                self.refresh_line(y)
 
     @property
     def text(self) -> str:
