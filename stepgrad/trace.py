@@ -13,10 +13,11 @@ arrays' memory (trace_file.py). The index holds the events as columns, one list 
 of each kind of event, with an array written as its number in the data (trace_columns.py).
 A 500-iteration two-layer run (10,500 events, 59 MB of arrays) once took 23 s to save as
 one compressed member per array use, and 0.25 s in version 2 (a zip holding the data as
-one member and a JSON object per event); version 3 saves it in 0.045 s of CPU, less than a
-program writing the same arrays itself with a `write` each (tests/bench/test_speed_bench.py),
-into a file 1.0x the bytes of its arrays, and loads it in 0.035 s (0.34 s before). Versions
-1 and 2 still load.
+one member and a JSON object per event); version 3 saves it in about the time a program
+takes to write the same arrays itself with a `write` each (1.05-1.10x, with a CRC-32 of
+every byte; tests/bench/test_speed_bench.py), into a file 1.0x the bytes of its arrays,
+and loads it in 0.04 s (0.34 s before), refusing it if a byte does not match its CRC-32.
+Versions 1 and 2 still load.
 
 A trace file never holds pickled objects, so loading one cannot run code; a file that is
 not a stepgrad trace, or is damaged, is refused with a `TraceError` that says why, in one
