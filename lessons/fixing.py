@@ -156,14 +156,19 @@ def write(lesson: Lesson, bug: Bug, reset: bool = False) -> tuple[Path, bool]:
     return path, True
 
 
-def open_editor(path: Path, terminal: Callable[[list[str]], str | None] | None = None) -> str:
+#: How a front end lends its terminal: called with a function that uses the terminal (runs
+#: the editor), it returns that function's answer, or one line saying why it could not lend
+#: it (the app served in a browser).
+Terminal = Callable[[Callable[[], str | None]], str | None]
+
+
+def open_editor(path: Path, terminal: Terminal | None = None) -> str:
     """Open $VISUAL or $EDITOR on `path` when one is set; a note for `fix`'s message ("" when
     no editor was opened).
 
     `terminal` is how a full-screen front end lends its terminal (the app suspends itself,
-    runs the editor and resumes): it returns None once the editor ran, or one line saying
-    why it could not (the app served in a browser). Without one, the editor runs here when
-    the terminal is interactive."""
+    runs the editor and resumes). Without one, the editor runs in this process's terminal
+    when it is interactive."""
     import shlex
 
     editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or ""
@@ -173,18 +178,28 @@ def open_editor(path: Path, terminal: Callable[[list[str]], str | None] | None =
         return f" (could not read $EDITOR {editor!r}: {error})"
     if not words:
         return ""
-    if terminal is not None:
-        why = terminal([*words, str(path)])
-        return f" ({why})" if why else f" (edited with {editor})"
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        return ""
-    if "textual.app" in sys.modules:  # a full-screen app owns the terminal and lent none
-        return " (open it in your editor: the full-screen app keeps the terminal)"
+    if terminal is None:
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            return ""
+        if "textual.app" in sys.modules:  # a full-screen app owns the terminal and lent none
+            return " (open it in your editor: the full-screen app keeps the terminal)"
+        terminal = _this_terminal
+    why = terminal(lambda: run_editor([*words, str(path)]))
+    return f" ({why})" if why else f" (edited with {editor})"
+
+
+def _this_terminal(use: Callable[[], str | None]) -> str | None:
+    return use()
+
+
+def run_editor(argv: list[str]) -> str | None:
+    """Run `argv` to its end in the terminal; None when it succeeded, else one line saying
+    what went wrong (it never raises: a front end resumes after it)."""
     try:
-        subprocess.call([*words, str(path)])
+        status = subprocess.call(argv)
     except OSError as error:
-        return f" (could not start $EDITOR: {error})"
-    return f" (opened with {editor})"
+        return f"could not start {argv[0]}: {error.strerror or error}"
+    return None if status == 0 else f"{argv[0]} exited with status {status}"
 
 
 def check(lesson: Lesson, bug: Bug, seed: int = 0) -> dict[str, Any]:
@@ -214,5 +229,5 @@ if __name__ == "__main__":  # the child process of `check`
     main(sys.argv[1:])
 
 
-__all__ = ["Code", "broken_phases", "check", "code_at_fault", "fix_path", "number_result",
-           "open_editor", "write"]
+__all__ = ["Code", "Terminal", "broken_phases", "check", "code_at_fault", "fix_path",
+           "number_result", "open_editor", "run_editor", "write"]

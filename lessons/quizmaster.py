@@ -85,11 +85,11 @@ class Quizmaster:
     def hidden(self, event: Any) -> str | None:
         """What `event`'s display must hide while one of its questions is open, else None:
         it stays hidden until every question at the step is answered or skipped."""
-        if self.question(event) is None:
-            return None
         if self.game is not None:
-            return "grads"
-        asked = self._asked(event)
+            return "grads" if self.question(event) is not None else None
+        if not self.enabled or event is None:
+            return None
+        asked = self._asked(event)  # what question() asks, without writing its prompt
         return asked[2].hides if asked is not None else None
 
     def answer(self, event: Any, said: float | str) -> tuple[bool | None, str]:

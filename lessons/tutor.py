@@ -119,8 +119,8 @@ class Tutor:
         bug (a node of the op at fault, or an event of the part that goes wrong)."""
         if self.bug is None or self.looked or event is None:
             return
-        op = getattr(event, "op", None)
-        self.looked = op in self._evidence() or type(event).__name__ in self._evidence()
+        evidence = self._evidence()
+        self.looked = getattr(event, "op", None) in evidence or type(event).__name__ in evidence
 
     def _evidence(self) -> tuple[str, ...]:
         """Op names and event kinds whose visit is evidence of the bug: the bug's own list,
@@ -299,7 +299,7 @@ class Tutor:
         return result is not None and result.bug == (self.bug.id if self.bug else None)
 
     # -- fix it yourself -----------------------------------------------------------------------
-    def fix(self, terminal: Callable[[list[str]], str | None] | None = None) -> str:
+    def fix(self, terminal: fixing.Terminal | None = None) -> str:
         """Write the code at fault to the learner's file (kept if it exists), open $EDITOR on
         it (through `terminal`, a full-screen front end's, when given) and say where it is."""
         bug = self._fixable()

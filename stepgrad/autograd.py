@@ -195,7 +195,7 @@ def _emit_backward(node: Tensor, upstream: np.ndarray, grads: list[np.ndarray | 
                    accumulated: list[bool], summed: list[tuple[int, ...]]) -> None:
     """The node's BackwardStep event: what it received and what it sent to each input."""
     parents = node._parents
-    where = node._where  # a function.Where, recorded at the node's forward step
+    where = node._where  # its ForwardStep, or a function.Where: recorded at its forward step
     if where is not None:
         module_path, file, line, depth = where.module_path, where.file, where.line, where.depth
         name, ids, names = where.name, where.input_ids, where.input_names

@@ -48,7 +48,9 @@ class Context:
 
 class Where(NamedTuple):
     """Where and how a node was made: kept on its output tensor (`Tensor._where`) when
-    someone listens, for the node's BackwardStep and for later nodes that take this output."""
+    someone listens, for the node's BackwardStep and for later nodes that take this output.
+    Usually the node's ForwardStep itself (it has all these fields) stands in; a Where is
+    made only when the event holds a leaf's copy (see _emit_forward)."""
 
     module_path: str          # the dotted path of the module being called, "" outside any
     file: str                 # the user's source line that made the node
@@ -190,8 +192,8 @@ def _emit_forward(cls: type[Function], tensors: tuple[Tensor, ...], out: Tensor,
     # ForwardStep.make takes every field in order: seq, depth, node_id, op, name, inputs,
     # input_ids, input_names, input_requires_grad, output, attrs (a fresh dict), module_path,
     # file, line, requires_grad
-    name, input_ids, input_names = f"{cls.name}_{out._index}", tuple([t._id for t in tensors]), \
-        tuple(names)
+    name, input_ids = f"{cls.name}_{out._index}", tuple([t._id for t in tensors])
+    input_names = tuple(names)
     event = _make_forward(events.next_seq(), depth, out._id, cls.name, name, tuple(inputs),
                           input_ids, input_names, tuple([t.requires_grad for t in tensors]),
                           output, attrs, path, file, line, out.requires_grad)

@@ -17,6 +17,7 @@ inside the allowed set; anything else is checked value by value as above.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import types
 import typing
@@ -41,17 +42,28 @@ def checked(event: Any) -> events.Event:
     for name, hint, fits in _checks(type(event)):
         value = getattr(event, name)
         if not fits(value):
-            raise TypeError(f"{event.kind}.{name} is {type(value).__name__} "
-                            f"{repr(value)[:40]}, not {hint}")
+            raise mismatch(type(event), name, value, hint)
     return event
+
+
+def mismatch(cls: type, name: str, value: Any, hint: Any) -> TypeError:
+    """The error for field `name` of `cls` holding `value`, which is not a `hint`."""
+    kind = getattr(cls, "kind", cls.__name__)
+    return TypeError(f"{kind}.{name} is {type(value).__name__} {repr(value)[:40]}, not {hint}")
+
+
+@functools.cache
+def field_hints(cls: type) -> tuple[tuple[str, Any], ...]:
+    """(name, annotation) of each field of the dataclass `cls`, in order, asked of `typing`
+    once per class (the checks here and the columns of trace_columns.py build on it)."""
+    hints = typing.get_type_hints(cls, vars(events))
+    return tuple((f.name, hints[f.name]) for f in dataclasses.fields(cls))
 
 
 def _checks(cls: type) -> list[tuple[str, Any, Check]]:
     found = _CHECKS.get(cls)
     if found is None:
-        hints = typing.get_type_hints(cls, vars(events))
-        found = _CHECKS[cls] = [(f.name, hints[f.name], checker(hints[f.name]))
-                                for f in dataclasses.fields(cls)]
+        found = _CHECKS[cls] = [(name, hint, checker(hint)) for name, hint in field_hints(cls)]
     return found
 
 
@@ -112,9 +124,7 @@ def check_column(cls: type, name: str, hint: Any, column: list[Any]) -> None:
     fits = checker(hint)
     for value in column:
         if not fits(value):
-            kind = getattr(cls, "kind", cls.__name__)
-            raise TypeError(f"{kind}.{name} is {type(value).__name__} {repr(value)[:40]}, "
-                            f"not {hint}")
+            raise mismatch(cls, name, value, hint)
 
 
 def column_checker(hint: Any) -> Check:

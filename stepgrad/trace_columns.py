@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from stepgrad import events
-from stepgrad.trace_check import check_column
+from stepgrad.trace_check import check_column, field_hints
 
 _PLAIN = (int, float, str, bool, types.NoneType)
 #: The arrays of a trace by number (and None: None, the gradient an input did not need)
@@ -106,9 +106,7 @@ _FIELDS: dict[type, list[tuple[str, Any, Any]]] = {}
 def _fields(cls: type) -> list[tuple[str, Any, Any]]:
     found = _FIELDS.get(cls)
     if found is None:
-        hints = typing.get_type_hints(cls, vars(events))
-        found = _FIELDS[cls] = [(f.name, hints[f.name], _form(hints[f.name]))
-                                for f in dataclasses.fields(cls)]
+        found = _FIELDS[cls] = [(name, hint, _form(hint)) for name, hint in field_hints(cls)]
     return found
 
 

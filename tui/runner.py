@@ -14,7 +14,6 @@ worker reads from the history is read by one thread, in order.
 from __future__ import annotations
 
 import queue
-import subprocess
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -146,14 +145,14 @@ class TerminalLender:
     def __init__(self, app: App[Any]) -> None:
         self.app = app
 
-    def __call__(self, argv: list[str]) -> str | None:
-        """Run `argv` with the terminal (from the worker thread); None once it ran, else one
-        line saying why it could not."""
+    def __call__(self, use: Callable[[], str | None]) -> str | None:
+        """Call `use` (it runs the editor) with the terminal lent, from the worker thread: its
+        answer, or one line saying why the terminal could not be lent."""
         outcome: list[str | None] = []
         done = threading.Event()
 
         def lend() -> None:
-            outcome.append(self._suspended(argv))
+            outcome.append(self._suspended(use))
             self.app.call_after_refresh(done.set)
 
         if not self.app.call_later(lend):
@@ -163,20 +162,11 @@ class TerminalLender:
                 return "could not open the editor: the app is closing"
         return outcome[0]
 
-    def _suspended(self, argv: list[str]) -> str | None:
+    def _suspended(self, use: Callable[[], str | None]) -> str | None:
         try:
             with self.app.suspend():
-                return _run(argv)   # never raises: an exception here would skip the resume
+                return use()   # never raises (fixing.run_editor): it would skip the resume
         except SuspendNotSupported:
             where = "in a browser" if self.app.is_web else "here"
             return (f"the app cannot lend its terminal to an editor {where}: open the file "
                     f"in your own editor")
-
-
-def _run(argv: list[str]) -> str | None:
-    """Run `argv` to its end; None when it succeeded, else one line saying what went wrong."""
-    try:
-        status = subprocess.call(argv)
-    except OSError as error:
-        return f"could not start {argv[0]}: {error.strerror or error}"
-    return None if status == 0 else f"{argv[0]} exited with status {status}"

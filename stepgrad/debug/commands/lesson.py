@@ -22,10 +22,11 @@ class LessonCommands(Dispatcher):
     """The learner's side of a lesson, answered by the lesson's Tutor."""
 
     lesson_commands = frozenset(LESSON_COMMANDS)
-    #: How a full-screen front end lends its terminal to the learner's $EDITOR (`fix`): it
-    #: runs the command line and returns None, or one line saying why it could not. None:
-    #: the editor runs in this process's terminal (the REPL).
-    terminal: Callable[[list[str]], str | None] | None = None
+    #: How a full-screen front end lends its terminal to the learner's $EDITOR (`fix`): called
+    #: with a function that runs the editor, it returns that function's answer, or one line
+    #: saying why it could not (lessons.fixing.Terminal). None: the editor runs in this
+    #: process's terminal (the REPL).
+    terminal: Callable[[Callable[[], str | None]], str | None] | None = None
 
     def run(self, line: str) -> str:
         """Run one line; while a prediction question is open at this step, commands that
