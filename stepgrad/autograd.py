@@ -157,11 +157,11 @@ def _send(node: Tensor, upstream: np.ndarray, sent: tuple[Any, ...],
     if len(sent) != len(parents):
         raise RuntimeError(f"{node._fn.name}.backward returned {len(sent)} gradients for "
                            f"{len(parents)} inputs")
-    # what the BackwardStep event reports
+    # what the BackwardStep event reports, gathered only when someone listens
     grads: list[np.ndarray | None] = []
     accumulated: list[bool] = []
     summed: list[tuple[int, ...]] = []
-    for parent, grad, wanted in zip(parents, sent, node._ctx.needs_input_grad):
+    for place, (parent, grad, wanted) in enumerate(zip(parents, sent, node._ctx.needs_input_grad)):
         axes: tuple[int, ...] = ()
         already = False
         if grad is None or not wanted:
@@ -169,26 +169,32 @@ def _send(node: Tensor, upstream: np.ndarray, sent: tuple[Any, ...],
         else:
             if type(grad) is not np.ndarray:
                 grad = np.asarray(grad)
-            if grad.shape != parent.data.shape:
-                try:
-                    grad, axes = unbroadcast(grad, parent.data.shape)
-                except ValueError:
-                    raise RuntimeError(
-                        f"{node._fn.name}.backward sent a gradient of shape {grad.shape} to "
-                        f"input {len(grads)} ({parent.name}) of shape {parent.data.shape}: a "
-                        f"backward must return one gradient per input, shaped like it (or "
-                        f"like the broadcast output)") from None
+            if grad.shape != parent._data.shape:
+                grad, axes = _reduce(node, place, grad)
             if parent._ctx is None:
                 already = leaf_sink(parent, grad)
             else:
                 previous = pending.get(parent._id)
                 already = previous is not None
                 pending[parent._id] = grad if previous is None else previous + grad
-        grads.append(grad)
-        accumulated.append(already)
-        summed.append(axes)
+        if listening:
+            grads.append(grad)
+            accumulated.append(already)
+            summed.append(axes)
     if listening:
         _emit_backward(node, upstream, grads, accumulated, summed)
+
+
+def _reduce(node: Tensor, place: int, grad: np.ndarray) -> tuple[np.ndarray, tuple[int, ...]]:
+    """`grad` summed back to the shape of input `place`, or an error that names the op."""
+    parent = node._parents[place]
+    try:
+        return unbroadcast(grad, parent._data.shape)
+    except ValueError:
+        raise RuntimeError(
+            f"{node._fn.name}.backward sent a gradient of shape {grad.shape} to input {place} "
+            f"({parent.name}) of shape {parent._data.shape}: a backward must return one "
+            f"gradient per input, shaped like it (or like the broadcast output)") from None
 
 
 def _emit_backward(node: Tensor, upstream: np.ndarray, grads: list[np.ndarray | None],

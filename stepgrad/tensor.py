@@ -343,7 +343,7 @@ def _promote(a: Tensor, b: Any, divide: bool = False) -> tuple[Any, Any]:
     if a_kind == "f" and (type(b) is float or type(b) is int):
         # the usual case, a number beside a float tensor: made a constant of the tensor's
         # dtype here, as the forward funnel would (saves it a pass over the inputs)
-        return a, Tensor._constant(b, a._data.dtype)
+        return a, _number(b, a._data.dtype)
     b_kind = b.data.dtype.kind if isinstance(b, Tensor) else None
     if a_kind == "f" and b_kind in (None, "f"):
         return a, b  # the other usual case: nothing to do
@@ -357,6 +357,33 @@ def _promote(a: Tensor, b: Any, divide: bool = False) -> tuple[Any, Any]:
         return a, np.array(b, dtype=np.result_type(a.data.dtype, np.int8 if isinstance(b, bool)
                                                    else np.int64))
     return a, b
+
+
+#: Python numbers met beside tensors, as read-only 0-d arrays by (number, dtype): a loop's
+#: `y * 0.9` makes one array, not one per iteration (2.9 -> 2.8 µs a node on the chain).
+_numbers: dict[tuple[Any, np.dtype], np.ndarray] = {}
+
+
+def _number(value: float, dtype: np.dtype) -> Tensor:
+    """A constant tensor for a Python number beside a tensor of `dtype` (`y * 0.9`)."""
+    key = (value, dtype)
+    array = _numbers.get(key) if value else None  # not 0: -0.0 == 0.0 but differ in sign
+    if array is None:
+        array = np.array(value, dtype=dtype)
+        if value:
+            if len(_numbers) > 1024:  # NaN never equals itself: each one is a new key
+                _numbers.clear()
+            array.flags.writeable = False
+            _numbers[key] = array
+    const = _new_tensor(Tensor)
+    const._data, const.grad, const.requires_grad, const._name, const._id = \
+        array, None, False, None, _new_id()
+    # _index -1: a constant made from a Python number, which an event may share
+    const._fn, const._index, const._ctx, const._parents, const._where = None, -1, None, (), None
+    return const
+
+
+_new_tensor = object.__new__
 
 
 def _compare(ufunc: Any, a: Tensor, b: Any) -> Tensor:

@@ -272,3 +272,40 @@ def test_loss_errors_teach() -> None:
 def test_gradcheck_refuses_inputs_without_gradients() -> None:
     with pytest.raises(ValueError, match="no input requires a gradient"):
         sg.gradcheck(lambda x: x.sum(), sg.tensor([1.0]))
+
+
+def test_python_numbers_beside_a_tensor_keep_their_sign_dtype_and_value() -> None:
+    """Numbers are made into constants once per (number, dtype) and shared, read-only: the
+    sharing must never mix up -0.0 and 0.0, a float32 and a float64 0.1, or 1 and 1.5."""
+    x = sg.tensor([1.0, 2.0])
+    assert not np.signbit((x * 0.0).data).any()
+    assert np.signbit((x * -0.0).data).all()      # -0.0 == 0.0, yet the sign is kept
+    assert not np.signbit((x * 0.0).data).any()
+    x64 = sg.tensor(np.array([1.0, 2.0]))
+    assert (x * 0.1).data.dtype == np.float32
+    assert (x64 * 0.1).data.dtype == np.float64
+    assert (x64 * 0.1).data[0] == 0.1               # not the float32 0.1 made just before
+    assert ((x * 1) + (x * 1.5)).tolist() == [2.5, 5.0]
+    y = sg.tensor([1.0, 2.0], requires_grad=True) * 3.0
+    constant = y._parents[1]
+    with pytest.raises(ValueError, match="read-only"):
+        constant.data[...] = 4.0                    # shared by every `* 3.0`: never written
+    assert (x * 3.0).tolist() == [3.0, 6.0]
+
+
+def test_numbers_that_never_equal_themselves_do_not_fill_memory() -> None:
+    import importlib
+
+    tensor_module = importlib.import_module("stepgrad.tensor")
+
+    x = sg.tensor([1.0])
+    for _ in range(3000):
+        assert np.isnan((x * float("nan")).data).all()
+    assert len(tensor_module._numbers) <= 1025
+
+
+def test_a_constant_factor_gets_no_gradient_and_the_tensor_the_right_one() -> None:
+    x = sg.tensor([1.0, -2.0], requires_grad=True)
+    w = sg.tensor([3.0, 4.0], requires_grad=True)
+    ((x * 2.5) * w).sum().backward()
+    assert x.grad.tolist() == [7.5, 10.0] and w.grad.tolist() == [2.5, -5.0]

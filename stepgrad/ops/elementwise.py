@@ -58,7 +58,8 @@ class Mul(Function):
 
     @staticmethod
     def backward(ctx: Context, grad: np.ndarray) -> tuple:
-        return grad * ctx.b, grad * ctx.a
+        needs_a, needs_b = ctx.needs_input_grad  # `x * 0.5` needs no gradient for 0.5
+        return grad * ctx.b if needs_a else None, grad * ctx.a if needs_b else None
 
 
 @register
