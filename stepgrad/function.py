@@ -203,11 +203,16 @@ def _emit_forward(cls: type[Function], tensors: tuple[Tensor, ...], out: Tensor,
     # ForwardStep.make takes every field in order: seq, depth, node_id, op, name, inputs,
     # input_ids, input_names, input_requires_grad, output, attrs (a fresh dict), module_path,
     # file, line, requires_grad
-    name, input_ids = f"{cls.name}_{out._index}", tuple([t._id for t in tensors])
-    input_names = tuple(names)
+    if len(tensors) == 2:  # spelled out, as in apply: no list comprehension per node
+        a, b = tensors
+        input_ids, requires_grad = (a._id, b._id), (a.requires_grad, b.requires_grad)
+    else:
+        input_ids = tuple([t._id for t in tensors])
+        requires_grad = tuple([t.requires_grad for t in tensors])
+    name, input_names = f"{cls.name}_{out._index}", tuple(names)
     event = _make_forward(events.next_seq(), depth, out._id, cls.name, name, tuple(inputs),
-                          input_ids, input_names, tuple([t.requires_grad for t in tensors]),
-                          output, attrs, path, file, line, out.requires_grad)
+                          input_ids, input_names, requires_grad, output, attrs, path, file,
+                          line, out.requires_grad)
     # kept for the node's BackwardStep and for later nodes that use this output: the event
     # itself (it has every field of a Where), unless it holds a leaf's copy, which a tensor
     # kept by the program would keep alive outside the history's budget
