@@ -262,10 +262,10 @@ class Tensor(Methods, ShapeMethods, CastMethods, InplaceMethods):
         return _ops.Add.apply(*_promote(self, other)[::-1])
 
     def __sub__(self, other: Any) -> Tensor:
-        return _ops.Sub.apply(*_promote(self, other))
+        return _ops.Sub.apply(*_promote(self, other, subtract=True))
 
     def __rsub__(self, other: Any) -> Tensor:
-        return _ops.Sub.apply(*_promote(self, other)[::-1])
+        return _ops.Sub.apply(*_promote(self, other, subtract=True)[::-1])
 
     def __mul__(self, other: Any) -> Tensor:
         return _ops.Mul.apply(*_promote(self, other))
@@ -278,6 +278,18 @@ class Tensor(Methods, ShapeMethods, CastMethods, InplaceMethods):
 
     def __rtruediv__(self, other: Any) -> Tensor:
         return _ops.Div.apply(*_promote(self, other, divide=True)[::-1])
+
+    def __floordiv__(self, other: Any) -> Tensor:
+        return _ops.RoundedDiv.apply(*_promote(self, other), differentiable=False)
+
+    def __rfloordiv__(self, other: Any) -> Tensor:
+        return _ops.RoundedDiv.apply(*_promote(self, other)[::-1], differentiable=False)
+
+    def __mod__(self, other: Any) -> Tensor:
+        return _ops.Remainder.apply(*_promote(self, other))
+
+    def __rmod__(self, other: Any) -> Tensor:
+        return _ops.Remainder.apply(*_promote(self, other)[::-1])
 
     def __pow__(self, other: Any) -> Tensor:
         return _ops.Pow.apply(*_promote(self, other))
@@ -328,23 +340,28 @@ _REFLECTED = {
     "add": ("__add__", "__radd__"), "subtract": ("__sub__", "__rsub__"),
     "multiply": ("__mul__", "__rmul__"), "divide": ("__truediv__", "__rtruediv__"),
     "power": ("__pow__", "__rpow__"), "matmul": ("__matmul__", "__rmatmul__"),
+    "remainder": ("__mod__", "__rmod__"), "floor_divide": ("__floordiv__", "__rfloordiv__"),
     "equal": ("__eq__", "__eq__"), "not_equal": ("__ne__", "__ne__"),
     "less": ("__lt__", "__gt__"), "greater": ("__gt__", "__lt__"),
     "less_equal": ("__le__", "__ge__"), "greater_equal": ("__ge__", "__le__"),
 }
 
 
-def _promote(a: Tensor, b: Any, divide: bool = False) -> tuple[Any, Any]:
+def _promote(a: Tensor, b: Any, divide: bool = False, subtract: bool = False) -> tuple[Any, Any]:
     """(a, b) with PyTorch's result dtype where numpy's differs: an integer tensor with a
     Python int stays integer, with a Python float (or any true division) it becomes the
     default float dtype; a float tensor with an integer tensor keeps the float's dtype
-    (numpy would give float64)."""
+    (numpy would give float64). Every binary operator and method goes through here."""
     a_kind = a._data.dtype.kind
     if a_kind == "f" and (type(b) is float or type(b) is int):
         # the usual case, a number beside a float tensor: made a constant of the tensor's
         # dtype here, as the forward funnel would (saves it a pass over the inputs)
         return a, _number(b, a._data.dtype)
     b_kind = b.data.dtype.kind if isinstance(b, Tensor) else None
+    if subtract and "b" in (a_kind, b_kind):
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. "
+                           "If you are trying to invert a mask, use the `~` or `logical_not()` "
+                           "operator instead.")
     if a_kind == "f" and b_kind in (None, "f"):
         return a, b  # the other usual case: nothing to do
     if a_kind == "f":
@@ -414,4 +431,5 @@ from stepgrad import tensor_inplace as _inplace_module  # noqa: E402
 from stepgrad import tensor_methods as _methods_module  # noqa: E402
 from stepgrad import tensor_shape as _shape_module  # noqa: E402
 
+_methods_module._promote = _promote
 _methods_module._ops = _inplace_module._ops = _shape_module._ops = _casts_module._ops = _ops

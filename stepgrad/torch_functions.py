@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from stepgrad import ops
-from stepgrad.tensor import Tensor
+from stepgrad.tensor import Tensor, _promote
 
 
 def _as_tensor(x: Any) -> Tensor:
@@ -62,6 +62,8 @@ def square(input: Any) -> Tensor:  # noqa: A002
 
 
 subtract, multiply, divide, negative = sub, mul, div, neg
+remainder, fmod, floor_divide, true_divide = map(
+    _forward_to, "remainder fmod floor_divide true_divide".split())
 
 
 def where(condition: Any, input: Any = None, other: Any = None) -> Any:  # noqa: A002
@@ -70,6 +72,10 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Any:  # noqa:
     cond = np.asarray(condition, dtype=bool)
     if input is None and other is None:
         return tuple(Tensor(i) for i in np.nonzero(cond))
+    if isinstance(input, Tensor):  # PyTorch's result dtype, as for `input + other`
+        input, other = _promote(input, other)  # noqa: A001
+    elif isinstance(other, Tensor):
+        other, input = _promote(other, input)  # noqa: A001
     return ops.Where.apply(input, other, condition=cond)
 
 
@@ -109,11 +115,14 @@ __all__ = [
     "roll", "sort", "topk",
     "abs", "add", "all", "allclose", "amax", "amin", "any", "argmax", "argmin", "bmm", "cat",
     "chunk", "clamp", "clip", "clone", "concat", "concatenate", "cos", "cumsum", "detach", "div",
-    "divide", "dot", "eq", "equal", "exp", "flatten", "gather", "ge", "gt", "index_select",
+    "divide", "dot", "eq", "equal", "exp", "flatten", "floor_divide", "fmod", "gather", "ge",
+    "gt", "index_select",
     "is_tensor", "le", "log", "log10", "log2", "log_softmax", "logsumexp", "lt", "masked_fill",
     "matmul", "max", "maximum", "mean", "min", "minimum", "mm", "mul", "multiply", "ne", "neg",
-    "negative", "nonzero", "norm", "numel", "permute", "pow", "prod", "relu", "reshape",
+    "negative", "nonzero", "norm", "numel", "permute", "pow", "prod", "relu", "remainder",
+    "reshape",
     "rsqrt", "sigmoid", "sin", "softmax", "split", "sqrt", "square", "squeeze", "stack", "std",
-    "sub", "subtract", "sum", "t", "tanh", "transpose", "tril", "triu", "unbind", "unsqueeze",
+    "sub", "subtract", "sum", "t", "tanh", "transpose", "tril", "triu", "true_divide", "unbind",
+    "unsqueeze",
     "var", "where",
 ]

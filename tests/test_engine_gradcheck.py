@@ -61,6 +61,8 @@ def _reduction(data: Any) -> list:
 
 
 mask = np.array([[True, False, True], [False, False, True]])
+_quotients = np.array([[5.3, -3.4, 7.7], [-0.45, 2.65, -8.15]])
+_divisors = np.array([2.0, -1.5, 2.5])
 labels = np.array([0, 3, 1, 1, 2])
 
 CASES: dict[str, list] = {
@@ -149,6 +151,11 @@ CASES: dict[str, list] = {
                                                                           slice(1, 3)))],
     "nll_loss": [case(r(5, 4), labels[:5] % 4), case(r(2, 4, 3), np.array([[0, 1, 3], [2, 1, 0]]),
                                                      weight=pos(4), ignore_index=1)],
+    # quotients kept away from whole numbers, where these step
+    "remainder": [case(_quotients, _divisors), case(_quotients, np.array(-1.5)),
+                  case(np.array(7.3), _divisors)],
+    "fmod": [case(_quotients, _divisors), case(_quotients, np.array(-1.5))],
+    "rounded_div": [case(_quotients, _divisors), case(_quotients, _divisors, rounding="trunc")],
     "binary_cross_entropy": [case(_rng.uniform(0.1, 0.9, 5), _rng.uniform(0, 1, 5)),
                              case(_rng.uniform(0.1, 0.9, (2, 3)), _rng.uniform(0, 1, (2, 3)),
                                   reduction="sum")],

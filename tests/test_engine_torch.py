@@ -198,6 +198,13 @@ OPS: list[tuple[str, Callable, Callable, tuple[np.ndarray, ...]]] = [
     ("clamp", lambda a: sg.clamp(a, min=0.0), lambda a: torch.clamp(a, min=0.0),
      (np.array([-1.0, 0.0, 2.0]),)),  # the bound itself passes the gradient
     ("clamp", lambda a: a.clip(max=0.1), lambda a: a.clip(max=0.1), (r(5),)),
+    ("remainder", lambda a, b: a % b, lambda a, b: a % b, (3 * r(2, 3), pos(3))),
+    ("remainder", lambda a: a % -1.5, lambda a: a % -1.5, (3 * r(2, 3),)),
+    ("fmod", sg.fmod, torch.fmod, (3 * r(2, 3), -pos(3))),
+    ("rounded_div", lambda a, b: sg.div(a, b, rounding_mode="floor"),
+     lambda a, b: torch.div(a, b, rounding_mode="floor"), (3 * r(2, 3), pos(3))),
+    ("rounded_div", lambda a, b: a.div(b, rounding_mode="trunc"),
+     lambda a, b: a.div(b, rounding_mode="trunc"), (3 * r(2, 3), -pos(3))),
     ("maximum", sg.maximum, torch.maximum, (r(2, 3), r(3))),
     ("maximum", sg.maximum, torch.maximum, (np.array([1.0, 2.0, 3.0]), np.array([1.0, 0, 4]))),
     ("maximum", lambda a, b: sg.max(a, b), torch.max, (r(2, 3), r(2, 3))),

@@ -46,10 +46,12 @@ from stepgrad.ops.nn import (
 from stepgrad.ops.pointwise import GELU, Cast, Clamp, Cos, Maximum, Minimum, SiLU, Sin, Where
 from stepgrad.ops.reduce import CumSum, LogSumExp, Max, Mean, Min, Prod, Sum
 from stepgrad.ops.registry import get, names, original, patch, register, registry
+from stepgrad.ops.rounding import Fmod, Remainder, RoundedDiv
 
 __all__ = [
-    "BCELoss", "Cast", "Clamp", "Cos", "CumSum", "Expand", "GELU", "Gather", "LogSumExp",
-    "Maximum", "Minimum", "NLLLoss", "Prod", "Repeat", "SetItem", "SiLU", "Sin", "Where",
+    "BCELoss", "Cast", "Clamp", "Cos", "CumSum", "Expand", "Fmod", "GELU", "Gather", "LogSumExp",
+    "Maximum", "Minimum", "NLLLoss", "Prod", "Remainder", "Repeat", "RoundedDiv", "SetItem",
+    "SiLU", "Sin", "Where",
     "Abs", "Add", "AvgPool2d", "BatchNorm", "BCEWithLogits", "Concat", "Conv2d", "CrossEntropy",
     "Div", "Dropout", "Exp", "GetItem", "LeakyReLU", "Linear", "Log", "LogSoftmax", "MSELoss",
     "MatMul", "Max", "MaxPool2d", "Mean", "Min", "Mul", "Neg", "Pad", "Pow", "ReLU", "Reshape",
