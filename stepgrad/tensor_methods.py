@@ -86,30 +86,30 @@ class Methods(TensorBase):
 
     # -- elementwise ------------------------------------------------------------------
     def exp(self) -> Any:
-        return _ops.Exp.apply(self)
+        return _ops.Exp.apply(_floating(self))
 
     def log(self) -> Any:
-        return _ops.Log.apply(self)
+        return _ops.Log.apply(_floating(self))
 
     def log2(self) -> Any:
         """log2 a = ln a / ln 2 (a composite: the debugger shows the log and the divide)."""
-        return _ops.Log.apply(self) / float(np.log(2.0))
+        return _ops.Log.apply(_floating(self)) / float(np.log(2.0))
 
     def log10(self) -> Any:
-        return _ops.Log.apply(self) / float(np.log(10.0))
+        return _ops.Log.apply(_floating(self)) / float(np.log(10.0))
 
     def sqrt(self) -> Any:
-        return _ops.Sqrt.apply(self)
+        return _ops.Sqrt.apply(_floating(self))
 
     def rsqrt(self) -> Any:
         """1 / sqrt(a)."""
-        return 1.0 / _ops.Sqrt.apply(self)
+        return 1.0 / _ops.Sqrt.apply(_floating(self))
 
     def sin(self) -> Any:
-        return _ops.Sin.apply(self)
+        return _ops.Sin.apply(_floating(self))
 
     def cos(self) -> Any:
-        return _ops.Cos.apply(self)
+        return _ops.Cos.apply(_floating(self))
 
     def abs(self) -> Any:
         return _ops.Abs.apply(self)
@@ -118,10 +118,10 @@ class Methods(TensorBase):
         return _ops.Neg.apply(self)
 
     def tanh(self) -> Any:
-        return _ops.Tanh.apply(self)
+        return _ops.Tanh.apply(_floating(self))
 
     def sigmoid(self) -> Any:
-        return _ops.Sigmoid.apply(self)
+        return _ops.Sigmoid.apply(_floating(self))
 
     def relu(self) -> Any:
         return _ops.ReLU.apply(self)
@@ -134,10 +134,10 @@ class Methods(TensorBase):
 
     def log1p(self) -> Any:
         """ln(1 + a) as a composite (for |a| near 1e-8 less exact than torch.log1p)."""
-        return _ops.Log.apply(self + 1.0)
+        return _ops.Log.apply(_floating(self) + 1.0)
 
     def expm1(self) -> Any:
-        return _ops.Exp.apply(self) - 1.0
+        return _ops.Exp.apply(_floating(self)) - 1.0
 
     def sign(self) -> Any:
         """-1, 0 or 1: a step function, so no gradient flows through it (a constant)."""
@@ -284,7 +284,7 @@ class Methods(TensorBase):
     def mean(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None,
              **words: Any) -> Any:
         source = self if dtype is None else self.type(dtype)
-        return _ops.Mean.apply(source, **reduce_args(dim, keepdim, **words))
+        return _ops.Mean.apply(_only_floats(source, "mean"), **reduce_args(dim, keepdim, **words))
 
     def prod(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None,
              **words: Any) -> Any:
@@ -295,6 +295,7 @@ class Methods(TensorBase):
             correction: int | None = None, **words: Any) -> Any:
         """mean of squared deviations, divided by n - 1 (Bessel's correction) by default."""
         args = reduce_args(dim, keepdim, **words)
+        _only_floats(self, "var")
         dev = self - _ops.Mean.apply(self, axis=args["axis"], keepdims=True)
         n = self.data.size if args["axis"] is None else int(np.prod(
             [self.data.shape[a] for a in np.atleast_1d(args["axis"])]))
@@ -308,6 +309,7 @@ class Methods(TensorBase):
     def norm(self, p: Any = 2, dim: Any = None, keepdim: bool = False, **words: Any) -> Any:
         """The p-norm (p = 2: sqrt of the sum of squares; "fro" is p = 2 too)."""
         args = reduce_args(dim, keepdim, **words)
+        _only_floats(self, "norm")
         if p in (2, "fro"):
             return _ops.Sum.apply(self * self, **args).sqrt()
         if p == 1:
@@ -315,7 +317,7 @@ class Methods(TensorBase):
         return _ops.Sum.apply(_ops.Abs.apply(self) ** p, **args) ** (1.0 / p)
 
     def logsumexp(self, dim: Any, keepdim: bool = False, **words: Any) -> Any:
-        return _ops.LogSumExp.apply(self, **reduce_args(dim, keepdim, **words))
+        return _ops.LogSumExp.apply(_floating(self), **reduce_args(dim, keepdim, **words))
 
     def cumsum(self, dim: int, **words: Any) -> Any:
         return _ops.CumSum.apply(self, axis=reduce_args(dim, **words)["axis"])
@@ -376,10 +378,45 @@ class Methods(TensorBase):
         return _index_tensor(np.all(self.data, **reduce_args(dim, keepdim, **words)))
 
     def softmax(self, dim: int = -1, **words: Any) -> Any:
-        return _ops.Softmax.apply(self, axis=reduce_args(dim, **words)["axis"])
+        return _ops.Softmax.apply(_only_floats(self, "softmax"),
+                                  axis=reduce_args(dim, **words)["axis"])
 
     def log_softmax(self, dim: int = -1, **words: Any) -> Any:
-        return _ops.LogSoftmax.apply(self, axis=reduce_args(dim, **words)["axis"])
+        return _ops.LogSoftmax.apply(_only_floats(self, "log_softmax"),
+                                     axis=reduce_args(dim, **words)["axis"])
+
+
+def _floating(x: Any) -> Any:
+    """x when it holds floats, else x in the default float dtype: PyTorch computes exp, log,
+    sqrt, sin, tanh, ... of an integer or bool tensor in float32 (numpy: float64, float16)."""
+    if x.data.dtype.kind == "f":
+        return x
+    from stepgrad.dtypes import default_dtype
+
+    return x.type(default_dtype())
+
+
+#: PyTorch's names of numpy's dtypes, for messages in PyTorch's words
+_TORCH_NAMES = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char",
+                "uint8": "Byte", "bool": "Bool"}
+_FLOATS_ONLY = {
+    "mean": "mean(): could not infer output dtype. Input dtype must be either a floating point "
+            "or complex dtype. Got: {name}",
+    "var": "std and var only support floating point and complex dtypes",
+    "norm": "linalg.vector_norm: Expected a floating point or complex tensor as input. Got {name}",
+    "softmax": "\"softmax\" not implemented for '{name}'",
+    "log_softmax": "\"log_softmax\" not implemented for '{name}'",
+}
+
+
+def _only_floats(x: Any, op: str) -> Any:
+    """x, if it holds floats; else PyTorch's error for `op` (numpy would compute in float64)."""
+    kind = x.data.dtype.kind
+    if kind == "f":
+        return x
+    name = _TORCH_NAMES.get(str(x.data.dtype), str(x.data.dtype))
+    raise RuntimeError(_FLOATS_ONLY[op].format(name=name) + f" (convert first: x.float().{op}"
+                       f"(...), or pass dtype=torch.float32 where {op} takes one)")
 
 
 def _need_dims(name: str, ndim: int, *tensors: Any) -> None:

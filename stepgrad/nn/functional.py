@@ -53,11 +53,11 @@ def leaky_relu(x: Tensor, negative_slope: float = 0.01, inplace: bool = False) -
 
 
 def sigmoid(x: Tensor) -> Tensor:
-    return ops.Sigmoid.apply(x)
+    return x.sigmoid()
 
 
 def tanh(x: Tensor) -> Tensor:
-    return ops.Tanh.apply(x)
+    return x.tanh()
 
 
 def gelu(x: Tensor, approximate: str = "none") -> Tensor:
@@ -98,12 +98,12 @@ def cosine_similarity(a: Tensor, b: Tensor, dim: int = 1, eps: float = 1e-8) -> 
 def softmax(x: Tensor, dim: int | None = None, **words: Any) -> Tensor:
     """Softmax along dim (dim= or axis=, as every reduction; -1 when not given)."""
     axis = reduce_args(dim, **words)["axis"]
-    return ops.Softmax.apply(x, axis=-1 if axis is None else axis)
+    return x.softmax(-1 if axis is None else axis)
 
 
 def log_softmax(x: Tensor, dim: int | None = None, **words: Any) -> Tensor:
     axis = reduce_args(dim, **words)["axis"]
-    return ops.LogSoftmax.apply(x, axis=-1 if axis is None else axis)
+    return x.log_softmax(-1 if axis is None else axis)
 
 
 # -- layers --------------------------------------------------------------------------------
