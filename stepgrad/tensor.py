@@ -8,9 +8,10 @@
 Every operator and method delegates to an op's `Function.apply` (see ops/): the tensor
 itself holds no math. This file has what makes a Tensor (data, grad, identity, operators,
 comparisons, numpy interplay); the PyTorch-named methods live in mixins: `tensor_methods.py`
-(math, reductions), `tensor_shape.py` (view, permute, indexing rules), `tensor_casts.py`
-(dtypes, devices) and `tensor_inplace.py` (`add_`, `w -= ...`, `x[i] = v`). PyTorch
-equivalent: `torch.Tensor`.
+(math, reductions), `tensor_arith.py` (add, sub, mul, div, pow, ... with PyTorch's result
+dtypes), `tensor_shape.py` (view, permute, indexing rules), `tensor_casts.py` (dtypes,
+devices) and `tensor_inplace.py` (`add_`, `w -= ...`, `x[i] = v`). PyTorch equivalent:
+`torch.Tensor`.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from stepgrad.dtypes import (  # noqa: F401 (set/get re-exported: stepgrad.tenso
     get_default_dtype,
     set_default_dtype,
 )
+from stepgrad.tensor_arith import ArithmeticMethods
 from stepgrad.tensor_casts import CastMethods
 from stepgrad.tensor_inplace import InplaceMethods
 from stepgrad.tensor_methods import Methods
@@ -63,7 +65,7 @@ def _has_float(data: Any) -> bool:
     return False
 
 
-class Tensor(Methods, ShapeMethods, CastMethods, InplaceMethods):
+class Tensor(Methods, ArithmeticMethods, ShapeMethods, CastMethods, InplaceMethods):
     """A node of the computation graph: `data` (numpy array) and, after backward, `grad`.
 
     Made by `sg.tensor(...)` or by an op. `requires_grad=True` asks backward to fill
@@ -426,10 +428,12 @@ def tensor(data: Any, requires_grad: bool = False, name: str | None = None,
 # import per call). It is imported last because the ops themselves need Tensor; the mixins
 # get the same reference.
 from stepgrad import ops as _ops  # noqa: E402
+from stepgrad import tensor_arith as _arith_module  # noqa: E402
 from stepgrad import tensor_casts as _casts_module  # noqa: E402
 from stepgrad import tensor_inplace as _inplace_module  # noqa: E402
 from stepgrad import tensor_methods as _methods_module  # noqa: E402
 from stepgrad import tensor_shape as _shape_module  # noqa: E402
 
-_methods_module._promote = _promote
-_methods_module._ops = _inplace_module._ops = _shape_module._ops = _casts_module._ops = _ops
+_arith_module._promote = _promote
+_arith_module._ops = _methods_module._ops = _inplace_module._ops = _ops
+_shape_module._ops = _casts_module._ops = _ops

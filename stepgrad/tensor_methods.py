@@ -19,9 +19,6 @@ import numpy as np
 from stepgrad.tensor_base import TensorBase
 
 _ops: Any = None  # the stepgrad.ops module, set by stepgrad.tensor once the ops exist
-#: stepgrad.tensor._promote, set with _ops: the binary methods give PyTorch's result dtype,
-#: as the operators do (`x.pow(p)` of float32 x and int64 p is float32, not numpy's float64)
-_promote: Any = None
 
 
 class ValuesIndices(NamedTuple):
@@ -168,51 +165,6 @@ class Methods(TensorBase):
 
     clip = clamp
 
-    def maximum(self, other: Any) -> Any:
-        return _ops.Maximum.apply(*_promote(self, other))
-
-    def minimum(self, other: Any) -> Any:
-        return _ops.Minimum.apply(*_promote(self, other))
-
-    def pow(self, exponent: Any) -> Any:
-        return _ops.Pow.apply(*_promote(self, exponent))
-
-    def add(self, other: Any, alpha: float = 1) -> Any:
-        return _ops.Add.apply(*_promote(self, other if alpha == 1 else other * alpha))
-
-    def sub(self, other: Any, alpha: float = 1) -> Any:
-        return _ops.Sub.apply(*_promote(self, other if alpha == 1 else other * alpha,
-                                        subtract=True))
-
-    subtract = sub
-
-    def mul(self, other: Any) -> Any:
-        return _ops.Mul.apply(*_promote(self, other))
-
-    multiply = mul
-
-    def div(self, other: Any, *, rounding_mode: str | None = None) -> Any:
-        """a / b; `rounding_mode="floor"` or `"trunc"` rounds the quotient (its gradient is
-        0, as in PyTorch) and keeps integer tensors integer."""
-        if rounding_mode is None:
-            return _ops.Div.apply(*_promote(self, other, divide=True))
-        if rounding_mode not in ("floor", "trunc"):
-            raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or "
-                             f"'floor' but found '{rounding_mode}'")
-        return _ops.RoundedDiv.apply(*_promote(self, other), rounding=rounding_mode)
-
-    true_divide = divide = div
-
-    def floor_divide(self, other: Any) -> Any:
-        """a // b, rounded down; as in PyTorch it has no derivative (backward refuses)."""
-        return self // other
-
-    def remainder(self, other: Any) -> Any:
-        return self % other
-
-    def fmod(self, other: Any) -> Any:
-        return _ops.Fmod.apply(*_promote(self, other))
-
     def matmul(self, other: Any) -> Any:
         return _ops.MatMul.apply(self, other)
 
@@ -229,10 +181,6 @@ class Methods(TensorBase):
     def dot(self, other: Any) -> Any:
         _need_dims("dot", 1, self, other)
         return _ops.MatMul.apply(self, other)
-
-    def where(self, condition: Any, other: Any) -> Any:
-        """`x.where(cond, y)`: x where cond holds, else y (PyTorch's argument order)."""
-        return _ops.Where.apply(*_promote(self, other), condition=np.asarray(condition, dtype=bool))
 
     def masked_fill(self, mask: Any, value: float) -> Any:
         return _ops.Where.apply(value, self, condition=np.asarray(mask, dtype=bool))
