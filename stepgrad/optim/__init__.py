@@ -13,12 +13,15 @@ from stepgrad.optim import lr_scheduler
 from stepgrad.optim.adadelta import Adadelta
 from stepgrad.optim.adagrad import Adagrad
 from stepgrad.optim.adam import Adam, AdamW
+from stepgrad.optim.adamax import Adamax
+from stepgrad.optim.nadam import NAdam
 from stepgrad.optim.optimizer import Optimizer
+from stepgrad.optim.radam import RAdam
 from stepgrad.optim.rmsprop import RMSprop
 from stepgrad.optim.sgd import SGD
 
-__all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop",
-           "lr_scheduler"]
+__all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "NAdam", "Optimizer",
+           "RAdam", "RMSprop", "lr_scheduler"]
 
 
 def __getattr__(name: str) -> object:

@@ -3,18 +3,55 @@
 A scheduler rewrites `group["lr"]` in its optimizer's param_groups. Like PyTorch's, most
 work from the current lr ("chainable" form: StepLR multiplies it by gamma every step_size
 epochs), so two schedulers on one optimizer combine. The constructor takes the first
-step (epoch 0), which leaves the lr at its starting value.
+step (epoch 0), which leaves the lr at its starting value. Warm-up and combined schedules
+(LinearLR, ConstantLR, PolynomialLR, SequentialLR, ChainedScheduler) are in
+lr_scheduler_more.py, the cyclic ones (OneCycleLR, CyclicLR, CosineAnnealingWarmRestarts) in
+lr_scheduler_cycles.py; all are importable from here.
 PyTorch: `torch.optim.lr_scheduler`.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from stepgrad.optim.optimizer import Optimizer
+
+STEP_ORDER_WARNING = (
+    "Detected call of `lr_scheduler.step()` before `optimizer.step()`. In PyTorch 1.1.0 and "
+    "later, you should call them in the opposite order: `optimizer.step()` before "
+    "`lr_scheduler.step()`.  Failure to do this will result in PyTorch skipping the first "
+    "value of the learning rate schedule. See more details at "
+    "https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate")
+EPOCH_DEPRECATION_WARNING = (
+    "The epoch parameter in `scheduler.step()` was not necessary and is being deprecated where "
+    "possible. Please use `scheduler.step()` to step the scheduler. During the deprecation, if "
+    "epoch is different from None, the closed form is used instead of the new chainable form, "
+    "where available. Please open an issue if you are unable to replicate your use case: "
+    "https://github.com/pytorch/pytorch/issues/new/choose.")
+
+
+def check_optimizer(scheduler: object, optimizer: Any) -> Optimizer:
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"{type(scheduler).__name__}: expected an optimizer (optim.SGD(...)), "
+                        f"got {type(optimizer).__name__}")
+    return optimizer
+
+
+def per_group(name: str, optimizer: Optimizer, value: Any) -> list[Any]:
+    """One value per param group: a list as given (of the right length), or one value
+    repeated. PyTorch's `_format_param`, with its message."""
+    groups = len(optimizer.param_groups)
+    if not isinstance(value, (list, tuple)):
+        return [value] * groups
+    if len(value) != groups:
+        raise ValueError(f"{name} must have the same length as optimizer.param_groups. {name} "
+                         f"has {len(value)} values, param_groups has {groups}.")
+    return list(value)
 
 
 class LRScheduler:
@@ -22,10 +59,7 @@ class LRScheduler:
     write `get_lr()`. PyTorch: `torch.optim.lr_scheduler.LRScheduler`."""
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
-        if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"{type(self).__name__}: expected an optimizer (optim.SGD(...)), "
-                            f"got {type(optimizer).__name__}")
-        self.optimizer = optimizer
+        self.optimizer = check_optimizer(self, optimizer)
         for group in optimizer.param_groups:
             if last_epoch == -1:
                 group.setdefault("initial_lr", group["lr"])
@@ -35,6 +69,10 @@ class LRScheduler:
                                f"optimizer's state_dict first)")
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
+        self._initial_step()
+
+    def _initial_step(self) -> None:
+        """The constructor's step to epoch 0 (SequentialLR replays it when a phase begins)."""
         self._step_count = 0
         self._is_initial = True
         self.step()
@@ -47,11 +85,25 @@ class LRScheduler:
         """The lr of every group after the latest step."""
         return list(self._last_lr)
 
-    def step(self) -> None:
-        """Advance one epoch and write the new lrs into the optimizer."""
+    def step(self, epoch: int | None = None) -> None:
+        """Advance one epoch and write the new lrs into the optimizer. `step(epoch)` is
+        deprecated in PyTorch (it jumps to that epoch with the closed form) and warns so."""
+        if self._step_count == 1 and getattr(self.optimizer, "steps", 1) == 0:
+            warnings.warn(STEP_ORDER_WARNING, UserWarning, stacklevel=2)
         self._step_count += 1
-        self.last_epoch += 1
-        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
+        if epoch is not None:
+            warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
+        self._update_lr(epoch)
+
+    def _update_lr(self, epoch: int | None = None) -> None:
+        if epoch is None:
+            self.last_epoch += 1
+            values = self.get_lr()
+        else:
+            self.last_epoch = epoch
+            closed_form = getattr(self, "_get_closed_form_lr", self.get_lr)
+            values = closed_form()
+        for group, lr in zip(self.optimizer.param_groups, values):
             group["lr"] = lr
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
@@ -80,6 +132,10 @@ class StepLR(LRScheduler):
             return self._current()
         return [lr * self.gamma for lr in self._current()]
 
+    def _get_closed_form_lr(self) -> list[float]:
+        return [base * self.gamma ** (self.last_epoch // self.step_size)
+                for base in self.base_lrs]
+
 
 class MultiStepLR(LRScheduler):
     """Multiply the lr by gamma at each epoch listed in `milestones`."""
@@ -94,6 +150,10 @@ class MultiStepLR(LRScheduler):
             return self._current()
         return [lr * self.gamma ** self.milestones[self.last_epoch] for lr in self._current()]
 
+    def _get_closed_form_lr(self) -> list[float]:
+        passed = bisect_right(sorted(self.milestones.elements()), self.last_epoch)
+        return [base * self.gamma**passed for base in self.base_lrs]
+
 
 class ExponentialLR(LRScheduler):
     """lr = base_lr * gamma ** epoch: multiply by gamma every epoch."""
@@ -106,6 +166,9 @@ class ExponentialLR(LRScheduler):
         if self._is_initial:
             return self._current()
         return [lr * self.gamma for lr in self._current()]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        return [base * self.gamma**self.last_epoch for base in self.base_lrs]
 
 
 class LambdaLR(LRScheduler):
@@ -149,6 +212,11 @@ class CosineAnnealingLR(LRScheduler):
         ratio = (1 + math.cos(math.pi * epoch / t_max)) / (1 + math.cos(math.pi * (epoch - 1)
                                                                           / t_max))
         return [ratio * (lr - low) + low for lr in self._current()]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        low = self.eta_min
+        return [low + (base - low) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
+                for base in self.base_lrs]
 
 
 class ReduceLROnPlateau:
@@ -209,8 +277,23 @@ class ReduceLROnPlateau:
 
 _LRScheduler = LRScheduler  # the older PyTorch name
 
-__all__ = ["CosineAnnealingLR", "ExponentialLR", "LRScheduler", "LambdaLR", "MultiStepLR",
-           "ReduceLROnPlateau", "StepLR"]
+# at the end: these modules build on the classes above (the package imports this one first)
+from stepgrad.optim.lr_scheduler_cycles import (  # noqa: E402
+    CosineAnnealingWarmRestarts,
+    CyclicLR,
+    OneCycleLR,
+)
+from stepgrad.optim.lr_scheduler_more import (  # noqa: E402
+    ChainedScheduler,
+    ConstantLR,
+    LinearLR,
+    PolynomialLR,
+    SequentialLR,
+)
+
+__all__ = ["ChainedScheduler", "ConstantLR", "CosineAnnealingLR", "CosineAnnealingWarmRestarts",
+           "CyclicLR", "ExponentialLR", "LRScheduler", "LambdaLR", "LinearLR", "MultiStepLR",
+           "OneCycleLR", "PolynomialLR", "ReduceLROnPlateau", "SequentialLR", "StepLR"]
 
 
 def __getattr__(name: str) -> object:

@@ -165,6 +165,56 @@ def zero_grad_of(p: Tensor, set_to_none: bool) -> None:
         p.grad = np.zeros_like(p.grad)
 
 
+def lerp(start: np.ndarray, end: np.ndarray, weight: float) -> np.ndarray:
+    """start + weight * (end - start), in the form PyTorch's `lerp_` picks for this weight
+    (it turns around past 0.5 to keep rounding small), so moving averages agree bit for bit.
+    Adam's m = b1 m + (1 - b1) g is `lerp(m, g, 1 - b1)` in PyTorch 2."""
+    if abs(weight) < 0.5:
+        return start + weight * (end - start)
+    return end - (end - start) * (1 - start.dtype.type(weight))
+
+
+def changed(weight: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """The change that takes `weight` to `new`, for a rule PyTorch writes as several in-place
+    updates of the weight (decay, then one or two steps): computing the new weight in
+    PyTorch's order and subtracting gives back its rounding, since w + (new - w) == new
+    whenever new and w are within a factor of 2 of each other (Sterbenz's lemma)."""
+    return new - weight
+
+
+def moment(state: dict[str, Any], key: str, weight: np.ndarray) -> np.ndarray:
+    """A state array (a running moment), or zeros of the weight's shape before the first
+    step, as PyTorch's optimizers start them."""
+    value = state.get(key)
+    return np.zeros_like(weight) if value is None else value
+
+
+def check_adam_options(lr: float, betas: tuple[float, float], eps: float,
+                       weight_decay: float) -> None:
+    """The checks PyTorch's Adam family makes, with its messages."""
+    if not 0.0 <= lr:
+        raise ValueError(f"Invalid learning rate: {lr}")
+    if not 0.0 <= eps:
+        raise ValueError(f"Invalid epsilon value: {eps}")
+    for i, beta in enumerate(betas):
+        if not 0.0 <= beta < 1.0:
+            raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
+    if not 0.0 <= weight_decay:
+        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+
+
+def refuse_graph_options(name: str, capturable: bool, differentiable: bool) -> None:
+    """PyTorch's `capturable` (CUDA graphs) and `differentiable` (backward through the step)
+    have no meaning here: stepgrad runs on the CPU, and a step changes weights outside
+    autograd so the debugger sees it as one OptimizerStep event."""
+    if capturable:
+        raise ValueError(f"{name}: capturable=True is for CUDA graphs and stepgrad has no GPU "
+                         f"(PyTorch refuses it for CPU tensors too); leave it False")
+    if differentiable:
+        raise ValueError(f"{name}: differentiable=True (a backward through the optimizer step) "
+                         f"is not supported: stepgrad's steps run outside autograd")
+
+
 def _norm(array: np.ndarray) -> float:
     return math.sqrt(float(np.vdot(array, array)))  # np.linalg.norm, without its overhead
 

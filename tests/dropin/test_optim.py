@@ -203,8 +203,8 @@ def test_scheduler_errors_say_what_to_do() -> None:
 def test_a_missing_optimizer_or_scheduler_names_itself() -> None:
     with pytest.raises(AttributeError, match="torch.optim.LBFGS is outside stepgrad's course"):
         optim.LBFGS  # noqa: B018
-    with pytest.raises(AttributeError, match="lr_scheduler.OneCycleLR is outside stepgrad's"):
-        lr_scheduler.OneCycleLR  # noqa: B018
+    with pytest.raises(AttributeError, match="lr_scheduler.MultiplicativeLR is outside stepgr"):
+        lr_scheduler.MultiplicativeLR  # noqa: B018
     from stepgrad.optim.lr_scheduler import StepLR
 
     assert StepLR is lr_scheduler.StepLR and optim.lr_scheduler is lr_scheduler
