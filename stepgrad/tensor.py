@@ -31,6 +31,7 @@ from stepgrad.dtypes import (  # noqa: F401 (set/get re-exported: stepgrad.tenso
 from stepgrad.tensor_arith import ArithmeticMethods
 from stepgrad.tensor_casts import CastMethods
 from stepgrad.tensor_inplace import InplaceMethods
+from stepgrad.tensor_logic import LogicMethods
 from stepgrad.tensor_methods import Methods
 from stepgrad.tensor_shape import ShapeMethods, _plain_index, _pytorch_order
 
@@ -65,7 +66,7 @@ def _has_float(data: Any) -> bool:
     return False
 
 
-class Tensor(Methods, ArithmeticMethods, ShapeMethods, CastMethods, InplaceMethods):
+class Tensor(Methods, ArithmeticMethods, ShapeMethods, CastMethods, InplaceMethods, LogicMethods):
     """A node of the computation graph: `data` (numpy array) and, after backward, `grad`.
 
     Made by `sg.tensor(...)` or by an op. `requires_grad=True` asks backward to fill
@@ -431,9 +432,10 @@ from stepgrad import ops as _ops  # noqa: E402
 from stepgrad import tensor_arith as _arith_module  # noqa: E402
 from stepgrad import tensor_casts as _casts_module  # noqa: E402
 from stepgrad import tensor_inplace as _inplace_module  # noqa: E402
+from stepgrad import tensor_logic as _logic_module  # noqa: E402
 from stepgrad import tensor_methods as _methods_module  # noqa: E402
 from stepgrad import tensor_shape as _shape_module  # noqa: E402
 
 _arith_module._promote = _promote
 _arith_module._ops = _methods_module._ops = _inplace_module._ops = _ops
-_shape_module._ops = _casts_module._ops = _ops
+_shape_module._ops = _casts_module._ops = _logic_module._ops = _ops

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from stepgrad.tensor_base import TensorBase
+from stepgrad.tensor_logic import clamp as clamp_bounds
 
 _ops: Any = None  # the stepgrad.ops module, set by stepgrad.tensor once the ops exist
 
@@ -159,9 +160,8 @@ class Methods(TensorBase):
         return _ops.MatMul.apply(self, vector)
 
     def clamp(self, min: Any = None, max: Any = None) -> Any:  # noqa: A002 (PyTorch's names)
-        if min is None and max is None:
-            raise ValueError("clamp: give at least one of min and max")
-        return _ops.Clamp.apply(self, low=min, high=max)
+        """min(max(x, min), max); numbers or tensors as bounds (see tensor_logic.py)."""
+        return clamp_bounds(self, min, max)
 
     clip = clamp
 

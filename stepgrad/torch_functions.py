@@ -93,8 +93,40 @@ def stack(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None) -
 
 
 def nonzero(input: Any, *, as_tuple: bool = False) -> Any:  # noqa: A002
-    found = np.nonzero(np.asarray(input))
-    return tuple(Tensor(i) for i in found) if as_tuple else Tensor(np.stack(found, axis=1))
+    """The indices of the nonzero elements (see Tensor.nonzero)."""
+    return _as_tensor(input).nonzero(as_tuple=as_tuple)
+
+
+# tests, logical and bitwise ops, rounding and selections (see tensor_logic.py)
+isnan, isinf, isfinite, isposinf, isneginf, isclose = map(
+    _forward_to, "isnan isinf isfinite isposinf isneginf isclose".split())
+logical_not, logical_and, logical_or, logical_xor = map(
+    _forward_to, "logical_not logical_and logical_or logical_xor".split())
+bitwise_not, bitwise_and, bitwise_or, bitwise_xor = map(
+    _forward_to, "bitwise_not bitwise_and bitwise_or bitwise_xor".split())
+clamp_min, clamp_max, count_nonzero, argsort = map(
+    _forward_to, "clamp_min clamp_max count_nonzero argsort".split())
+trunc, fix, frac, nan_to_num, diag, cumprod = map(
+    _forward_to, "trunc fix frac nan_to_num diag cumprod".split())
+
+
+def tile(input: Any, dims: Sequence[int]) -> Tensor:  # noqa: A002
+    """The tensor repeated `dims` times along each axis (see Tensor.tile)."""
+    if not isinstance(dims, (tuple, list)):
+        raise TypeError(f"tile(): argument 'dims' (position 2) must be tuple of ints, not "
+                        f"{type(dims).__name__}")
+    return _as_tensor(input).tile(tuple(dims))
+
+
+def repeat_interleave(input: Any, repeats: Any = None, dim: int | None = None, *,  # noqa: A002
+                      output_size: int | None = None) -> Tensor:
+    """Each element repeated in place (see Tensor.repeat_interleave). With one tensor of
+    counts and no repeats, the indices 0, 1, ... each repeated by its count."""
+    if repeats is None:
+        counts = _as_tensor(input)
+        return Tensor(np.arange(counts.numel(), dtype=np.int64)).repeat_interleave(
+            counts, output_size=output_size)
+    return _as_tensor(input).repeat_interleave(repeats, dim, output_size=output_size)
 
 
 def is_tensor(obj: Any) -> bool:
@@ -111,6 +143,10 @@ def equal(a: Any, b: Any) -> bool:
 
 
 __all__ = [
+    "argsort", "bitwise_and", "bitwise_not", "bitwise_or", "bitwise_xor", "clamp_max",
+    "clamp_min", "count_nonzero", "cumprod", "diag", "fix", "frac", "isclose", "isfinite",
+    "isinf", "isnan", "isneginf", "isposinf", "logical_and", "logical_not", "logical_or",
+    "logical_xor", "nan_to_num", "repeat_interleave", "tile", "trunc",
     "ceil", "expm1", "flip", "floor", "log1p", "mv", "outer", "reciprocal", "round", "sign",
     "roll", "sort", "topk",
     "abs", "add", "all", "allclose", "amax", "amin", "any", "argmax", "argmin", "bmm", "cat",
