@@ -20,7 +20,26 @@ from stepgrad.nn.activation import (
     Softmax,
     Tanh,
 )
+from stepgrad.nn.activation_more import (
+    CELU,
+    ELU,
+    GLU,
+    SELU,
+    Hardsigmoid,
+    Hardswish,
+    Hardtanh,
+    LogSigmoid,
+    Mish,
+    PReLU,
+    ReLU6,
+    Softmin,
+    Softplus,
+    Softsign,
+    Tanhshrink,
+)
 from stepgrad.nn.container import ModuleDict, ModuleList, Sequential
+from stepgrad.nn.container_params import ParameterDict, ParameterList
+from stepgrad.nn.distance import CosineSimilarity, PairwiseDistance
 from stepgrad.nn.layers import (
     AvgPool2d,
     Conv2d,
@@ -40,15 +59,23 @@ from stepgrad.nn.loss import (
     MSELoss,
     NLLLoss,
 )
+from stepgrad.nn.loss_more import HuberLoss, KLDivLoss, SmoothL1Loss
 from stepgrad.nn.module import Module, Parameter, load, save
 from stepgrad.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
+from stepgrad.nn.pooling_more import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool1d, MaxPool1d
+from stepgrad.nn.spatial import ConstantPad2d, Dropout2d, ZeroPad2d
 
 __all__ = [
-    "GELU", "AvgPool2d", "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "BatchNorm2d", "Conv2d",
-    "CrossEntropyLoss", "Dropout", "Embedding", "Flatten", "Identity", "L1Loss", "LayerNorm",
-    "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "MaxPool2d", "Module", "ModuleDict",
-    "ModuleList", "NLLLoss", "Parameter", "ReLU", "Sequential", "SiLU", "Sigmoid", "Softmax",
-    "Tanh", "Unflatten", "functional", "init", "load", "save", "utils",
+    "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "AvgPool1d", "AvgPool2d", "BCELoss",
+    "BCEWithLogitsLoss", "BatchNorm1d", "BatchNorm2d", "CELU", "ConstantPad2d", "Conv2d",
+    "CosineSimilarity", "CrossEntropyLoss", "Dropout", "Dropout2d", "ELU", "Embedding",
+    "Flatten", "GELU", "GLU", "Hardsigmoid", "Hardswish", "Hardtanh", "HuberLoss", "Identity",
+    "KLDivLoss", "L1Loss", "LayerNorm", "LeakyReLU", "Linear", "LogSigmoid", "LogSoftmax",
+    "MSELoss", "MaxPool1d", "MaxPool2d", "Mish", "Module", "ModuleDict", "ModuleList",
+    "NLLLoss", "PReLU", "PairwiseDistance", "Parameter", "ParameterDict", "ParameterList",
+    "ReLU", "ReLU6", "SELU", "Sequential", "SiLU", "Sigmoid", "SmoothL1Loss", "Softmax",
+    "Softmin", "Softplus", "Softsign", "Tanh", "Tanhshrink", "Unflatten", "ZeroPad2d",
+    "functional", "init", "load", "save", "utils",
 ]
 
 

@@ -8,6 +8,7 @@ error that names it (see `__getattr__` at the end).
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -29,8 +30,7 @@ def _reduce(losses: Tensor, reduction: str) -> Tensor:
         return losses.sum()
     if reduction == "none":
         return losses
-    raise ValueError(f"{reduction} is not a valid value for reduction; use 'mean', 'sum' or "
-                     f"'none'")
+    raise ValueError(f"{reduction} is not a valid value for reduction")  # PyTorch's words
 
 
 def _labels(target: Any, what: str) -> np.ndarray:
@@ -70,20 +70,6 @@ def silu(x: Tensor, inplace: bool = False) -> Tensor:
     return ops.SiLU.apply(x)
 
 
-def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
-    """log(1 + e**(beta x)) / beta, computed stably as relu(z) + log(1 + e**-|z|), z = beta x
-    (PyTorch returns x itself where beta x > threshold; the two agree there to float precision)."""
-    z = x if beta == 1 else x * beta
-    soft = ops.ReLU.apply(z) + ((-z.abs()).exp() + 1.0).log()
-    return soft if beta == 1 else soft / beta
-
-
-def elu(x: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
-    """x where x > 0, else alpha (e**x - 1): a where of two branches."""
-    negative = ((x.clamp(max=0.0)).exp() - 1.0) * alpha  # clamped: e**x never overflows
-    return ops.Where.apply(x, negative, condition=x.data > 0)
-
-
 def normalize(x: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
     """x divided by its p-norm along dim (at least eps)."""
     return x / x.norm(p, dim=dim, keepdim=True).clamp(min=eps)
@@ -93,6 +79,13 @@ def cosine_similarity(a: Tensor, b: Tensor, dim: int = 1, eps: float = 1e-8) -> 
     """sum(a * b) / (|a| |b|) along dim, each norm at least eps."""
     norms = a.norm(dim=dim).clamp(min=eps) * b.norm(dim=dim).clamp(min=eps)
     return (a * b).sum(dim=dim) / norms
+
+
+def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
+                      keepdim: bool = False) -> Tensor:
+    """The p-norm of x1 - x2 + eps along the last axis (eps keeps the norm's gradient finite
+    where x1 == x2), PyTorch's formula."""
+    return (x1 - x2 + eps).norm(p, dim=-1, keepdim=keepdim)
 
 
 def softmax(x: Tensor, dim: int | None = None, **words: Any) -> Tensor:
@@ -174,6 +167,31 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = Fa
     return ops.Dropout.apply(x, keep, p=p)
 
 
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,  # noqa: A002
+              inplace: bool = False) -> Tensor:
+    """Zero whole channels (an (H, W) plane of (N, C, H, W)) with probability p while
+    training and scale the rest by 1/(1-p): neighbouring pixels are too alike for pixel
+    dropout to regularise. A 3-D input is (N, C, L), as PyTorch reads it (with its warning)."""
+    if not 0 <= p <= 1:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if input.ndim not in (3, 4):
+        warnings.warn(f"dropout2d: Received a {input.ndim}-D input to dropout2d, which is "
+                      f"deprecated and will result in an error in a future release. To retain "
+                      f"the behavior and silence this warning, please use dropout instead.",
+                      stacklevel=2)
+    elif input.ndim == 3:
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that "
+                      "channel-wise 1D dropout behavior is desired - input is interpreted as "
+                      "shape (N, C, L), where C is the channel dim.", stacklevel=2)
+    if not training or p == 0:
+        return input
+    if p == 1:
+        return input * 0.0
+    mask_shape = input.shape[:2] + (1,) * (input.ndim - 2)
+    keep = np.broadcast_to(generator().random(mask_shape) >= p, input.shape)
+    return ops.Dropout.apply(input, keep, p=p)
+
+
 def batch_norm(x: Tensor, running_mean: Any, running_var: Any, weight: Any = None,
                bias: Any = None, training: bool = False, momentum: float = 0.1,
                eps: float = 1e-5) -> Tensor:
@@ -244,30 +262,64 @@ def pad(x: Tensor, pad: Any, mode: str = "constant", value: float | None = None)
     then (top, bottom) of the one before, and so on."""
     if mode != "constant":
         raise NotImplementedError(f"F.pad mode={mode!r}: only 'constant' is in stepgrad's subset")
+    if len(pad) % 2:
+        raise RuntimeError("Padding length must be divisible by 2")
+    if len(pad) > 2 * x.ndim:
+        raise RuntimeError(f"Padding length should be less than or equal to two times the "
+                           f"input dimension but got padding length {len(pad)} and input of "
+                           f"dimension {x.ndim}")
     pairs = [(int(pad[i]), int(pad[i + 1])) for i in range(0, len(pad), 2)]
-    if len(pad) % 2 or len(pairs) > x.ndim:
-        raise ValueError(f"F.pad: pad must have an even length of at most 2 * {x.ndim}")
     widths = [(0, 0)] * (x.ndim - len(pairs)) + pairs[::-1]
+    if min(min(pair) for pair in widths) < 0:  # a negative width crops, as in PyTorch
+        x = x[tuple(slice(max(-a, 0), n - max(-b, 0)) for (a, b), n in zip(widths, x.shape))]
+        widths = [(max(a, 0), max(b, 0)) for a, b in widths]
     return ops.Pad.apply(x, pad_width=tuple(widths), value=0.0 if value is None else value)
 
 
-from stepgrad.nn.functional_losses import (  # noqa: E402 (the losses, in their own file)
+from stepgrad.nn.functional_activations import (  # noqa: E402 (in their own files)
+    celu,
+    elu,
+    glu,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
+    logsigmoid,
+    mish,
+    prelu,
+    relu6,
+    selu,
+    softmin,
+    softplus,
+    softsign,
+    tanhshrink,
+)
+from stepgrad.nn.functional_losses import (  # noqa: E402
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
     cross_entropy,
+    huber_loss,
     kl_div,
     l1_loss,
     mse_loss,
     nll_loss,
     smooth_l1_loss,
 )
+from stepgrad.nn.functional_pooling import (  # noqa: E402
+    adaptive_avg_pool2d,
+    adaptive_max_pool2d,
+    avg_pool1d,
+    max_pool1d,
+)
 
 __all__ = [
-    "avg_pool2d", "batch_norm", "binary_cross_entropy", "binary_cross_entropy_with_logits",
-    "conv2d", "cosine_similarity", "cross_entropy", "dropout", "elu", "embedding", "flatten",
-    "gelu", "kl_div", "l1_loss", "layer_norm", "leaky_relu", "linear", "log_softmax",
-    "max_pool2d", "mse_loss", "nll_loss", "normalize", "one_hot", "pad", "relu", "sigmoid",
-    "silu", "smooth_l1_loss", "softmax", "softplus", "tanh",
+    "adaptive_avg_pool2d", "adaptive_max_pool2d", "avg_pool1d", "avg_pool2d", "batch_norm",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "celu", "conv2d",
+    "cosine_similarity", "cross_entropy", "dropout", "dropout2d", "elu", "embedding", "flatten",
+    "gelu", "glu", "hardsigmoid", "hardswish", "hardtanh", "huber_loss", "kl_div", "l1_loss",
+    "layer_norm", "leaky_relu", "linear", "log_softmax", "logsigmoid", "max_pool1d",
+    "max_pool2d", "mish", "mse_loss", "nll_loss", "normalize", "one_hot", "pad",
+    "pairwise_distance", "prelu", "relu", "relu6", "selu", "sigmoid", "silu", "smooth_l1_loss",
+    "softmax", "softmin", "softplus", "softsign", "tanh", "tanhshrink",
 ]
 
 

@@ -134,11 +134,28 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Any,  # noqa: A002
 
 def smooth_l1_loss(input: Tensor, target: Any, size_average: Any = None,  # noqa: A002
                    reduce: Any = None, reduction: str = "mean", beta: float = 1.0) -> Tensor:
-    """0.5 d**2 / beta where |d| < beta, else |d| - 0.5 beta   (d = input - target)."""
+    """0.5 d**2 / beta where |d| < beta, else |d| - 0.5 beta   (d = input - target);
+    beta = 0 is l1_loss, as in PyTorch."""
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    if beta == 0:
+        return l1_loss(input, target, reduction=reduction)
     d = input - target
     small = (d * d) * (0.5 / beta)
     return _reduce(ops.Where.apply(small, d.abs() - 0.5 * beta,
                                    condition=np.abs(d.data) < beta), reduction)
+
+
+def huber_loss(input: Tensor, target: Any, reduction: str = "mean",  # noqa: A002
+               delta: float = 1.0, weight: Any = None) -> Tensor:
+    """0.5 d**2 where |d| < delta, else delta (|d| - 0.5 delta): delta * smooth_l1(beta=delta),
+    quadratic near 0 and linear (gradient +-delta) beyond."""
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    if weight is not None and np.shape(getattr(weight, "data", weight)) != tuple(input.shape):
+        raise ValueError("Weights and input must have the same size.")
+    losses = smooth_l1_loss(input, target, reduction="none", beta=delta) * delta
+    return _reduce(losses if weight is None else losses * weight, reduction)
 
 
 def kl_div(input: Tensor, target: Any, size_average: Any = None, reduce: Any = None,  # noqa: A002
@@ -148,9 +165,8 @@ def kl_div(input: Tensor, target: Any, size_average: Any = None, reduce: Any = N
     target = _tensor(target)
     if log_target:
         terms = target.exp() * (target - input)
-    else:  # 0 * log 0 counts as 0
-        safe = np.where(target.data > 0, target.data, 1.0)
-        terms = target * (Tensor(np.log(safe)) - input)
+    else:  # 0 * log 0 counts as 0; log of the target itself, so its gradient is right too
+        terms = target * (target.where(target.data > 0, 1.0).log() - input)
     if reduction == "batchmean":
         return terms.sum() / input.shape[0]
     return _reduce(terms, reduction)
