@@ -344,6 +344,8 @@ _REFLECTED = {
     "multiply": ("__mul__", "__rmul__"), "divide": ("__truediv__", "__rtruediv__"),
     "power": ("__pow__", "__rpow__"), "matmul": ("__matmul__", "__rmatmul__"),
     "remainder": ("__mod__", "__rmod__"), "floor_divide": ("__floordiv__", "__rfloordiv__"),
+    "bitwise_and": ("__and__", "__rand__"), "bitwise_or": ("__or__", "__ror__"),
+    "bitwise_xor": ("__xor__", "__rxor__"),
     "equal": ("__eq__", "__eq__"), "not_equal": ("__ne__", "__ne__"),
     "less": ("__lt__", "__gt__"), "greater": ("__gt__", "__lt__"),
     "less_equal": ("__le__", "__ge__"), "greater_equal": ("__ge__", "__le__"),

@@ -283,6 +283,8 @@ def _broadcast(name: str, a: Any, b: Any) -> None:
 def _bitwise(ufunc: Any, a: Any, other: Any) -> Any:
     """a & b (| ^): bool with bool stays bool; with an integer, PyTorch's integer dtype; a
     float anywhere is refused, as PyTorch refuses it."""
+    if isinstance(other, np.ndarray):  # `array & t`, which numpy hands to the tensor
+        other = type(a)(other)
     kind, values = a.data.dtype.kind, other
     dtype: np.dtype
     if isinstance(other, TensorBase):

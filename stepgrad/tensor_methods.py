@@ -344,9 +344,6 @@ def _floating(x: Any) -> Any:
     return x.type(default_dtype())
 
 
-#: PyTorch's names of numpy's dtypes, for messages in PyTorch's words
-_TORCH_NAMES = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char",
-                "uint8": "Byte", "bool": "Bool"}
 _FLOATS_ONLY = {
     "mean": "mean(): could not infer output dtype. Input dtype must be either a floating point "
             "or complex dtype. Got: {name}",
@@ -362,9 +359,11 @@ def _only_floats(x: Any, op: str) -> Any:
     kind = x.data.dtype.kind
     if kind == "f":
         return x
-    name = _TORCH_NAMES.get(str(x.data.dtype), str(x.data.dtype))
-    raise RuntimeError(_FLOATS_ONLY[op].format(name=name) + f" (convert first: x.float().{op}"
-                       f"(...), or pass dtype=torch.float32 where {op} takes one)")
+    from stepgrad.tensor_logic import torch_name
+
+    raise RuntimeError(_FLOATS_ONLY[op].format(name=torch_name(x.data.dtype)) +
+                       f" (convert first: x.float().{op}(...), or pass dtype=torch.float32 "
+                       f"where {op} takes one)")
 
 
 def _need_dims(name: str, ndim: int, *tensors: Any) -> None:

@@ -278,3 +278,12 @@ def test_refusals_are_one_line_in_pytorch_words() -> None:
         sg.tensor([1.0]).clamp()
     with pytest.raises(ValueError, match="logical_and: shapes"):
         sg.tensor([1.0, 2.0]).logical_and(sg.tensor([1.0, 2.0, 3.0]))
+
+
+def test_numpy_array_on_the_left_of_a_bitwise_operator_gives_a_tensor() -> None:
+    mask = sg.tensor([True, False])
+    for result, expected in ((np.array([True, True]) & mask, [True, False]),
+                             (np.array([False, False]) | mask, [True, False]),
+                             (np.array([True, True]) ^ mask, [False, True]),
+                             (np.array([6, 3]) & sg.tensor([3, 1]), [2, 1])):
+        assert isinstance(result, sg.Tensor) and result.tolist() == expected
