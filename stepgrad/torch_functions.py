@@ -8,6 +8,7 @@ turning numbers, lists and arrays into tensors first, so the two forms cannot di
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -22,12 +23,35 @@ def _as_tensor(x: Any) -> Tensor:
 
 
 def _forward_to(method: str) -> Callable[..., Any]:
-    def call(input: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: A002 (PyTorch's name)
-        return getattr(_as_tensor(input), method)(*args, **kwargs)
+    def call(input: Any, *args: Any, out: Any = None, **kwargs: Any) -> Any:  # noqa: A002
+        result = getattr(_as_tensor(input), method)(*args, **kwargs)
+        return result if out is None else _write_out(method, result, out)
 
     call.__name__ = call.__qualname__ = method
     call.__doc__ = f"torch.{method}(x, ...) is x.{method}(...) (see Tensor.{method})."
     return call
+
+
+def _write_out(name: str, result: Any, out: Tensor) -> Tensor:
+    """PyTorch's `out=`: the result written into `out` (resized if its shape differs, with
+    PyTorch's warning unless it was empty), which is returned. As in PyTorch, not with
+    autograd: the write cannot be differentiated."""
+    from stepgrad.grad_mode import is_grad_enabled, no_grad
+
+    if isinstance(result, tuple) or not isinstance(out, Tensor):
+        raise TypeError(f"{name}(): out= takes one tensor here (stepgrad's {name} gives "
+                        f"{type(result).__name__})")
+    if is_grad_enabled() and (result.requires_grad or out.requires_grad):
+        raise RuntimeError(f"{name}(): functions with out=... arguments don't support "
+                           "automatic differentiation, but one of the arguments requires grad.")
+    if out.data.shape != result.data.shape:
+        if out.data.size:
+            warnings.warn(f"An output with one or more elements was resized since it had shape "
+                          f"{list(out.data.shape)}, which does not match the required output "
+                          f"shape {list(result.data.shape)}.", UserWarning, stacklevel=3)
+        out.data = np.empty(result.data.shape, out.data.dtype)
+    with no_grad():
+        return out.copy_(result)
 
 
 # torch.NAME(x, ...) is x.NAME(...) for each of these (builtins' names too, as in PyTorch)
