@@ -114,6 +114,9 @@ class InplaceMethods(TensorBase):
     def masked_fill_(self, mask: Any, value: Any) -> Any:
         return self._inplace(lambda a: a.masked_fill(mask, value))
 
+    def scatter_(self, dim: int, index: Any, src: Any = None, **keywords: Any) -> Any:
+        return self._inplace(lambda a: a.scatter(dim, index, src, **keywords))
+
     __iadd__ = add_
     __isub__ = sub_
     __imul__ = mul_

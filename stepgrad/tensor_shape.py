@@ -152,6 +152,22 @@ class ShapeMethods(TensorBase):
     def gather(self, dim: int, index: Any) -> Any:
         return _ops.Gather.apply(self, indices=np.asarray(index), axis=dim)
 
+    def scatter(self, dim: int, index: Any, src: Any = None, *, value: Any = None,
+                reduce: Any = None) -> Any:
+        """gather's inverse: out[index[i][j]][j] = src[i][j] for dim 0 (a copy of self
+        elsewhere); `value=` writes one number. A setitem at the places index names, so
+        the gradient goes to src there and to self everywhere else."""
+        if reduce is not None or (src is None) == (value is None):
+            raise TypeError("scatter(dim, index, src) or scatter(dim, index, value=v): stepgrad "
+                            "has no reduce= (PyTorch's scatter_add / scatter_reduce)")
+        index = np.asarray(_plain_index(index))
+        index = index.reshape((1,) * self.data.ndim) if index.ndim == 0 else index
+        places = list(np.indices(index.shape, sparse=True))
+        places[dim] = index
+        if src is not None and hasattr(src, "data"):
+            src = src[tuple(slice(0, n) for n in index.shape)]
+        return _ops.SetItem.apply(self, value if src is None else src, index=tuple(places))
+
 
 def _plain_index(index: Any) -> Any:
     """Tensors inside an index become their arrays (every Tensor is a ShapeMethods)."""

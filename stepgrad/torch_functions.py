@@ -71,7 +71,8 @@ reshape, flatten, permute, transpose, t = map(_forward_to,
                                               "reshape flatten permute transpose t".split())
 squeeze, unsqueeze, split, chunk, gather = map(_forward_to,
                                                "squeeze unsqueeze split chunk gather".split())
-index_select, unbind, masked_fill = map(_forward_to, "index_select unbind masked_fill".split())
+index_select, unbind, masked_fill, scatter = map(_forward_to,
+                                                 "index_select unbind masked_fill scatter".split())
 tril, triu, flip, sort, topk, roll = map(_forward_to, "tril triu flip sort topk roll".split())
 reciprocal, log1p, expm1, outer, mv = map(_forward_to, "reciprocal log1p expm1 outer mv".split())
 sign, floor, ceil, round = map(_forward_to, "sign floor ceil round".split())  # noqa: A001
@@ -172,7 +173,7 @@ __all__ = [
     "isinf", "isnan", "isneginf", "isposinf", "logical_and", "logical_not", "logical_or",
     "logical_xor", "nan_to_num", "repeat_interleave", "tile", "trunc",
     "ceil", "expm1", "flip", "floor", "log1p", "mv", "outer", "reciprocal", "round", "sign",
-    "roll", "sort", "topk",
+    "roll", "sort", "topk", "scatter",
     "abs", "add", "all", "allclose", "amax", "amin", "any", "argmax", "argmin", "bmm", "cat",
     "chunk", "clamp", "clip", "clone", "concat", "concatenate", "cos", "cumsum", "detach", "div",
     "divide", "dot", "eq", "equal", "exp", "flatten", "floor_divide", "fmod", "gather", "ge",

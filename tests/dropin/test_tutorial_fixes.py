@@ -61,3 +61,43 @@ def test_out_under_no_grad_is_allowed() -> None:
     with stepgrad.no_grad():
         stepgrad.mul(w, 2.0, out=out)
     assert out.tolist() == [2.0, 2.0] and not out.requires_grad
+
+
+# -- scatter / scatter_ (the Transforms tutorial's one-hot target_transform) -----------------
+def test_the_tutorials_one_hot_lambda() -> None:
+    for lib in (torch, stepgrad):
+        one_hot = lambda y, lib=lib: lib.zeros(10, dtype=lib.float).scatter_(  # noqa: E731
+            0, lib.tensor(y), value=1)
+        assert one_hot(3).tolist() == [0.0] * 3 + [1.0] + [0.0] * 6
+
+
+@pytest.mark.parametrize("dim", [0, 1])
+def test_scatter_values_and_gradients_match_pytorch(dim: int) -> None:
+    index = [[0, 1, 2, 0, 1], [2, 0, 1, 1, 0]] if dim == 0 else [[4, 0, 2], [1, 3, 0]]
+    shape = (3, 5) if dim == 0 else (2, 5)
+    src_shape = (2, 5) if dim == 0 else (2, 3)
+    results = []
+    for lib in (torch, stepgrad):
+        src = lib.arange(1, 1 + int(np.prod(src_shape)), dtype=lib.float64).reshape(
+            src_shape).requires_grad_()
+        base = lib.ones(*shape, dtype=lib.float64).requires_grad_()
+        out = base.scatter(dim, lib.tensor(index), src)
+        weights = lib.arange(float(np.prod(shape)), dtype=lib.float64).reshape(shape)
+        (out * weights).sum().backward()
+        results.append([out.detach().numpy(), src.grad.numpy(), base.grad.numpy()])
+    for ours, theirs in zip(results[1], results[0]):
+        np.testing.assert_array_equal(ours, theirs)
+
+
+def test_scatter_value_forms_and_inplace() -> None:
+    for lib in (torch, stepgrad):
+        index = lib.tensor([[2], [3]])
+        assert lib.zeros(2, 4).scatter(1, index, 1.5).tolist() == [[0, 0, 1.5, 0], [0, 0, 0, 1.5]]
+        assert lib.scatter(lib.zeros(2, 4), 1, index, value=2.0)[1, 3].item() == 2.0
+        x = lib.zeros(2, 4)
+        assert x.scatter_(1, index, lib.ones(2, 1)) is x and x.sum().item() == 2.0
+
+
+def test_scatter_reduce_is_refused_in_one_line() -> None:
+    with pytest.raises(TypeError, match="reduce="):
+        stepgrad.zeros(3).scatter(0, stepgrad.tensor([1]), stepgrad.ones(1), reduce="add")
