@@ -38,6 +38,7 @@ from stepgrad.creation import (
     full_like,
     linspace,
     multinomial,
+    normal,
     ones,
     ones_like,
     rand,
@@ -138,7 +139,7 @@ __all__ = [
     "float32", "float64", "from_numpy", "full", "full_like", "get_default_dtype", "gradcheck",
     "inference_mode", "int64", "is_grad_enabled", "is_inference_mode_enabled", "linspace",
     "load", "load_trace", "manual_seed", "mark_epoch", "mark_iteration", "multinomial", "nn",
-    "no_grad", "ones", "ones_like", "ops", "optim", "pad", "rand", "rand_like", "randint",
+    "no_grad", "normal", "ones", "ones_like", "ops", "optim", "pad", "rand", "rand_like", "randint",
     "randn", "randn_like", "randperm", "save", "seed", "set_default_dtype", "set_grad_enabled",
     "set_trace", "stack", "tensor", "trace", "utils", "where", "zeros", "zeros_like",
 ]

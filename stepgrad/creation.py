@@ -1,5 +1,5 @@
 """Making tensors, with PyTorch's names and arguments: zeros, ones, full, rand, randn,
-randint, arange, linspace, eye, as_tensor, from_numpy, the *_like forms, multinomial.
+randint, normal, arange, linspace, eye, as_tensor, from_numpy, the *_like forms, multinomial.
 
 Shapes may be given as ints or as one tuple/list (`zeros(2, 3)` or `zeros((2, 3))`); every
 function takes `dtype=`, `device=` (the CPU only) and `requires_grad=`, and the random ones
@@ -17,7 +17,12 @@ from stepgrad.random import numpy_generator
 from stepgrad.tensor import Tensor, default_dtype
 
 
-def _shape(size: tuple[Any, ...]) -> tuple[int, ...]:
+def _shape(size: tuple[Any, ...], keywords: dict[str, Any] | None = None) -> tuple[int, ...]:
+    """The shape from `f(2, 3)`, `f((2, 3))` or PyTorch's keyword `f(size=(2, 3))`."""
+    if keywords and "size" in keywords:
+        if size:
+            raise TypeError("got multiple values for argument 'size'")
+        size = (keywords["size"],)
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
     return tuple(int(n) for n in size)
@@ -30,22 +35,30 @@ def _make(array: np.ndarray, dtype: Any, device: Any, requires_grad: bool) -> Te
     return Tensor(array, requires_grad=requires_grad)
 
 
+def _only_size(keywords: dict[str, Any]) -> dict[str, Any]:
+    """`size=` is the one keyword a random maker takes beside its named ones."""
+    for name in keywords:
+        if name != "size":
+            raise TypeError(f"got an unexpected keyword argument '{name}'")
+    return keywords
+
+
 def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
-          **_: Any) -> Tensor:
-    return _make(np.zeros(_shape(size), dtype=dtype or default_dtype()), None, device,
+          **kw: Any) -> Tensor:
+    return _make(np.zeros(_shape(size, kw), dtype=dtype or default_dtype()), None, device,
                  requires_grad)
 
 
 def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
-         **_: Any) -> Tensor:
-    return _make(np.ones(_shape(size), dtype=dtype or default_dtype()), None, device,
+         **kw: Any) -> Tensor:
+    return _make(np.ones(_shape(size, kw), dtype=dtype or default_dtype()), None, device,
                  requires_grad)
 
 
 def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
-          **_: Any) -> Tensor:
+          **kw: Any) -> Tensor:
     """Zeros here (PyTorch leaves the memory as it was; stepgrad never shows garbage)."""
-    return zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
+    return zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad, **kw)
 
 
 def full(size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
@@ -57,17 +70,43 @@ def full(size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
 
 
 def rand(*size: Any, generator: Any = None, dtype: Any = None, device: Any = None,
-         requires_grad: bool = False) -> Tensor:
+         requires_grad: bool = False, **kw: Any) -> Tensor:
     """Uniform values in [0, 1)."""
-    data = numpy_generator(generator).random(_shape(size))
+    data = numpy_generator(generator).random(_shape(size, _only_size(kw)))
     return _make(data.astype(dtype or default_dtype()), None, device, requires_grad)
 
 
 def randn(*size: Any, generator: Any = None, dtype: Any = None, device: Any = None,
-          requires_grad: bool = False) -> Tensor:
+          requires_grad: bool = False, **kw: Any) -> Tensor:
     """Standard normal values from stepgrad's seeded generator (`torch.manual_seed`)."""
-    data = numpy_generator(generator).standard_normal(_shape(size))
+    data = numpy_generator(generator).standard_normal(_shape(size, _only_size(kw)))
     return _make(data.astype(dtype or default_dtype()), None, device, requires_grad)
+
+
+def normal(mean: Any, std: Any = 1.0, size: Any = None, *, generator: Any = None,
+           dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """Normal draws: `normal(0, 1, (n, 2))` with numbers and a size, or elementwise from
+    tensors of means and/or stds (broadcast together). As in PyTorch, no gradient flows to a
+    mean or std tensor (it gets zeros): a draw is not reparametrised."""
+    tensors = [t for t in (mean, std) if isinstance(t, Tensor)]
+    if (size is None) == (not tensors):
+        raise TypeError("normal() takes (float mean, float std, tuple size) or a Tensor mean "
+                        "and/or std without a size")
+    mean_a, std_a = (t.data if isinstance(t, Tensor) else np.asarray(t) for t in (mean, std))
+    if np.any(std_a < 0):
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std_a.min():g}")
+    try:
+        shape = _shape((size,)) if size is not None else np.broadcast_shapes(mean_a.shape,
+                                                                              std_a.shape)
+    except ValueError:
+        raise RuntimeError(f"normal: the shapes of mean {tuple(mean_a.shape)} and std "
+                           f"{tuple(std_a.shape)} do not broadcast") from None
+    dtype = dtype or (np.result_type(*[t.data for t in tensors]) if tensors else default_dtype())
+    draw = numpy_generator(generator).normal(mean_a, std_a, shape)
+    out = _make(draw.astype(dtype), None, device, requires_grad)
+    for t in tensors:
+        out = out + t * 0 if t.requires_grad else out  # PyTorch's zero gradient, and its graph
+    return out
 
 
 def randint(low: int, high: Any = None, size: Any = None, *, generator: Any = None,
