@@ -39,8 +39,9 @@ def check_device(device: Any, where: str) -> None:
 
 
 def dtype_or_none(value: Any) -> np.dtype | None:
-    """A float dtype from a numpy or stepgrad dtype (or its name), else None."""
-    if isinstance(value, str):
+    """A float dtype from a numpy or stepgrad dtype (or its name), else None (np.dtype(None)
+    is float64: `model.to(device)`, with no dtype, cast every parameter to float64)."""
+    if value is None or isinstance(value, str):
         return None
     try:
         dtype = np.dtype(getattr(value, "numpy_dtype", value))

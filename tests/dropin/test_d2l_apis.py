@@ -83,3 +83,17 @@ def test_size_given_twice_or_a_misspelt_keyword_is_refused(name: str) -> None:
     if name != "zeros":  # zeros, ones and empty take (and ignore) layout=, pin_memory=, ...
         with pytest.raises(TypeError, match="unexpected keyword argument 'sizes'"):
             getattr(stepgrad, name)(2, sizes=3)
+
+
+@pytest.mark.parametrize("where", ["cpu", "device", "keyword"])
+def test_module_to_a_device_keeps_float32(where: str) -> None:
+    """d2l's train_ch6 calls net.to(device): stepgrad cast every parameter to float64."""
+    for lib in (torch, stepgrad):
+        net = lib.nn.Sequential(lib.nn.Linear(2, 3), lib.nn.BatchNorm1d(3))
+        device = lib.device("cpu")
+        moved = {"cpu": lambda n: n.to("cpu"), "device": lambda n: n.to(device),  # noqa: B023
+                 "keyword": lambda n: n.to(device=device)}[where](net)  # noqa: B023
+        assert moved is net
+        dtypes = {str(t.dtype).removeprefix("torch.") for t in net.state_dict().values()
+                  if t.is_floating_point()}
+        assert dtypes == {"float32"}, lib.__name__
