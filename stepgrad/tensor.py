@@ -33,6 +33,7 @@ from stepgrad.tensor_casts import CastMethods
 from stepgrad.tensor_inplace import InplaceMethods
 from stepgrad.tensor_logic import LogicMethods
 from stepgrad.tensor_methods import Methods
+from stepgrad.tensor_print import grad_fn_of, tensor_repr
 from stepgrad.tensor_shape import ShapeMethods, _plain_index, _pytorch_order
 
 _ids = itertools.count(1)
@@ -142,8 +143,9 @@ class Tensor(Methods, ArithmeticMethods, ShapeMethods, CastMethods, InplaceMetho
 
     @property
     def grad_fn(self) -> Any:
-        """The op that made this tensor (None for a leaf). PyTorch: `Tensor.grad_fn`."""
-        return self._fn if self._ctx is not None else None
+        """The node that made this tensor (None for a leaf; its `.op` is the op).
+        PyTorch: `Tensor.grad_fn`. See tensor_print.py."""
+        return grad_fn_of(self)
 
     @property
     def shape(self) -> Size:
@@ -180,18 +182,7 @@ class Tensor(Methods, ArithmeticMethods, ShapeMethods, CastMethods, InplaceMetho
         return (self[i] for i in range(len(self.data)))
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, precision=4, separator=", ", threshold=20,
-                               prefix="tensor(")
-        extra = ""
-        if self._name is not None:
-            extra += f", name={self._name!r}"
-        if self._fn is not None and self.requires_grad:
-            extra += f", grad_fn={self._fn.name}"
-        elif self.requires_grad:
-            extra += ", requires_grad=True"
-        if self.data.dtype != default_dtype() and self.data.dtype.kind == "f":
-            extra += f", dtype={self.data.dtype}"
-        return f"tensor({body}{extra})"
+        return tensor_repr(self)  # PyTorch's format (tensor_print.py)
 
     # -- conversions ------------------------------------------------------------------
     def numpy(self) -> np.ndarray:

@@ -101,3 +101,65 @@ def test_scatter_value_forms_and_inplace() -> None:
 def test_scatter_reduce_is_refused_in_one_line() -> None:
     with pytest.raises(TypeError, match="reduce="):
         stepgrad.zeros(3).scatter(0, stepgrad.tensor([1]), stepgrad.ones(1), reduce="add")
+
+
+# -- printing: tensors and grad_fn as PyTorch prints them (every tutorial prints tensors) --------
+def _printed_cases() -> list[tuple[np.ndarray, bool]]:
+    rng = np.random.default_rng(0)
+    makers = [lambda s: rng.standard_normal(s), lambda s: rng.standard_normal(s) * 1e5,
+              lambda s: rng.standard_normal(s) * 1e-6, lambda s: rng.random(s) * 1e9,
+              lambda s: rng.integers(-50, 50, s).astype(float), lambda s: rng.integers(-50, 50, s),
+              lambda s: rng.random(s) > 0.5, lambda s: np.ones(s, bool)]
+    cases = []
+    for shape in [(), (1,), (5,), (8,), (30,), (3, 4), (2, 3, 4), (10, 10), (40, 30), (0,),
+                  (2, 0)]:
+        for make in makers:
+            values = np.asarray(make(shape))
+            if values.dtype.kind != "f":
+                cases.append((values, False))
+                continue
+            for dtype in (np.float32, np.float64):
+                cases += [(values.astype(dtype), False), (values.astype(dtype), True)]
+    return cases
+
+
+def test_tensors_print_as_pytorch_prints_them() -> None:
+    """Same text, but for the dtype's name (float64, not torch.float64): PyTorch's longer name
+    may move a suffix to the next line, so whitespace is compared as one space."""
+    different = []
+    for values, requires_grad in _printed_cases():
+        ours = repr(stepgrad.tensor(values, requires_grad=requires_grad))
+        theirs = repr(torch.tensor(values, requires_grad=requires_grad)).replace("torch.", "")
+        if " ".join(ours.split()) != " ".join(theirs.split()):
+            different.append((ours, theirs))
+    assert not different, different[:3]
+
+
+def test_printing_the_tensors_tutorials_tensors() -> None:
+    for lib in (torch, stepgrad):
+        t = lib.ones(4, 4)
+        t[:, 1] = 0
+        assert repr(lib.cat([t, t, t], dim=1)).count("\n") == 3  # all 48 values, no "..."
+        assert repr(lib.tensor([0.627, 1.5])) == "tensor([0.6270, 1.5000])"
+        assert str(lib.zeros(10, 10, dtype=lib.int64)).count("...") == 0
+        assert repr(lib.rand(40, 30)).count("...") == 7  # 3 + 3 rows cut, and "...,"
+
+
+def test_grad_fn_is_a_node_that_prints_and_names_itself_as_pytorchs() -> None:
+    for lib in (torch, stepgrad):
+        x = lib.ones(5)
+        w = lib.ones(5, 3, requires_grad=True)
+        z = lib.matmul(x, w) + lib.zeros(3)
+        loss = (z * 2).sum()
+        assert repr(loss) == "tensor(30., grad_fn=<SumBackward0>)"
+        assert str(z.grad_fn).startswith("<AddBackward0 object at 0x")
+        assert loss.grad_fn is loss.grad_fn and loss.grad_fn.name() == "SumBackward0"
+        (mul, _), = loss.grad_fn.next_functions
+        assert mul.name() == "MulBackward0" and mul.next_functions[1][0] is None
+        (add, _), _ = mul.next_functions
+        assert add is z.grad_fn
+        assert x.grad_fn is None and w.grad_fn is None
+    leaf = stepgrad.ones(2, requires_grad=True)
+    (accumulate, _), _ = (leaf * 2).grad_fn.next_functions
+    assert accumulate.variable is leaf and "AccumulateGrad" in repr(accumulate)
+    assert (leaf * 2).grad_fn.op is stepgrad.ops.get("mul")
