@@ -108,7 +108,7 @@ def main():
     print(cm)
     print(f"test loss {loss:.3f}, accuracy {acc:.3f}")
     return {"train": losses, "norms": norms, "test": (loss, acc), "tracked": tracked,
-            "cm": cm.tolist(), "buffers": sorted(model.state_dict()),
+            "cm": cm.tolist(), "buffers": list(model.state_dict()),
             "batches_seen": int(model.batches_seen),
             "activations": record_activations(model, x[:5])}
 
