@@ -86,6 +86,7 @@ def test_basics_main_looks_builds_trains_saves_and_loads(tmp_path: Path) -> None
         assert result["test"][-1][1] > 0.3  # chance is 0.1
         assert result["reloaded"][1] == pytest.approx(result["test"][-1][1])
     assert ours["test"][-1][1] == pytest.approx(theirs["test"][-1][1], abs=0.2)
+    assert ours["predicted"][1] == theirs["predicted"][1] and ours["predicted"][0] in "0123456789"
 
 
 # -- Automatic Differentiation -----------------------------------------------------------------

@@ -4,9 +4,10 @@ Datasets & DataLoaders (a custom Dataset with __len__/__getitem__, transforms as
 DataLoader(batch_size, shuffle=True), next(iter(loader))), Build the Neural Network
 (nn.Flatten, nn.Sequential, nn.Softmax(dim=1), print(model), named_parameters()),
 Optimizing Model Parameters (train_loop and test_loop as the tutorial writes them) and
-Save and Load the Model (state_dict, torch.load(weights_only=True), eval()). Changes beside
-the imports: the 8x8 digits that ship with stepgrad instead of FashionMNIST (nothing is
-downloaded), so 8*8 inputs instead of 28*28, and smaller layers.
+Save and Load the Model (state_dict, torch.load(weights_only=True), eval()), and the
+Quickstart's last cell (one prediction). Changes beside the imports: the 8x8 digits that
+ship with stepgrad instead of FashionMNIST (nothing is downloaded), so 8*8 inputs instead
+of 28*28, smaller layers, and lr 1e-1 for the few epochs a test runs.
 """
 
 from importlib import resources
@@ -198,6 +199,20 @@ def save_and_load(model, path, test_dataloader):
     return test_loop(test_dataloader, model, nn.CrossEntropyLoss())
 
 
+classes = [str(digit) for digit in range(10)]
+
+
+def predict(model, test_data):
+    """The Quickstart's last cell: one test image's predicted and actual class."""
+    model.eval()
+    x, y = test_data[0][0], test_data[0][1]
+    with torch.no_grad():
+        pred = model(x)
+        predicted, actual = classes[pred[0].argmax(0)], classes[y]
+        print(f'Predicted: "{predicted}", Actual: "{actual}"')
+    return predicted, actual
+
+
 def main(path="model_weights.pth"):
     torch.manual_seed(0)
     training_data, test_data = make_datasets(*load_digits())
@@ -209,7 +224,7 @@ def main(path="model_weights.pth"):
     losses, tests = fit(model, train_dataloader, test_dataloader)
     reloaded = save_and_load(model, path, test_dataloader)
     return {"seen": seen, "built": built, "train": losses, "test": tests,
-            "reloaded": reloaded}
+            "reloaded": reloaded, "predicted": predict(model, test_data)}
 
 
 if __name__ == "__main__":
