@@ -230,14 +230,14 @@ def _accumulate_leaf(leaf: Tensor, grad: np.ndarray, force: bool = False) -> boo
         return hooks.defer_leaf(leaf, grad)
     current = leaf.grad
     if current is None:
-        leaf.grad = Tensor._constant(np.array(grad, dtype=leaf.data.dtype, copy=True),
-                                     leaf.data.dtype)
+        leaf.grad = Tensor._constant(np.array(grad, dtype=leaf._data.dtype, copy=True),
+                                     leaf._data.dtype)
         return False
-    total = (np.asarray(current) + grad).astype(leaf.data.dtype, copy=False)
+    total = (np.asarray(current) + grad).astype(leaf._data.dtype, copy=False)
     if isinstance(current, Tensor):  # keep the leaf's dtype even for a float64 gradient
         current.data = total
     else:  # the user set .grad to an array
-        leaf.grad = Tensor._constant(total, leaf.data.dtype)
+        leaf.grad = Tensor._constant(total, leaf._data.dtype)
     return True
 
 

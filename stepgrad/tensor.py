@@ -17,7 +17,6 @@ devices) and `tensor_inplace.py` (`add_`, `w -= ...`, `x[i] = v`). PyTorch equiv
 from __future__ import annotations
 
 import itertools
-import operator
 from typing import Any
 
 import numpy as np
@@ -30,6 +29,7 @@ from stepgrad.dtypes import (  # noqa: F401 (set/get re-exported: stepgrad.tenso
 )
 from stepgrad.tensor_arith import ArithmeticMethods
 from stepgrad.tensor_casts import CastMethods
+from stepgrad.tensor_data import data_view
 from stepgrad.tensor_inplace import InplaceMethods
 from stepgrad.tensor_logic import LogicMethods
 from stepgrad.tensor_methods import Methods
@@ -96,12 +96,13 @@ class Tensor(Methods, ArithmeticMethods, ShapeMethods, CastMethods, InplaceMetho
         self._parents: tuple[Tensor, ...] = ()
         self._where = None
 
-    # `data` is the numpy array. A property (C-level getter) so that `p.data = other_tensor`,
-    # PyTorch's way to replace the values, stores the array and not the Tensor.
+    # `data` is the numpy array, seen as TensorData (PyTorch's `p.data.normal_(0, 0.01)`...).
+    # A property so that `p.data = other_tensor`, PyTorch's way to replace the values, stores
+    # the array and not the Tensor. The engine itself reads `_data`.
     def _set_data(self, value: Any) -> None:
         self._data = value if type(value) is np.ndarray else _to_array(value)
 
-    data = property(operator.attrgetter("_data"), _set_data)
+    data = property(data_view, _set_data)
 
     @classmethod
     def _constant(cls, value: Any, like: np.dtype) -> Tensor:
@@ -188,13 +189,13 @@ class Tensor(Methods, ArithmeticMethods, ShapeMethods, CastMethods, InplaceMetho
     def numpy(self) -> np.ndarray:
         """The data as a numpy array (shared, like PyTorch's `.numpy()`; PyTorch refuses it
         on a tensor that requires grad, stepgrad allows it)."""
-        return self.data
+        return self._data
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         """`np.asarray(t)` gives the data (so numpy code reads tensors and their .grad)."""
-        if dtype is not None and np.dtype(dtype) != self.data.dtype:
-            return self.data.astype(dtype)
-        return self.data.copy() if copy else self.data
+        if dtype is not None and np.dtype(dtype) != self._data.dtype:
+            return self._data.astype(dtype)
+        return self._data.copy() if copy else self._data
 
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
         """numpy meets a Tensor: `ndarray + t` and `ndarray == t` become Tensor ops (as if

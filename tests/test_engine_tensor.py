@@ -41,7 +41,7 @@ def test_attributes() -> None:
 def test_item_numpy_detach_tolist() -> None:
     x = sg.tensor([[2.5]], requires_grad=True)
     assert x.item() == 2.5 and isinstance(x.item(), float)
-    assert x.numpy() is x.data
+    assert x.numpy() is x.data.base  # .data is a view (TensorData) of the very array
     assert x.tolist() == [[2.5]]
     d = x.detach()
     assert not d.requires_grad and d.is_leaf and np.shares_memory(d.data, x.data)

@@ -99,11 +99,12 @@ class Optimizer:
                     continue
                 grad = grad_array(p)
                 ascent = -grad if group.get("maximize") else grad
-                change = self._update(p.data, ascent, self.state[p], group)
+                weights = p.numpy()  # the plain array (p.data is a TensorData view of it)
+                change = self._update(weights, ascent, self.state[p], group)
                 if listening:
                     updates.append(_param_update(p, grad, change))
                 # a new array, not a write into the old: arrays the debugger recorded stay true
-                p.data = (p.data + change).astype(p.data.dtype, copy=False)
+                p.data = (weights + change).astype(weights.dtype, copy=False)
         if listening:
             events.emit(events.OptimizerStep(seq=events.next_seq(), optimizer=type(self).__name__,
                                              lr=self.lr, step=self.steps, params=tuple(updates)))
@@ -152,7 +153,7 @@ class Optimizer:
 def grad_array(p: Tensor) -> np.ndarray:
     """A parameter's gradient as a numpy array, whether `.grad` holds a Tensor or an array."""
     grad = p.grad
-    return grad.data if isinstance(grad, Tensor) else np.asarray(grad)
+    return grad.numpy() if isinstance(grad, Tensor) else np.asarray(grad)
 
 
 def zero_grad_of(p: Tensor, set_to_none: bool) -> None:
