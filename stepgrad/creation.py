@@ -14,7 +14,7 @@ import numpy as np
 
 from stepgrad.device import check_device
 from stepgrad.random import numpy_generator
-from stepgrad.tensor import Tensor, default_dtype
+from stepgrad.tensor import Tensor, default_dtype, tensor
 
 
 def _shape(size: tuple[Any, ...], keywords: dict[str, Any] | None = None) -> tuple[int, ...]:
@@ -152,7 +152,7 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
     if isinstance(data, np.ndarray) and (dtype is None or np.dtype(dtype) == data.dtype):
         return from_numpy(data)
     check_device(device)
-    return Tensor(data, dtype=dtype)
+    return tensor(data, dtype=dtype)  # inferred as torch.tensor infers (Tensor([1]) is float)
 
 
 def from_numpy(array: np.ndarray) -> Tensor:

@@ -28,7 +28,7 @@ from stepgrad.dtypes import (  # noqa: F401 (set/get re-exported: stepgrad.tenso
     set_default_dtype,
 )
 from stepgrad.tensor_arith import ArithmeticMethods
-from stepgrad.tensor_casts import CastMethods
+from stepgrad.tensor_casts import CastMethods, legacy_array
 from stepgrad.tensor_data import data_view
 from stepgrad.tensor_inplace import InplaceMethods
 from stepgrad.tensor_logic import LogicMethods
@@ -80,9 +80,10 @@ class Tensor(Methods, ArithmeticMethods, ShapeMethods, CastMethods, InplaceMetho
     # `_version` and `_hooks` are set only on tensors that were changed in place or given a
     # hook; readers use getattr(t, "_version", 0), so the forward funnel need not set them.
 
-    def __init__(self, data: Any, requires_grad: bool = False, name: str | None = None,
+    def __init__(self, *data: Any, requires_grad: bool = False, name: str | None = None,
                  dtype: Any = None) -> None:
-        self.data = _to_array(data, dtype)
+        legacy = legacy_array(data, dtype)  # torch.Tensor(2, 3), torch.Tensor([1, 2]): float
+        self.data = _to_array(data[0], dtype) if legacy is None else legacy
         if requires_grad and self.data.dtype.kind != "f":
             raise TypeError(f"tensor: only float tensors can require gradients, got dtype "
                             f"{self.data.dtype}; pass floats (1.0) or dtype=torch.float32")
@@ -416,7 +417,7 @@ def tensor(data: Any, requires_grad: bool = False, name: str | None = None,
     from stepgrad.device import check_device
 
     check_device(device)
-    return Tensor(data, requires_grad=requires_grad, name=name, dtype=dtype)
+    return Tensor(_to_array(data, dtype), requires_grad=requires_grad, name=name)
 
 
 # The operators above call the ops through this module reference (a global lookup, not an

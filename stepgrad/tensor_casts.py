@@ -17,6 +17,30 @@ from stepgrad.tensor_base import TensorBase
 _ops: Any = None  # the stepgrad.ops module, set by stepgrad.tensor once the ops exist
 
 
+def legacy_array(args: tuple[Any, ...], dtype: Any) -> np.ndarray | None:
+    """The array PyTorch's legacy constructor `torch.Tensor(...)` makes, or None when `args`
+    is one array or tensor (stepgrad's own `Tensor(array)`, which keeps its dtype).
+
+    `torch.Tensor(2, 3)` is a float tensor of that shape (uninitialised in PyTorch, zeros
+    here), `torch.Tensor([1, 2])` a float tensor of those values: always the default float
+    dtype, where `torch.tensor([1, 2])` infers int64.
+    """
+    if len(args) == 1 and isinstance(args[0], (np.ndarray, np.generic, TensorBase)):
+        return None
+    from stepgrad.tensor import _to_array, default_dtype
+
+    if all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in args):
+        if any(a < 0 for a in args):
+            raise RuntimeError(f"Trying to create tensor with negative dimension "
+                               f"{min(args)}: {list(args)}")
+        shape = tuple(int(a) for a in args) or (0,)  # torch.Tensor() is empty, not 0-d
+        return np.zeros(shape, dtype or default_dtype())
+    if len(args) == 1 and isinstance(args[0], (list, tuple)):
+        return _to_array(args[0], dtype or default_dtype())
+    raise TypeError(f"new(): data must be a sequence (got {type(args[0]).__name__}); "
+                    f"torch.tensor({args[0]!r}) makes a tensor of a number")
+
+
 class CastMethods(TensorBase):
     """dtype and device conversions of Tensor."""
 

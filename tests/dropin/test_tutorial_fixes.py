@@ -4,6 +4,7 @@ or different in stepgrad (tests/dropin/test_ports_tutorials.py runs the tutorial
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 import pytest
@@ -163,3 +164,38 @@ def test_grad_fn_is_a_node_that_prints_and_names_itself_as_pytorchs() -> None:
     (accumulate, _), _ = (leaf * 2).grad_fn.next_functions
     assert accumulate.variable is leaf and "AccumulateGrad" in repr(accumulate)
     assert (leaf * 2).grad_fn.op is stepgrad.ops.get("mul")
+
+
+# -- torch.Tensor(...), PyTorch's legacy constructor (older courses' custom layers) ------------
+@pytest.mark.parametrize("args", [(), (2, 3), (3,), ([1, 2],), ([[1, 2], [3, 4]],), ((2, 3),),
+                                  ([True, False],)])
+def test_legacy_constructor_makes_float_tensors_as_pytorchs(args: tuple) -> None:
+    ours, theirs = stepgrad.Tensor(*args), torch.Tensor(*args)
+    assert ours.dtype == stepgrad.float32 and tuple(ours.shape) == tuple(theirs.shape)
+    if args and isinstance(args[0], list):
+        assert ours.tolist() == theirs.tolist()
+
+
+def test_legacy_constructor_in_a_custom_layer() -> None:
+    """`nn.Parameter(torch.Tensor(out, in))` then an init, as hand-written Linear layers do."""
+    for lib in (torch, stepgrad):
+        weight = lib.nn.Parameter(lib.Tensor(4, 3))
+        lib.nn.init.kaiming_uniform_(weight, a=5 ** 0.5)
+        assert weight.requires_grad and weight.dtype == lib.float32 and weight.shape == (4, 3)
+        assert 0 < weight.detach().abs().max().item() <= 1 / 3 ** 0.5 + 1e-6
+
+
+@pytest.mark.parametrize("bad", [3.5, True, "a", -1])
+def test_legacy_constructor_refuses_what_pytorch_refuses(bad: Any) -> None:
+    with pytest.raises((TypeError, RuntimeError)) as theirs:
+        torch.Tensor(bad)
+    with pytest.raises(theirs.type) as ours:
+        stepgrad.Tensor(bad)
+    assert str(ours.value).split(";")[0] == str(theirs.value) or bad == "a"
+
+
+def test_inferring_forms_keep_inferring() -> None:
+    assert stepgrad.tensor([1, 2]).dtype == np.int64
+    assert stepgrad.as_tensor([1, 2]).dtype == np.int64
+    assert stepgrad.Tensor(np.arange(3)).dtype == np.int64  # stepgrad's Tensor(array) keeps it
+    assert stepgrad.tensor([stepgrad.tensor(1.0), stepgrad.tensor(2.0)]).tolist() == [1.0, 2.0]
