@@ -14,7 +14,7 @@ from stepgrad.graph import draw, draw_graph, from_tensor, to_dot
 from stepgrad.graph.dot import INSTALL_DOT
 
 USED_TWICE = """\
-╭─ x ─────────╮   ╭─ t2 ──────╮
+╭─ x ─────────╮   ╭─ k3 ──────╮
 │ param ()    │   │ leaf ()   │
 │ |grad| 39   │   │ value 3   │
 ╰───────┬─────╯   ╰─────┬─────╯
@@ -90,7 +90,10 @@ MLP_LAYER = """\
 
 def used_twice():
     x = sg.tensor(2.0, requires_grad=True, name="x")
-    a = x * 3.0
+    # a named constant: a Python number's name carries the global tensor counter (t2,
+    # t1048576), and a long name widens its box, so the drawing would depend on the tests
+    # that ran before
+    a = x * sg.tensor(3.0, name="k3")
     y = a * a + a
     y.backward()
     return y
@@ -113,13 +116,8 @@ def mlp_layer():
     return sg.nn.functional.relu(layer(x)).sum()
 
 
-def _renamed(text: str) -> str:
-    """Leaf names made from constants carry a global counter (t2, t17): compare without it."""
-    return re.sub(r"─ t\d+ ─*", lambda m: "─ t# " + "─" * (len(m.group()) - 5), text)
-
-
 def test_a_value_used_twice_has_two_arrows_out():
-    assert _renamed(str(draw(from_tensor(used_twice())))) == _renamed(USED_TWICE)
+    assert str(draw(from_tensor(used_twice()))) == USED_TWICE
 
 
 def test_a_broadcast_input_is_marked_and_the_current_node_is_double():
