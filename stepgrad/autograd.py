@@ -85,16 +85,16 @@ def _seed(root: Tensor, grad: Any) -> np.ndarray:
         raise RuntimeError(f"backward: {root.name} does not require a gradient (no input of its "
                            f"graph has requires_grad=True, or it was made under sg.no_grad())")
     if grad is None:
-        if root.data.size != 1:
-            raise RuntimeError(f"backward: {root.name} has shape {root.data.shape}; a gradient "
+        if root._data.size != 1:
+            raise RuntimeError(f"backward: {root.name} has shape {root._data.shape}; a gradient "
                                f"can be created implicitly only for a one-element output. Reduce "
                                f"it first (.sum() or .mean()) or pass grad= of the same shape")
-        return np.ones_like(root.data)
+        return np.ones_like(root._data)
     # a copy: the caller's array may change later, and events share gradient arrays
-    seed = np.array(grad.data if isinstance(grad, Tensor) else grad, dtype=root.data.dtype)
-    if seed.shape != root.data.shape:
+    seed = np.array(grad._data if isinstance(grad, Tensor) else grad, dtype=root._data.dtype)
+    if seed.shape != root._data.shape:
         raise RuntimeError(f"backward: grad has shape {seed.shape} but {root.name} has shape "
-                           f"{root.data.shape}; they must match")
+                           f"{root._data.shape}; they must match")
     return seed
 
 

@@ -160,8 +160,8 @@ def _as_tensors(inputs: tuple[Any, ...]) -> tuple[Tensor, ...]:
     """The inputs as tensors: numbers and arrays become constants of the tensors' float dtype."""
     like = None
     for x in inputs:
-        if isinstance(x, Tensor) and x.data.dtype.kind == "f":
-            like = x.data.dtype
+        if isinstance(x, Tensor) and x._data.dtype.kind == "f":
+            like = x._data.dtype
             break
     like = like or default_dtype()
     return tuple([x if isinstance(x, Tensor) else Tensor._constant(x, like) for x in inputs])

@@ -84,9 +84,9 @@ class Tensor(Methods, ArithmeticMethods, ShapeMethods, CastMethods, InplaceMetho
                  dtype: Any = None) -> None:
         legacy = legacy_array(data, dtype)  # torch.Tensor(2, 3), torch.Tensor([1, 2]): float
         self.data = _to_array(data[0], dtype) if legacy is None else legacy
-        if requires_grad and self.data.dtype.kind != "f":
+        if requires_grad and self._data.dtype.kind != "f":
             raise TypeError(f"tensor: only float tensors can require gradients, got dtype "
-                            f"{self.data.dtype}; pass floats (1.0) or dtype=torch.float32")
+                            f"{self._data.dtype}; pass floats (1.0) or dtype=torch.float32")
         self.grad: Tensor | None = None
         self.requires_grad = bool(requires_grad)
         self._name = name
@@ -151,37 +151,37 @@ class Tensor(Methods, ArithmeticMethods, ShapeMethods, CastMethods, InplaceMetho
 
     @property
     def shape(self) -> Size:
-        return Size(self.data.shape)
+        return Size(self._data.shape)
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     def size(self, dim: int | None = None) -> Any:
         """The shape (a Size), or the length of axis `dim`. PyTorch: `Tensor.size`."""
-        return Size(self.data.shape) if dim is None else self.data.shape[dim]
+        return Size(self._data.shape) if dim is None else self._data.shape[dim]
 
     def dim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     def numel(self) -> int:
-        return int(self.data.size)
+        return int(self._data.size)
 
     nelement = numel
 
     def __len__(self) -> int:
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return len(self.data)
+        return len(self._data)
 
     def __iter__(self) -> Any:
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
-        return (self[i] for i in range(len(self.data)))
+        return (self[i] for i in range(len(self._data)))
 
     def __repr__(self) -> str:
         return tensor_repr(self)  # PyTorch's format (tensor_print.py)
@@ -216,24 +216,24 @@ class Tensor(Methods, ArithmeticMethods, ShapeMethods, CastMethods, InplaceMetho
 
     def __dlpack__(self, **kwargs: Any) -> Any:
         """The array through DLPack, so `torch.tensor(t)` and `np.from_dlpack(t)` read it."""
-        return self.data.__dlpack__(**kwargs)
+        return self._data.__dlpack__(**kwargs)
 
     def __dlpack_device__(self) -> Any:
-        return self.data.__dlpack_device__()
+        return self._data.__dlpack_device__()
 
     def item(self) -> Any:
         """The value of a one-element tensor as a Python number."""
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(f"item: only one-element tensors have an item, this one has shape "
-                             f"{self.data.shape}; index it first or use .numpy()")
-        return self.data.item()
+                             f"{self._data.shape}; index it first or use .numpy()")
+        return self._data.item()
 
     def tolist(self) -> Any:
-        return self.data.tolist()
+        return self._data.tolist()
 
     def detach(self) -> Tensor:
         """The same data (shared, as in PyTorch), cut from the graph: no gradient flows back."""
-        return Tensor._constant(self.data, self.data.dtype)
+        return Tensor._constant(self._data, self._data.dtype)
 
     # -- gradients --------------------------------------------------------------------
     def backward(self, gradient: Any = None, retain_graph: Any = None,
@@ -355,7 +355,7 @@ def _promote(a: Tensor, b: Any, divide: bool = False, subtract: bool = False) ->
         # the usual case, a number beside a float tensor: made a constant of the tensor's
         # dtype here, as the forward funnel would (saves it a pass over the inputs)
         return a, _number(b, a._data.dtype)
-    b_kind = b.data.dtype.kind if isinstance(b, Tensor) else None
+    b_kind = b._data.dtype.kind if isinstance(b, Tensor) else None
     if subtract and "b" in (a_kind, b_kind):
         raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. "
                            "If you are trying to invert a mask, use the `~` or `logical_not()` "
@@ -363,13 +363,13 @@ def _promote(a: Tensor, b: Any, divide: bool = False, subtract: bool = False) ->
     if a_kind == "f" and b_kind in (None, "f"):
         return a, b  # the other usual case: nothing to do
     if a_kind == "f":
-        return a, b.type(a.data.dtype)
+        return a, b.type(a._data.dtype)
     if b_kind == "f":
-        return a.type(b.data.dtype), b
+        return a.type(b._data.dtype), b
     if isinstance(b, float) or divide:
         return a.type(default_dtype()), b.type(default_dtype()) if b_kind else b
     if isinstance(b, int):
-        return a, np.array(b, dtype=np.result_type(a.data.dtype, np.int8 if isinstance(b, bool)
+        return a, np.array(b, dtype=np.result_type(a._data.dtype, np.int8 if isinstance(b, bool)
                                                    else np.int64))
     return a, b
 

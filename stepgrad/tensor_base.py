@@ -18,6 +18,7 @@ class TensorBase:
 
     if TYPE_CHECKING:
         data: np.ndarray
+        _data: np.ndarray  # the array itself (`data` is its TensorData view: tensor_data.py)
         grad: Any
         requires_grad: bool
         _name: str | None

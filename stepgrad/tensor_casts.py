@@ -56,13 +56,13 @@ class CastMethods(TensorBase):
 
     def type(self, dtype: Any = None) -> Any:
         if dtype is None:
-            return str(self.data.dtype)
+            return str(self._data.dtype)
         dtype = np.dtype(dtype)
-        if dtype == self.data.dtype:
+        if dtype == self._data.dtype:
             return self
-        if dtype.kind == "f" and self.data.dtype.kind == "f":
+        if dtype.kind == "f" and self._data.dtype.kind == "f":
             return _ops.Cast.apply(self, dtype=dtype)
-        return type(self)(self.data.astype(dtype))
+        return type(self)(self._data.astype(dtype))
 
     def type_as(self, other: Any) -> Any:
         return self.type(other.data.dtype)

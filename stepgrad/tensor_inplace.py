@@ -13,7 +13,7 @@ A mixin of `Tensor` (see tensor.py). PyTorch's rules, and how stepgrad keeps the
   backward refuses such a node with PyTorch's error ("one of the variables needed for
   gradient computation has been modified by an inplace operation") rather than compute a
   wrong gradient. (Stricter than PyTorch, which refuses only when the node saved the value.)
-* **The new value is a new array**: `self.data` is rebound, never written into. Arrays
+* **The new value is a new array**: `self._data` is rebound, never written into. Arrays
   that ops saved for backward and snapshots the debugger recorded stay true, so history
   shows each value as it was (decision recorded in DESIGN.md). The price: an array taken
   earlier with `.numpy()` does not see later in-place changes, as it would in PyTorch.
@@ -50,15 +50,15 @@ class InplaceMethods(TensorBase):
         if recording and self.requires_grad and self._ctx is None:
             raise RuntimeError(LEAF_ERROR)
         result = compute(self._stand_in() if recording else self)
-        if result.data.shape != self.data.shape:
-            raise RuntimeError(f"output with shape {list(self.data.shape)} doesn't match the "
+        if result.data.shape != self._data.shape:
+            raise RuntimeError(f"output with shape {list(self._data.shape)} doesn't match the "
                                f"broadcast shape {list(result.data.shape)}")
         data = result.data
-        if data.dtype != self.data.dtype:
-            if not np.can_cast(data.dtype, self.data.dtype, "same_kind"):
+        if data.dtype != self._data.dtype:
+            if not np.can_cast(data.dtype, self._data.dtype, "same_kind"):
                 raise RuntimeError(f"result type {data.dtype} can't be cast to the desired "
-                                   f"output type {self.data.dtype}")
-            data = data.astype(self.data.dtype)
+                                   f"output type {self._data.dtype}")
+            data = data.astype(self._data.dtype)
         self.data = data
         if result.requires_grad:  # recorded: this tensor becomes the op's output node
             self._fn, self._ctx, self._parents = result._fn, result._ctx, result._parents
@@ -75,7 +75,7 @@ class InplaceMethods(TensorBase):
         from stepgrad.tensor import Tensor
 
         old = object.__new__(Tensor)
-        old._data, old.grad, old.requires_grad, old._name = self.data, None, \
+        old._data, old.grad, old.requires_grad, old._name = self._data, None, \
             self.requires_grad, None
         old._id, old._fn, old._index, old._ctx = self._id, self._fn, self._index, self._ctx
         old._parents, old._where = self._parents, self._where
@@ -126,13 +126,13 @@ class InplaceMethods(TensorBase):
     # -- new values -------------------------------------------------------------------
     def _fill_from(self, values: Any) -> Any:
         """Hold `values` (an array or tensor shaped like self) instead of the old value."""
-        keep_none = np.zeros(self.data.shape, dtype=bool)  # where(False): take every new value
+        keep_none = np.zeros(self._data.shape, dtype=bool)  # where(False): take every new value
         return self._inplace(lambda a: _ops.Where.apply(a, values, condition=keep_none))
 
     def fill_(self, value: Any) -> Any:
         value = value.item() if hasattr(value, "item") and not isinstance(value, float) \
             else value
-        return self._fill_from(np.full(self.data.shape, value, dtype=self.data.dtype))
+        return self._fill_from(np.full(self._data.shape, value, dtype=self._data.dtype))
 
     def zero_(self) -> Any:
         return self.fill_(0)
@@ -140,22 +140,22 @@ class InplaceMethods(TensorBase):
     def copy_(self, src: Any) -> Any:
         """Copy src's values in (broadcast to this shape); a gradient flows back to src."""
         if not hasattr(src, "data"):
-            src = np.broadcast_to(np.asarray(src, dtype=self.data.dtype), self.data.shape)
-        elif src.data.shape != self.data.shape:
-            src = src.expand(self.data.shape)
+            src = np.broadcast_to(np.asarray(src, dtype=self._data.dtype), self._data.shape)
+        elif src.data.shape != self._data.shape:
+            src = src.expand(self._data.shape)
         return self._fill_from(src)
 
     def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator: Any = None) -> Any:
         from stepgrad.random import numpy_generator
 
-        values = numpy_generator(generator).normal(mean, std, self.data.shape)
-        return self._fill_from(values.astype(self.data.dtype))
+        values = numpy_generator(generator).normal(mean, std, self._data.shape)
+        return self._fill_from(values.astype(self._data.dtype))
 
     def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator: Any = None) -> Any:
         from stepgrad.random import numpy_generator
 
-        values = numpy_generator(generator).uniform(a, b, self.data.shape)
-        return self._fill_from(values.astype(self.data.dtype))
+        values = numpy_generator(generator).uniform(a, b, self._data.shape)
+        return self._fill_from(values.astype(self._data.dtype))
 
     def __setitem__(self, index: Any, value: Any) -> None:
         from stepgrad.tensor_shape import _plain_index
@@ -165,9 +165,9 @@ class InplaceMethods(TensorBase):
 
     # -- gradient flags ---------------------------------------------------------------
     def requires_grad_(self, requires_grad: bool = True) -> Any:
-        if requires_grad and self.data.dtype.kind != "f":
+        if requires_grad and self._data.dtype.kind != "f":
             raise RuntimeError(f"only Tensors of floating point dtype can require gradients, "
-                               f"got {self.data.dtype}")
+                               f"got {self._data.dtype}")
         if not requires_grad and self._ctx is not None:
             raise RuntimeError("you can only change requires_grad flags of leaf variables. "
                                "Use .detach() to get a tensor without a gradient.")

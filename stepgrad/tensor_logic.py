@@ -50,21 +50,21 @@ class LogicMethods(TensorBase):
         return self._test(np.isneginf)
 
     def isfinite(self) -> Any:
-        return type(self)(np.isfinite(self.data) if self.data.dtype.kind == "f"
-                          else np.ones(self.data.shape, dtype=bool))
+        return type(self)(np.isfinite(self._data) if self._data.dtype.kind == "f"
+                          else np.ones(self._data.shape, dtype=bool))
 
     def _test(self, ufunc: Any) -> Any:
-        if self.data.dtype.kind != "f":
-            return type(self)(np.zeros(self.data.shape, dtype=bool))
-        return type(self)(np.asarray(ufunc(self.data)))
+        if self._data.dtype.kind != "f":
+            return type(self)(np.zeros(self._data.shape, dtype=bool))
+        return type(self)(np.asarray(ufunc(self._data)))
 
     def isclose(self, other: Any, rtol: float = 1e-05, atol: float = 1e-08,
                 equal_nan: bool = False) -> Any:
         """|a - b| <= atol + rtol * |b|, element by element (NaN equals NaN only with
         equal_nan). Both tensors must have one dtype, as PyTorch requires."""
         other = _need_tensor(self, other, "isclose")
-        if self.data.dtype != other.data.dtype:
-            raise RuntimeError(f"{torch_name(self.data.dtype)} did not match "
+        if self._data.dtype != other.data.dtype:
+            raise RuntimeError(f"{torch_name(self._data.dtype)} did not match "
                                f"{torch_name(other.data.dtype)} (isclose compares tensors of "
                                f"one dtype: convert one with .to(other.dtype))")
         for name, value in (("rtol", rtol), ("atol", atol)):
@@ -72,11 +72,11 @@ class LogicMethods(TensorBase):
                 raise RuntimeError(f"{name} must be greater than or equal to zero, but got "
                                    f"{value}")
         _broadcast("isclose", self, other)
-        return type(self)(np.isclose(self.data, other.data, rtol, atol, equal_nan))
+        return type(self)(np.isclose(self._data, other.data, rtol, atol, equal_nan))
 
     # -- logical: bool results for any dtype (nonzero is True) -------------------------
     def logical_not(self) -> Any:
-        return type(self)(np.logical_not(self.data))
+        return type(self)(np.logical_not(self._data))
 
     def logical_and(self, other: Any) -> Any:
         return self._logical(np.logical_and, other, "logical_and")
@@ -90,20 +90,20 @@ class LogicMethods(TensorBase):
     def _logical(self, ufunc: Any, other: Any, name: str) -> Any:
         other = _need_tensor(self, other, name)
         _broadcast(name, self, other)
-        return type(self)(np.asarray(ufunc(self.data, other.data)))
+        return type(self)(np.asarray(ufunc(self._data, other.data)))
 
     # -- bitwise: integer and bool tensors only (on bools they are the logical ones) ----
     def __invert__(self) -> Any:
-        if self.data.dtype.kind not in "biu":
+        if self._data.dtype.kind not in "biu":
             raise TypeError("~ (operator.invert) is only implemented on integer and "
                             "Boolean-type tensors (for a mask from a float tensor: x == 0, "
                             "or x.logical_not())")
-        return type(self)(np.invert(self.data))
+        return type(self)(np.invert(self._data))
 
     def bitwise_not(self) -> Any:
-        if self.data.dtype.kind not in "biu":
+        if self._data.dtype.kind not in "biu":
             raise NotImplementedError(f"\"bitwise_not_cpu\" not implemented for "
-                                      f"'{torch_name(self.data.dtype)}'")
+                                      f"'{torch_name(self._data.dtype)}'")
         return ~self
 
     def __and__(self, other: Any) -> Any:
@@ -128,17 +128,17 @@ class LogicMethods(TensorBase):
 
     # -- counting and ordering: index tensors (int64), no gradient ----------------------
     def count_nonzero(self, dim: Any = None) -> Any:
-        axis = tuple(_dim(d, self.data.ndim) for d in np.atleast_1d(dim)) \
+        axis = tuple(_dim(d, self._data.ndim) for d in np.atleast_1d(dim)) \
             if dim is not None else None
-        return type(self)(np.asarray(np.count_nonzero(self.data, axis=axis), dtype=np.int64))
+        return type(self)(np.asarray(np.count_nonzero(self._data, axis=axis), dtype=np.int64))
 
     def nonzero(self, *, as_tuple: bool = False) -> Any:
         """The indices of nonzero elements: one row each, or (as_tuple) one tensor per axis,
         like numpy's np.nonzero (a 0-d tensor counts as one element along one axis)."""
-        found = np.nonzero(np.atleast_1d(self.data))
+        found = np.nonzero(np.atleast_1d(self._data))
         if as_tuple:
             return tuple(type(self)(i.astype(np.int64)) for i in found)
-        if self.data.ndim == 0:  # one row per hit (0 or 1), no columns
+        if self._data.ndim == 0:  # one row per hit (0 or 1), no columns
             return type(self)(np.zeros((len(found[0]), 0), dtype=np.int64))
         return type(self)(np.stack(found, axis=1).astype(np.int64))
 
@@ -148,35 +148,35 @@ class LogicMethods(TensorBase):
         if isinstance(dim, bool):
             raise TypeError("argsort(): dim must be an int, not bool (stable= and "
                             "descending= are keywords)")
-        axis = _dim(dim, self.data.ndim)
-        if self.data.ndim == 0:
+        axis = _dim(dim, self._data.ndim)
+        if self._data.ndim == 0:
             return type(self)(np.array(0, dtype=np.int64))
-        return type(self)(_order(self.data, axis, descending).astype(np.int64))
+        return type(self)(_order(self._data, axis, descending).astype(np.int64))
 
     # -- rounding toward zero -----------------------------------------------------------
     def trunc(self) -> Any:
         """The integer part (toward zero). No gradient, as floor, ceil and round."""
-        if self.data.dtype.kind == "b":
+        if self._data.dtype.kind == "b":
             raise NotImplementedError("\"trunc_vml_cpu\" not implemented for 'Bool'")
-        return type(self)(np.trunc(self.data) if self.data.dtype.kind == "f" else self.data)
+        return type(self)(np.trunc(self._data) if self._data.dtype.kind == "f" else self._data)
 
     fix = trunc
 
     def frac(self) -> Any:
         """x - trunc(x): the fractional part, with the sign of x. d/dx = 1, as in PyTorch."""
-        if self.data.dtype.kind != "f":
+        if self._data.dtype.kind != "f":
             raise NotImplementedError(f"\"frac_cpu\" not implemented for "
-                                      f"'{torch_name(self.data.dtype)}'")
-        return self - type(self)(np.trunc(self.data))
+                                      f"'{torch_name(self._data.dtype)}'")
+        return self - type(self)(np.trunc(self._data))
 
     def nan_to_num(self, nan: float = 0.0, posinf: float | None = None,
                    neginf: float | None = None) -> Any:
         """NaN, +inf, -inf replaced (by 0 and the dtype's largest and smallest finite
         values unless given): a `where`, so the gradient is 1 where x was finite, else 0."""
-        if self.data.dtype.kind != "f":
-            return type(self)(self.data.copy())
-        finite = np.isfinite(self.data)
-        filled = np.nan_to_num(self.data, nan=nan, posinf=posinf, neginf=neginf)
+        if self._data.dtype.kind != "f":
+            return type(self)(self._data.copy())
+        finite = np.isfinite(self._data)
+        filled = np.nan_to_num(self._data, nan=nan, posinf=posinf, neginf=neginf)
         return _ops.Where.apply(self, filled, condition=finite)
 
     # -- copies along axes: differentiable through repeat and index ---------------------
@@ -186,7 +186,7 @@ class LogicMethods(TensorBase):
         dims = tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
         if any(int(d) < 0 for d in dims):
             raise RuntimeError(f"Trying to create tensor with negative dimension: tile{dims}")
-        dims = (1,) * (self.data.ndim - len(dims)) + tuple(int(d) for d in dims)
+        dims = (1,) * (self._data.ndim - len(dims)) + tuple(int(d) for d in dims)
         return _ops.Repeat.apply(self, repeats=dims)
 
     def repeat_interleave(self, repeats: Any, dim: int | None = None, *,
@@ -209,12 +209,12 @@ class LogicMethods(TensorBase):
         """1-D v -> the square matrix with v on diagonal k (above the main one for k > 0);
         2-D -> its diagonal k as 1-D. Both are one index, so the gradient flows back only
         to the places on the diagonal."""
-        if self.data.ndim not in (1, 2):
-            raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {self.data.ndim}D")
-        if self.data.ndim == 2:
-            rows, cols = _diagonal_places(self.data.shape, diagonal)
+        if self._data.ndim not in (1, 2):
+            raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {self._data.ndim}D")
+        if self._data.ndim == 2:
+            rows, cols = _diagonal_places(self._data.shape, diagonal)
             return self[rows, cols]
-        n = self.data.shape[0]
+        n = self._data.shape[0]
         size = n + abs(diagonal)
         # every place of the matrix picks an element of v, or the 0 padded after it
         index = np.full((size, size), n)

@@ -59,10 +59,10 @@ class Methods(TensorBase):
 
     # -- Python conversions: if t:, float(t), f"{t:.3f}", lst[t] -------------------------
     def __bool__(self) -> bool:
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous "
-                               f"(shape {self.data.shape}); use .any() or .all()")
-        return bool(self.data)
+                               f"(shape {self._data.shape}); use .any() or .all()")
+        return bool(self._data)
 
     def __float__(self) -> float:
         return float(self.item())
@@ -71,15 +71,15 @@ class Methods(TensorBase):
         return int(self.item())
 
     def __index__(self) -> int:
-        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+        if self._data.dtype.kind not in "iu" or self._data.size != 1:
             raise TypeError(f"only integer tensors of a single element can be converted to an "
-                            f"index, got dtype {self.data.dtype} and shape {self.data.shape}")
+                            f"index, got dtype {self._data.dtype} and shape {self._data.shape}")
         return int(self.item())
 
     def __format__(self, spec: str) -> str:
         """A 0-d tensor formats as its number (f"{loss:.4f}"), as in PyTorch."""
-        if self.data.ndim == 0:
-            return format(self.data.item(), spec)
+        if self._data.ndim == 0:
+            return format(self._data.item(), spec)
         return format(repr(self), spec)
 
     # -- elementwise ------------------------------------------------------------------
@@ -139,16 +139,16 @@ class Methods(TensorBase):
 
     def sign(self) -> Any:
         """-1, 0 or 1: a step function, so no gradient flows through it (a constant)."""
-        return type(self)(np.sign(self.data))
+        return type(self)(np.sign(self._data))
 
     def floor(self) -> Any:
-        return type(self)(np.floor(self.data))
+        return type(self)(np.floor(self._data))
 
     def ceil(self) -> Any:
-        return type(self)(np.ceil(self.data))
+        return type(self)(np.ceil(self._data))
 
     def round(self, decimals: int = 0) -> Any:
-        return type(self)(np.round(self.data, decimals))
+        return type(self)(np.round(self._data, decimals))
 
     def outer(self, other: Any) -> Any:
         """a[i] * b[j] for every i, j (vectors): a broadcast product."""
@@ -189,11 +189,11 @@ class Methods(TensorBase):
         return self * self
 
     def is_floating_point(self) -> bool:
-        return self.data.dtype.kind == "f"
+        return self._data.dtype.kind == "f"
 
     def new_tensor(self, data: Any, dtype: Any = None, **_: Any) -> Any:
         """A new tensor (of this one's dtype unless given) from data."""
-        return type(self)(np.asarray(data, dtype=dtype or self.data.dtype))
+        return type(self)(np.asarray(data, dtype=dtype or self._data.dtype))
 
     def new_zeros(self, *size: Any, dtype: Any = None, **_: Any) -> Any:
         return self.new_tensor(np.zeros(_shape_args(size)), dtype)
@@ -245,8 +245,8 @@ class Methods(TensorBase):
         args = reduce_args(dim, keepdim, **words)
         _only_floats(self, "var")
         dev = self - _ops.Mean.apply(self, axis=args["axis"], keepdims=True)
-        n = self.data.size if args["axis"] is None else int(np.prod(
-            [self.data.shape[a] for a in np.atleast_1d(args["axis"])]))
+        n = self._data.size if args["axis"] is None else int(np.prod(
+            [self._data.shape[a] for a in np.atleast_1d(args["axis"])]))
         correction = (1 if unbiased else 0) if correction is None else correction
         return _ops.Sum.apply(dev * dev, **args) / max(n - correction, 0)
 
@@ -291,7 +291,7 @@ class Methods(TensorBase):
         args = reduce_args(dim, keepdim, **words)
         if args["axis"] is None or "axis" in words or isinstance(args["axis"], tuple):
             return op.apply(self, **args)  # numpy's max(axis=...): values only
-        indices = arg(self.data, axis=args["axis"], keepdims=True)
+        indices = arg(self._data, axis=args["axis"], keepdims=True)
         values = _ops.Gather.apply(self, indices=indices, axis=args["axis"])
         if not args["keepdims"]:
             values, indices = values.squeeze(args["axis"]), indices.squeeze(args["axis"])
@@ -299,31 +299,31 @@ class Methods(TensorBase):
 
     def argmax(self, dim: int | None = None, keepdim: bool = False, **words: Any) -> Any:
         args = reduce_args(dim, keepdim, **words)
-        return _index_tensor(np.argmax(self.data, axis=args["axis"], keepdims=args["keepdims"]))
+        return _index_tensor(np.argmax(self._data, axis=args["axis"], keepdims=args["keepdims"]))
 
     def argmin(self, dim: int | None = None, keepdim: bool = False, **words: Any) -> Any:
         args = reduce_args(dim, keepdim, **words)
-        return _index_tensor(np.argmin(self.data, axis=args["axis"], keepdims=args["keepdims"]))
+        return _index_tensor(np.argmin(self._data, axis=args["axis"], keepdims=args["keepdims"]))
 
     def sort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Any:
         """(values, indices) sorted along dim; the values' gradient goes back to where each
         came from (a gather)."""
-        order = np.argsort(-self.data if descending else self.data, axis=dim, kind="stable")
+        order = np.argsort(-self._data if descending else self._data, axis=dim, kind="stable")
         return ValuesIndices(_ops.Gather.apply(self, indices=order, axis=dim),
                              _index_tensor(order))
 
     def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:
         """The k largest (or smallest) values along dim and their indices, largest first."""
-        order = np.argsort(-self.data if largest else self.data, axis=dim, kind="stable")
+        order = np.argsort(-self._data if largest else self._data, axis=dim, kind="stable")
         picked = np.take(order, np.arange(k), axis=dim)
         return ValuesIndices(_ops.Gather.apply(self, indices=picked, axis=dim),
                              _index_tensor(picked))
 
     def any(self, dim: Any = None, keepdim: bool = False, **words: Any) -> Any:
-        return _index_tensor(np.any(self.data, **reduce_args(dim, keepdim, **words)))
+        return _index_tensor(np.any(self._data, **reduce_args(dim, keepdim, **words)))
 
     def all(self, dim: Any = None, keepdim: bool = False, **words: Any) -> Any:
-        return _index_tensor(np.all(self.data, **reduce_args(dim, keepdim, **words)))
+        return _index_tensor(np.all(self._data, **reduce_args(dim, keepdim, **words)))
 
     def softmax(self, dim: int = -1, **words: Any) -> Any:
         return _ops.Softmax.apply(_only_floats(self, "softmax"),
@@ -337,7 +337,7 @@ class Methods(TensorBase):
 def _floating(x: Any) -> Any:
     """x when it holds floats, else x in the default float dtype: PyTorch computes exp, log,
     sqrt, sin, tanh, ... of an integer or bool tensor in float32 (numpy: float64, float16)."""
-    if x.data.dtype.kind == "f":
+    if x._data.dtype.kind == "f":
         return x
     from stepgrad.dtypes import default_dtype
 
@@ -356,7 +356,7 @@ _FLOATS_ONLY = {
 
 def _only_floats(x: Any, op: str) -> Any:
     """x, if it holds floats; else PyTorch's error for `op` (numpy would compute in float64)."""
-    kind = x.data.dtype.kind
+    kind = x._data.dtype.kind
     if kind == "f":
         return x
     from stepgrad.tensor_logic import torch_name

@@ -31,7 +31,7 @@ class ShapeMethods(TensorBase):
         return self.reshape(other.data.shape)
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Any:
-        shape = self.data.shape
+        shape = self._data.shape
         if not shape:
             return self.reshape(1)
         start, end = start_dim % len(shape), end_dim % len(shape)
@@ -39,14 +39,14 @@ class ShapeMethods(TensorBase):
 
     def squeeze(self, dim: Any = None) -> Any:
         """Drop axes of length 1 (only `dim`, when given and of length 1)."""
-        shape = self.data.shape
+        shape = self._data.shape
         dims = range(len(shape)) if dim is None else [d % max(len(shape), 1) for d in
                                                       np.atleast_1d(dim)]
         drop = {d for d in dims if shape and shape[d] == 1}
         return self.reshape(tuple(n for d, n in enumerate(shape) if d not in drop))
 
     def unsqueeze(self, dim: int) -> Any:
-        shape = list(self.data.shape)
+        shape = list(self._data.shape)
         shape.insert(dim % (len(shape) + 1), 1)
         return self.reshape(tuple(shape))
 
@@ -56,8 +56,8 @@ class ShapeMethods(TensorBase):
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
         if len(axes) == 2:
-            order = list(range(self.data.ndim))
-            a, b = (ax % self.data.ndim for ax in axes)
+            order = list(range(self._data.ndim))
+            a, b = (ax % self._data.ndim for ax in axes)
             order[a], order[b] = order[b], order[a]
             axes = tuple(order)
         return _ops.Transpose.apply(self, axes=tuple(axes) if axes else None)
@@ -69,7 +69,7 @@ class ShapeMethods(TensorBase):
 
     def t(self) -> Any:
         """Transpose a matrix (a 0-d or 1-d tensor is returned as it is)."""
-        return self if self.data.ndim < 2 else _ops.Transpose.apply(self, axes=None)
+        return self if self._data.ndim < 2 else _ops.Transpose.apply(self, axes=None)
 
     @property
     def T(self) -> Any:  # noqa: N802 (numpy and PyTorch name)
@@ -82,7 +82,7 @@ class ShapeMethods(TensorBase):
     def expand(self, *sizes: Any) -> Any:
         """Stretch axes of length 1 to `sizes` (-1 keeps an axis), without copying in PyTorch."""
         sizes = _shape_args(sizes)
-        shape = (1,) * (len(sizes) - self.data.ndim) + self.data.shape
+        shape = (1,) * (len(sizes) - self._data.ndim) + self._data.shape
         target = tuple(n if s == -1 else s for s, n in zip(sizes, shape))
         return _ops.Expand.apply(self, shape=target)
 
@@ -99,32 +99,32 @@ class ShapeMethods(TensorBase):
 
     def clone(self) -> Any:
         """A copy that stays in the graph (the gradient flows back to the original)."""
-        return self * 1.0 if self.data.dtype.kind == "f" else type(self)(self.data.copy())
+        return self * 1.0 if self._data.dtype.kind == "f" else type(self)(self._data.copy())
 
     def split(self, split_size: Any, dim: int = 0) -> tuple[Any, ...]:
         """Pieces of `split_size` along dim (the last may be shorter), or of the sizes listed."""
-        n = self.data.shape[dim]
+        n = self._data.shape[dim]
         sizes = [split_size] * (n // split_size) + ([n % split_size] if n % split_size else []) \
             if isinstance(split_size, int) else list(split_size)
         starts = np.cumsum([0] + sizes[:-1])
-        lead = (slice(None),) * (dim % self.data.ndim)
+        lead = (slice(None),) * (dim % self._data.ndim)
         return tuple(self[lead + (slice(int(s), int(s + k)),)] for s, k in zip(starts, sizes))
 
     def chunk(self, chunks: int, dim: int = 0) -> tuple[Any, ...]:
-        n = self.data.shape[dim]
+        n = self._data.shape[dim]
         return self.split(-(-n // chunks), dim)
 
     def tril(self, diagonal: int = 0) -> Any:
         """Zeros above the diagonal of the last two axes (a product with a 0/1 mask, so
         the gradient flows where the values were kept)."""
-        return self * np.tril(np.ones(self.data.shape[-2:], dtype=self.data.dtype), diagonal)
+        return self * np.tril(np.ones(self._data.shape[-2:], dtype=self._data.dtype), diagonal)
 
     def triu(self, diagonal: int = 0) -> Any:
-        return self * np.triu(np.ones(self.data.shape[-2:], dtype=self.data.dtype), diagonal)
+        return self * np.triu(np.ones(self._data.shape[-2:], dtype=self._data.dtype), diagonal)
 
     def flip(self, *dims: Any) -> Any:
         """Reverse the order along each of dims (a differentiable index)."""
-        index = [slice(None)] * self.data.ndim
+        index = [slice(None)] * self._data.ndim
         for d in _shape_args(dims):
             index[d] = slice(None, None, -1)
         return self[tuple(index)]
@@ -133,21 +133,21 @@ class ShapeMethods(TensorBase):
         """Shift elements along dims, wrapping around (all elements, flattened, when dims is
         None): an index that picks each element from its old place."""
         if dims is None:
-            return self.reshape(-1).roll(shifts, 0).reshape(self.data.shape)
+            return self.reshape(-1).roll(shifts, 0).reshape(self._data.shape)
         out = self
         for shift, dim in zip(np.atleast_1d(shifts), np.atleast_1d(dims)):
-            source = np.roll(np.arange(self.data.shape[dim]), int(shift))
+            source = np.roll(np.arange(self._data.shape[dim]), int(shift))
             out = out.index_select(int(dim), source)
         return out
 
     def index_select(self, dim: int, index: Any) -> Any:
         """The entries at `index` (1-D) along dim: x[:, index] for dim 1."""
-        lead = (slice(None),) * (dim % self.data.ndim)
+        lead = (slice(None),) * (dim % self._data.ndim)
         return self[lead + (np.asarray(index),)]
 
     def unbind(self, dim: int = 0) -> tuple[Any, ...]:
-        lead = (slice(None),) * (dim % self.data.ndim)
-        return tuple(self[lead + (i,)] for i in range(self.data.shape[dim]))
+        lead = (slice(None),) * (dim % self._data.ndim)
+        return tuple(self[lead + (i,)] for i in range(self._data.shape[dim]))
 
     def gather(self, dim: int, index: Any) -> Any:
         return _ops.Gather.apply(self, indices=np.asarray(index), axis=dim)
@@ -161,7 +161,7 @@ class ShapeMethods(TensorBase):
             raise TypeError("scatter(dim, index, src) or scatter(dim, index, value=v): stepgrad "
                             "has no reduce= (PyTorch's scatter_add / scatter_reduce)")
         index = np.asarray(_plain_index(index))
-        index = index.reshape((1,) * self.data.ndim) if index.ndim == 0 else index
+        index = index.reshape((1,) * self._data.ndim) if index.ndim == 0 else index
         places = list(np.indices(index.shape, sparse=True))
         places[dim] = index
         if src is not None and hasattr(src, "data"):
