@@ -212,8 +212,8 @@ def test_continue_with_no_stop(benchmark: Any, name: str) -> None:
 
 
 @pytest.mark.xfail(strict=False, reason=(
-    "not met (issue 14): 1.78-1.85x measured; a node costs 2.9-3.2 µs plain and its two "
-    "events add 2.6 µs. Measured floors, with the engine's event functions swapped for "
+    "not met (issue 14): 1.70-1.76x measured; a node costs 3.2 µs plain and its two "
+    "events add 2.3-2.4 µs. Measured floors, with the engine's event functions swapped for "
     "cheaper ones: appending a bare tuple (sequence number, op, output, inputs, the caller's "
     "file and line) per event is 1.23x, and a record that holds everything an event needs "
     "(built later, arrays shared, leaves copied) is 1.36-1.38x: 1.3x leaves no room for "
@@ -227,8 +227,9 @@ def test_recording_every_event_on_the_chain(benchmark: Any) -> None:
 
 
 @pytest.mark.xfail(strict=False, reason=(
-    "not met (issue 14): 0.69-0.76x PyTorch measured (2.9-3.3 µs a node against 4.2-4.5 µs; "
-    "0.86x before this wave's funnel work); the bare micrograd-style engine above does it in "
+    "not met (issue 14): 0.70-0.78x PyTorch measured (3.2 µs a node against 4.5 µs alone, "
+    "0.78x after the lesson programs ran in the same process; 0.86x before this session's "
+    "funnel work); the bare micrograd-style engine above does it in "
     "0.41x, and the difference is what stepgrad keeps per node: constants as tensors (each "
     "with an id and a name, 0.26 µs), a Context with needs_input_grad, the readable name, the "
     "listener test, the hook and in-place checks, and the cyclic collector's visits to those "
