@@ -72,6 +72,7 @@ from stepgrad.tensor import (
     set_default_dtype,
     tensor,
 )
+from stepgrad.torch_counting import *  # noqa: F403 (unique, bincount, FloatTensor, ...)
 from stepgrad.torch_functions import *  # noqa: F403 (torch.exp, torch.max, ...: one per method)
 from stepgrad.torch_functions import cat, concat, stack, where
 from stepgrad.trace import Trace, TraceError, load_trace, trace

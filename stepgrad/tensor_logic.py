@@ -189,6 +189,17 @@ class LogicMethods(TensorBase):
         dims = (1,) * (self._data.ndim - len(dims)) + tuple(int(d) for d in dims)
         return _ops.Repeat.apply(self, repeats=dims)
 
+    def unique(self, sorted: bool = True, return_inverse: bool = False,  # noqa: A002
+               return_counts: bool = False, dim: int | None = None) -> Any:
+        from stepgrad.torch_counting import unique
+
+        return unique(self, sorted, return_inverse, return_counts, dim)
+
+    def bincount(self, weights: Any = None, minlength: int = 0) -> Any:
+        from stepgrad.torch_counting import bincount
+
+        return bincount(self, weights, minlength)
+
     def repeat_interleave(self, repeats: Any, dim: int | None = None, *,
                           output_size: int | None = None) -> Any:
         """Each element repeated `repeats` times in place ([a, b] -> [a, a, b, b]); with
