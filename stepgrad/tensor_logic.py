@@ -155,10 +155,10 @@ class LogicMethods(TensorBase):
 
     # -- rounding toward zero -----------------------------------------------------------
     def trunc(self) -> Any:
-        """The integer part (toward zero). No gradient, as floor, ceil and round."""
-        if self._data.dtype.kind == "b":
-            raise NotImplementedError("\"trunc_vml_cpu\" not implemented for 'Bool'")
-        return type(self)(np.trunc(self._data) if self._data.dtype.kind == "f" else self._data)
+        """The integer part (toward zero): the `step` op, gradient 0, as floor and round."""
+        from stepgrad.tensor_methods import step
+
+        return step(self, "trunc")
 
     fix = trunc
 

@@ -138,17 +138,18 @@ class Methods(TensorBase):
         return _ops.Exp.apply(_floating(self)) - 1.0
 
     def sign(self) -> Any:
-        """-1, 0 or 1: a step function, so no gradient flows through it (a constant)."""
-        return type(self)(np.sign(self._data))
+        """-1, 0 or 1: a step function, whose gradient is 0 (PyTorch keeps the node)."""
+        return step(self, "sign")
 
     def floor(self) -> Any:
-        return type(self)(np.floor(self._data))
+        return step(self, "floor")
 
     def ceil(self) -> Any:
-        return type(self)(np.ceil(self._data))
+        return step(self, "ceil")
 
     def round(self, decimals: int = 0) -> Any:
-        return type(self)(np.round(self._data, decimals))
+        """Halves to even, as PyTorch and numpy round."""
+        return step(self, "round", decimals)
 
     def outer(self, other: Any) -> Any:
         """a[i] * b[j] for every i, j (vectors): a broadcast product."""
@@ -332,6 +333,23 @@ class Methods(TensorBase):
     def log_softmax(self, dim: int = -1, **words: Any) -> Any:
         return _ops.LogSoftmax.apply(_only_floats(self, "log_softmax"),
                                      axis=reduce_args(dim, **words)["axis"])
+
+
+def step(x: Any, how: str, decimals: int = 0) -> Any:
+    """floor, ceil, round, trunc or sign of x as the `step` op (gradient 0, as in PyTorch);
+    a bool tensor: sign is itself, the others PyTorch's error."""
+    from stepgrad.tensor_logic import torch_name
+
+    if x._data.dtype.kind == "b":
+        if how == "sign":
+            return type(x)(x._data.copy())
+        raise NotImplementedError(f"\"{how}\" not implemented for 'Bool'")
+    if how == "round" and decimals:
+        if x._data.dtype.kind != "f":
+            raise NotImplementedError(f"\"round_cpu\" not implemented for "
+                                      f"'{torch_name(x._data.dtype)}' with decimals")
+        return _ops.Step.apply(x, how=how, decimals=decimals)
+    return _ops.Step.apply(x, how=how)
 
 
 def _floating(x: Any) -> Any:

@@ -46,7 +46,7 @@ from stepgrad.ops.nn import (
 from stepgrad.ops.pointwise import GELU, Cast, Clamp, Cos, Maximum, Minimum, SiLU, Sin, Where
 from stepgrad.ops.reduce import CumSum, LogSumExp, Max, Mean, Min, Prod, Sum
 from stepgrad.ops.registry import get, names, original, patch, register, registry
-from stepgrad.ops.rounding import Fmod, Remainder, RoundedDiv
+from stepgrad.ops.rounding import Fmod, Remainder, RoundedDiv, Step
 
 __all__ = [
     "BCELoss", "Cast", "Clamp", "Cos", "CumSum", "Expand", "Fmod", "GELU", "Gather", "LogSumExp",
@@ -55,6 +55,6 @@ __all__ = [
     "Abs", "Add", "AvgPool2d", "BatchNorm", "BCEWithLogits", "Concat", "Conv2d", "CrossEntropy",
     "Div", "Dropout", "Exp", "GetItem", "LeakyReLU", "Linear", "Log", "LogSoftmax", "MSELoss",
     "MatMul", "Max", "MaxPool2d", "Mean", "Min", "Mul", "Neg", "Pad", "Pow", "ReLU", "Reshape",
-    "Sigmoid", "Softmax", "Sqrt", "Stack", "Sub", "Sum", "Tanh", "Transpose", "col2im", "get",
-    "im2col", "names", "original", "patch", "register", "registry",
+    "Sigmoid", "Softmax", "Sqrt", "Stack", "Step", "Sub", "Sum", "Tanh", "Transpose", "col2im",
+    "get", "im2col", "names", "original", "patch", "register", "registry",
 ]

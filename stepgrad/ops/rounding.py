@@ -1,4 +1,5 @@
-"""Division that rounds: remainder (`a % b`), fmod, and the rounded quotient (`a // b`,
+"""Rounding: floor, ceil, round, trunc and sign as one step-function op, and division that
+rounds: remainder (`a % b`), fmod, and the rounded quotient (`a // b`,
 `div(rounding_mode=...)`), with PyTorch's semantics: integer tensors stay integer, an
 integer division by zero is refused (numpy would give 0 and a warning), and the quotient's
 gradient is 0 (a step function), or refused for `//` as PyTorch refuses it.
@@ -13,6 +14,26 @@ import numpy as np
 
 from stepgrad.function import Context, Function
 from stepgrad.ops.registry import register
+
+_STEPS = {"floor": np.floor, "ceil": np.ceil, "trunc": np.trunc, "sign": np.sign}
+
+
+@register
+class Step(Function):
+    """out = floor(a), ceil(a), round(a, decimals) (halves to even), trunc(a) or sign(a).
+    d out/d a = 0: a step function is flat between its jumps. PyTorch keeps such a node in
+    the graph with a zero gradient (`x.floor()` requires grad), and so does stepgrad.
+    PyTorch: torch.floor / ceil / round / trunc / sign.  TensorFlow: tf.floor, tf.round."""
+
+    name = "step"
+
+    @staticmethod
+    def forward(ctx: Context, a: np.ndarray, how: str = "floor", decimals: int = 0) -> np.ndarray:
+        return np.round(a, decimals) if how == "round" else _STEPS[how](a)
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> tuple:
+        return (np.zeros_like(grad),)
 
 
 @register

@@ -23,7 +23,7 @@ FORMS: dict[str, Callable[[Any, Any], Any]] = {
     name: (lambda lib, x, name=name: getattr(x, name)())
     for name in ("exp", "log", "sqrt", "rsqrt", "sin", "cos", "tanh", "sigmoid", "log2",
                  "log10", "log1p", "expm1", "reciprocal", "neg", "sum", "prod", "max", "min",
-                 "mean", "var", "std", "norm")
+                 "mean", "var", "std", "norm", "floor", "ceil", "round", "trunc", "sign")
 }
 FORMS.update({
     "logsumexp(0)": lambda lib, x: x.logsumexp(0),
@@ -37,7 +37,22 @@ FORMS.update({
     "F.log_softmax(x, 1)": lambda lib, x: lib.nn.functional.log_softmax(x, 1),
     "F.sigmoid(x)": lambda lib, x: lib.nn.functional.sigmoid(x),
     "F.tanh(x)": lambda lib, x: lib.nn.functional.tanh(x),
+    "round(decimals=1)": lambda lib, x: x.round(decimals=1),
 })
+
+
+@pytest.mark.parametrize("name", ["floor", "ceil", "round", "trunc", "sign"])
+def test_steps_keep_the_graph_with_a_zero_gradient_as_pytorch(name: str) -> None:
+    """PyTorch's x.floor() requires grad and sends 0 back; it was a constant here, so a loss
+    made only of steps could not call backward."""
+    grads = []
+    for lib in (sg, torch):
+        x = lib.tensor([1.5, -2.5, 0.3], requires_grad=True)
+        out = getattr(x, name)()
+        assert out.requires_grad
+        (out * 2).sum().backward()
+        grads.append(np.asarray(x.grad))
+    np.testing.assert_array_equal(grads[0], grads[1])
 #: bool inputs that PyTorch refuses and numpy computes are not compared (`neg` of a bool
 #: tensor is refused by both, with different errors)
 SKIP = {("neg", "bool")}
