@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 
 import numpy as np
@@ -67,7 +66,7 @@ def train(hooks: Hooks, seed: int) -> RunResult:
     optimizer = sg.optim.SGD([w, b], lr=hooks.lr(LR))
     n, half = len(data.x), len(data.x) // 2
     batches = [(data.x[part], data.y[part]) for part in (slice(0, half), slice(half, n))]
-    step = ITERATION.current() or functools.partial(iteration, zero_grad=hooks.zero_grad)
+    step = ITERATION.current() or iteration
     result = RunResult()
     norms: list[float] = []  # what before_update measured in this iteration
 
@@ -101,9 +100,9 @@ def train(hooks: Hooks, seed: int) -> RunResult:
 
 
 def iteration(w: sg.Tensor, b: sg.Tensor, optimizer: sg.optim.Optimizer, batches: Batches,
-              before_update: Callable[[], None], zero_grad: bool = True) -> float:
+              before_update: Callable[[], None]) -> float:
     """One iteration: a backward per micro-batch (their gradients add up in .grad), then one
-    update; returns the loss of the whole batch. zero_grad=False is a bug's hooks setting."""
+    update; returns the loss of the whole batch."""
     n = sum(len(x) for x, _ in batches)
     total = 0.0
     for x_part, y_part in batches:
@@ -114,8 +113,7 @@ def iteration(w: sg.Tensor, b: sg.Tensor, optimizer: sg.optim.Optimizer, batches
         total += float(loss.item())
     before_update()
     optimizer.step()
-    if zero_grad:
-        optimizer.zero_grad()
+    optimizer.zero_grad()
     return total
 
 

@@ -109,8 +109,8 @@ class Tensor(Methods, ArithmeticMethods, ShapeMethods, CastMethods, InplaceMetho
     def _constant(cls, value: Any, like: np.dtype) -> Tensor:
         """Wrap a number, list or array that an op meets among its inputs (no gradient)."""
         if type(value) is float or type(value) is int:  # the common case, made quickly
-            array = np.array(value, dtype=like)  # a Python 2 next to float32 data stays float32
-        elif isinstance(value, np.ndarray):
+            return _number(value, like)  # a Python 2 next to float32 data stays float32
+        if isinstance(value, np.ndarray):
             array = value
         else:
             array = np.asarray(value)
@@ -402,8 +402,8 @@ _new_tensor = object.__new__
 
 
 def _compare(ufunc: Any, a: Tensor, b: Any) -> Tensor:
-    other = b.data if isinstance(b, Tensor) else b
-    return Tensor._constant(np.asarray(ufunc(a.data, other)), np.dtype(bool))
+    other = b._data if isinstance(b, Tensor) else b
+    return Tensor._constant(np.asarray(ufunc(a._data, other)), np.dtype(bool))
 
 
 def tensor(data: Any, requires_grad: bool = False, name: str | None = None,

@@ -156,8 +156,6 @@ class LogicMethods(TensorBase):
     # -- rounding toward zero -----------------------------------------------------------
     def trunc(self) -> Any:
         """The integer part (toward zero): the `step` op, gradient 0, as floor and round."""
-        from stepgrad.tensor_methods import step
-
         return step(self, "trunc")
 
     fix = trunc
@@ -289,6 +287,21 @@ def _broadcast(name: str, a: Any, b: Any) -> None:
     except ValueError:
         raise ShapeError(f"{name}: shapes {a.data.shape} and {b.data.shape} do not fit "
                          f"together") from None
+
+
+def step(x: Any, how: str, decimals: int = 0) -> Any:
+    """floor, ceil, round, trunc or sign of x as the `step` op (gradient 0, as in PyTorch);
+    a bool tensor: sign is itself, the others PyTorch's error."""
+    if x._data.dtype.kind == "b":
+        if how == "sign":
+            return type(x)(x._data.copy())
+        raise NotImplementedError(f"\"{how}\" not implemented for 'Bool'")
+    if how == "round" and decimals:
+        if x._data.dtype.kind != "f":
+            raise NotImplementedError(f"\"round_cpu\" not implemented for "
+                                      f"'{torch_name(x._data.dtype)}' with decimals")
+        return _ops.Step.apply(x, how=how, decimals=decimals)
+    return _ops.Step.apply(x, how=how)
 
 
 def _bitwise(ufunc: Any, a: Any, other: Any) -> Any:

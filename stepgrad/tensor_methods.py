@@ -18,6 +18,7 @@ import numpy as np
 
 from stepgrad.tensor_base import TensorBase
 from stepgrad.tensor_logic import clamp as clamp_bounds
+from stepgrad.tensor_logic import step, torch_name
 
 _ops: Any = None  # the stepgrad.ops module, set by stepgrad.tensor once the ops exist
 
@@ -335,23 +336,6 @@ class Methods(TensorBase):
                                      axis=reduce_args(dim, **words)["axis"])
 
 
-def step(x: Any, how: str, decimals: int = 0) -> Any:
-    """floor, ceil, round, trunc or sign of x as the `step` op (gradient 0, as in PyTorch);
-    a bool tensor: sign is itself, the others PyTorch's error."""
-    from stepgrad.tensor_logic import torch_name
-
-    if x._data.dtype.kind == "b":
-        if how == "sign":
-            return type(x)(x._data.copy())
-        raise NotImplementedError(f"\"{how}\" not implemented for 'Bool'")
-    if how == "round" and decimals:
-        if x._data.dtype.kind != "f":
-            raise NotImplementedError(f"\"round_cpu\" not implemented for "
-                                      f"'{torch_name(x._data.dtype)}' with decimals")
-        return _ops.Step.apply(x, how=how, decimals=decimals)
-    return _ops.Step.apply(x, how=how)
-
-
 def _floating(x: Any) -> Any:
     """x when it holds floats, else x in the default float dtype: PyTorch computes exp, log,
     sqrt, sin, tanh, ... of an integer or bool tensor in float32 (numpy: float64, float16)."""
@@ -377,8 +361,6 @@ def _only_floats(x: Any, op: str) -> Any:
     kind = x._data.dtype.kind
     if kind == "f":
         return x
-    from stepgrad.tensor_logic import torch_name
-
     raise RuntimeError(_FLOATS_ONLY[op].format(name=torch_name(x.data.dtype)) +
                        f" (convert first: x.float().{op}(...), or pass dtype=torch.float32 "
                        f"where {op} takes one)")

@@ -16,6 +16,7 @@ from stepgrad.optim.optimizer import (
     lerp,
     moment,
     refuse_graph_options,
+    weight_decayed,
 )
 
 
@@ -43,10 +44,8 @@ class NAdam(Optimizer):
 
     def _update(self, weight: np.ndarray, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> np.ndarray:
-        lr, decay, (b1, b2) = group["lr"], group["weight_decay"], group["betas"]
-        decoupled = decay and group["decoupled_weight_decay"]
-        start = weight * (1 - lr * decay) if decoupled else weight
-        g = grad + decay * weight if decay and not decoupled else grad
+        lr, (b1, b2) = group["lr"], group["betas"]
+        start, g = weight_decayed(weight, grad, group)
         t = state.get("step", 0) + 1
         mu = b1 * (1.0 - 0.5 * 0.96 ** (t * group["momentum_decay"]))
         mu_next = b1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * group["momentum_decay"]))

@@ -183,6 +183,17 @@ def changed(weight: np.ndarray, new: np.ndarray) -> np.ndarray:
     return new - weight
 
 
+def weight_decayed(weight: np.ndarray, grad: np.ndarray,
+                   group: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """(the weight to step from, the gradient to use) under `weight_decay`: decoupled (the
+    weight shrinks by lr * decay first, AdamW's way) when the group says so, else the decay
+    joins the gradient (L2)."""
+    decay = group["weight_decay"]
+    if decay and group.get("decoupled_weight_decay"):
+        return weight * (1 - group["lr"] * decay), grad
+    return weight, grad + decay * weight if decay else grad
+
+
 def moment(state: dict[str, Any], key: str, weight: np.ndarray) -> np.ndarray:
     """A state array (a running moment), or zeros of the weight's shape before the first
     step, as PyTorch's optimizers start them."""

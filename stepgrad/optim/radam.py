@@ -18,6 +18,7 @@ from stepgrad.optim.optimizer import (
     lerp,
     moment,
     refuse_graph_options,
+    weight_decayed,
 )
 
 
@@ -41,10 +42,8 @@ class RAdam(Optimizer):
 
     def _update(self, weight: np.ndarray, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> np.ndarray:
-        lr, decay, (b1, b2) = group["lr"], group["weight_decay"], group["betas"]
-        decoupled = decay and group["decoupled_weight_decay"]
-        start = weight * (1 - lr * decay) if decoupled else weight
-        g = grad + decay * weight if decay and not decoupled else grad
+        lr, (b1, b2) = group["lr"], group["betas"]
+        start, g = weight_decayed(weight, grad, group)
         t = state.get("step", 0) + 1
         m = lerp(moment(state, "exp_avg", weight), g, 1 - b1)
         v = moment(state, "exp_avg_sq", weight) * b2 + (1 - b2) * g * g
